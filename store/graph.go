@@ -1,0 +1,289 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/causeway-dev/causeway/event"
+)
+
+// Graph walk bounds used when a GraphQuery leaves them zero.
+const (
+	DefaultGraphNodes = 2000
+	DefaultGraphDepth = 16
+	// maxParentClimb bounds how many non-messaging spans a parent edge may
+	// cross to reach the messaging span that caused it.
+	maxParentClimb = 32
+)
+
+// GraphQuery asks for the causation graph around exactly one of a
+// correlation id, a trace id or an event id.
+type GraphQuery struct {
+	CorrelationID string
+	TraceID       string
+	EventID       string
+	// MaxNodes bounds the result (default DefaultGraphNodes); MaxDepth
+	// bounds how many hops across traces the walk takes (default DefaultGraphDepth).
+	MaxNodes, MaxDepth int
+}
+
+// NodeID is a graph node's id: "<trace_id>/<span_id>" of its event.
+func NodeID(traceID, spanID string) string { return traceID + "/" + spanID }
+
+// GraphEdge is a causation edge between two nodes of a Graph.
+type GraphEdge struct {
+	From string         `json:"from"`
+	To   string         `json:"to"`
+	Kind event.EdgeKind `json:"kind"`
+}
+
+// Graph is a causation graph: events as nodes, cause → effect edges.
+type Graph struct {
+	Nodes []event.Event `json:"nodes"`
+	Edges []GraphEdge   `json:"edges"`
+	// Truncated is set when a bound stopped the walk before it was complete.
+	Truncated bool `json:"truncated"`
+}
+
+// Walk builds the causation graph for q from a Reader's primitives. It
+// starts from the events matching q's id, then follows causation edges in
+// both directions, hop by hop across traces, loading the events of every
+// trace it reaches, until nothing new is found or a bound is hit.
+//
+// Parent edges whose parent span is not itself an event (a handler's inner
+// span, say) are resolved by climbing the trace's span parents to the
+// nearest event. Causation-header edges (known only by the causing event's
+// id) are used only for events that no link or parent edge explains, and
+// attach to the causing event's process operations, or to its publish when
+// it was never seen processed.
+func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
+	var seed EventQuery
+	switch {
+	case q.CorrelationID != "" && q.TraceID == "" && q.EventID == "":
+		seed.CorrelationID = q.CorrelationID
+	case q.TraceID != "" && q.CorrelationID == "" && q.EventID == "":
+		seed.TraceIDs = []string{q.TraceID}
+	case q.EventID != "" && q.CorrelationID == "" && q.TraceID == "":
+		seed.EventIDs = []string{q.EventID}
+	default:
+		return nil, errors.New("graph: give exactly one of correlation_id, trace_id, event_id")
+	}
+	maxNodes, maxDepth := q.MaxNodes, q.MaxDepth
+	if maxNodes <= 0 {
+		maxNodes = DefaultGraphNodes
+	}
+	if maxDepth <= 0 {
+		maxDepth = DefaultGraphDepth
+	}
+	w := &walker{r: r, max: maxNodes, nodes: map[string]event.Event{}, traces: map[string]bool{}, eventIDs: map[string]bool{}}
+	if err := w.load(ctx, seed); err != nil {
+		return nil, err
+	}
+	edges := map[string]event.Edge{}
+	for depth := 0; depth < maxDepth && !w.truncated; depth++ {
+		traces, ids := w.frontier()
+		if len(traces) == 0 && len(ids) == 0 {
+			break
+		}
+		es, err := r.Edges(ctx, EdgeQuery{TraceIDs: traces, FromEventIDs: ids})
+		if err != nil {
+			return nil, fmt.Errorf("graph: edges: %w", err)
+		}
+		var more []string
+		for _, e := range es {
+			edges[e.FromTraceID+e.FromSpanID+e.FromEventID+"|"+e.ToTraceID+e.ToSpanID+"|"+string(e.Kind)] = e
+			for _, t := range []string{e.FromTraceID, e.ToTraceID} {
+				if t != "" && !w.traces[t] {
+					more = append(more, t)
+				}
+			}
+		}
+		if len(more) > 0 {
+			if err := w.load(ctx, EventQuery{TraceIDs: dedupe(more)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	g := &Graph{Truncated: w.truncated}
+	if err := w.resolve(ctx, edges, g); err != nil {
+		return nil, err
+	}
+	for _, n := range w.nodes {
+		g.Nodes = append(g.Nodes, n)
+	}
+	sort.Slice(g.Nodes, func(i, j int) bool {
+		if g.Nodes[i].StartNS != g.Nodes[j].StartNS {
+			return g.Nodes[i].StartNS < g.Nodes[j].StartNS
+		}
+		return g.Nodes[i].SpanID < g.Nodes[j].SpanID
+	})
+	if g.Edges == nil {
+		g.Edges = []GraphEdge{}
+	}
+	if g.Nodes == nil {
+		g.Nodes = []event.Event{}
+	}
+	return g, nil
+}
+
+type walker struct {
+	r         Reader
+	max       int
+	nodes     map[string]event.Event
+	traces    map[string]bool // traces whose events are loaded and whose edges were asked for
+	pending   []string        // traces loaded but not yet asked for edges
+	eventIDs  map[string]bool // event ids whose causation edges were asked for
+	truncated bool
+}
+
+// load adds every event matching q (all pages) until the node bound.
+func (w *walker) load(ctx context.Context, q EventQuery) error {
+	q.Limit = MaxLimit
+	for {
+		p, err := w.r.Events(ctx, q)
+		if err != nil {
+			return fmt.Errorf("graph: events: %w", err)
+		}
+		for _, e := range p.Events {
+			id := NodeID(e.TraceID, e.SpanID)
+			if _, ok := w.nodes[id]; ok {
+				continue
+			}
+			if len(w.nodes) >= w.max {
+				w.truncated = true
+				return nil
+			}
+			w.nodes[id] = e
+			if !w.traces[e.TraceID] {
+				w.traces[e.TraceID] = true
+				w.pending = append(w.pending, e.TraceID)
+			}
+		}
+		for _, t := range q.TraceIDs {
+			if !w.traces[t] {
+				w.traces[t] = true // a trace with no events: do not ask again
+			}
+		}
+		if p.Next == "" {
+			return nil
+		}
+		q.Cursor = p.Next
+	}
+}
+
+// frontier returns the traces and event ids not yet expanded.
+func (w *walker) frontier() (traces, ids []string) {
+	traces, w.pending = w.pending, nil
+	for _, n := range w.nodes {
+		if n.EventID != "" && !w.eventIDs[n.EventID] {
+			w.eventIDs[n.EventID] = true
+			ids = append(ids, n.EventID)
+		}
+	}
+	sort.Strings(ids)
+	return traces, ids
+}
+
+// resolve maps stored edges onto loaded nodes.
+func (w *walker) resolve(ctx context.Context, edges map[string]event.Edge, g *Graph) error {
+	spans := map[string]map[string]string{} // trace → span → parent
+	parentOf := func(trace, span string) (string, error) {
+		m, ok := spans[trace]
+		if !ok {
+			ss, err := w.r.Spans(ctx, trace)
+			if err != nil {
+				return "", fmt.Errorf("graph: spans: %w", err)
+			}
+			m = make(map[string]string, len(ss))
+			for _, s := range ss {
+				m[s.SpanID] = s.ParentSpanID
+			}
+			spans[trace] = m
+		}
+		return m[span], nil
+	}
+	byEventID := map[string][]string{}
+	for id, n := range w.nodes {
+		byEventID[n.EventID] = append(byEventID[n.EventID], id)
+	}
+	seen := map[[2]string]bool{}
+	explained := map[string]bool{}
+	add := func(from, to string, kind event.EdgeKind) {
+		if from == to || seen[[2]string{from, to}] {
+			return
+		}
+		seen[[2]string{from, to}] = true
+		explained[to] = true
+		g.Edges = append(g.Edges, GraphEdge{From: from, To: to, Kind: kind})
+	}
+	var causation []event.Edge
+	keys := make([]string, 0, len(edges))
+	for k := range edges {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		e := edges[k]
+		to := NodeID(e.ToTraceID, e.ToSpanID)
+		if _, ok := w.nodes[to]; !ok {
+			continue
+		}
+		if e.FromSpanID == "" {
+			causation = append(causation, e)
+			continue
+		}
+		span := e.FromSpanID
+		for i := 0; i < maxParentClimb && span != ""; i++ {
+			from := NodeID(e.FromTraceID, span)
+			if _, ok := w.nodes[from]; ok {
+				add(from, to, e.Kind)
+				break
+			}
+			if e.Kind != event.EdgeParent || !w.traces[e.FromTraceID] {
+				break
+			}
+			p, err := parentOf(e.FromTraceID, span)
+			if err != nil {
+				return err
+			}
+			span = p
+		}
+	}
+	for _, e := range causation {
+		to := NodeID(e.ToTraceID, e.ToSpanID)
+		if explained[to] {
+			continue
+		}
+		var process, publish []string
+		for _, id := range byEventID[e.FromEventID] {
+			switch w.nodes[id].Op {
+			case event.OpProcess:
+				process = append(process, id)
+			case event.OpPublish:
+				publish = append(publish, id)
+			}
+		}
+		from := process
+		if len(from) == 0 {
+			from = publish
+		}
+		sort.Strings(from)
+		for _, f := range from {
+			add(f, to, e.Kind)
+		}
+	}
+	return nil
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
