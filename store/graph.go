@@ -78,7 +78,11 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 		maxDepth = DefaultGraphDepth
 	}
 	w := &walker{r: r, max: maxNodes, nodes: map[string]event.Event{}, traces: map[string]bool{}, eventIDs: map[string]bool{}}
-	if err := w.load(ctx, seed); err != nil {
+	seedTraces, err := w.load(ctx, seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.loadTraces(ctx, seedTraces); err != nil {
 		return nil, err
 	}
 	edges := map[string]event.Edge{}
@@ -100,10 +104,8 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 				}
 			}
 		}
-		if len(more) > 0 {
-			if err := w.load(ctx, EventQuery{TraceIDs: dedupe(more)}); err != nil {
-				return nil, err
-			}
+		if err := w.loadTraces(ctx, more); err != nil {
+			return nil, err
 		}
 	}
 	g := &Graph{Truncated: w.truncated}
@@ -132,19 +134,21 @@ type walker struct {
 	r         Reader
 	max       int
 	nodes     map[string]event.Event
-	traces    map[string]bool // traces whose events are loaded and whose edges were asked for
-	pending   []string        // traces loaded but not yet asked for edges
+	traces    map[string]bool // traces whose events are all loaded
+	pending   []string        // loaded traces whose edges were not asked for yet
 	eventIDs  map[string]bool // event ids whose causation edges were asked for
 	truncated bool
 }
 
-// load adds every event matching q (all pages) until the node bound.
-func (w *walker) load(ctx context.Context, q EventQuery) error {
+// load adds every event matching q (all pages) until the node bound, and
+// returns the traces of the added events that are not loaded yet.
+func (w *walker) load(ctx context.Context, q EventQuery) ([]string, error) {
 	q.Limit = MaxLimit
+	var fresh []string
 	for {
 		p, err := w.r.Events(ctx, q)
 		if err != nil {
-			return fmt.Errorf("graph: events: %w", err)
+			return nil, fmt.Errorf("graph: events: %w", err)
 		}
 		for _, e := range p.Events {
 			id := NodeID(e.TraceID, e.SpanID)
@@ -153,24 +157,37 @@ func (w *walker) load(ctx context.Context, q EventQuery) error {
 			}
 			if len(w.nodes) >= w.max {
 				w.truncated = true
-				return nil
+				return fresh, nil
 			}
 			w.nodes[id] = e
 			if !w.traces[e.TraceID] {
-				w.traces[e.TraceID] = true
-				w.pending = append(w.pending, e.TraceID)
-			}
-		}
-		for _, t := range q.TraceIDs {
-			if !w.traces[t] {
-				w.traces[t] = true // a trace with no events: do not ask again
+				fresh = append(fresh, e.TraceID)
 			}
 		}
 		if p.Next == "" {
-			return nil
+			return dedupe(fresh), nil
 		}
 		q.Cursor = p.Next
 	}
+}
+
+// loadTraces loads every event of the given traces and queues the traces
+// for their edges. A trace is loaded whole, so that the walk sees every
+// hop through it.
+func (w *walker) loadTraces(ctx context.Context, traces []string) error {
+	var todo []string
+	for _, t := range dedupe(traces) {
+		if !w.traces[t] {
+			w.traces[t] = true
+			todo = append(todo, t)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	w.pending = append(w.pending, todo...)
+	_, err := w.load(ctx, EventQuery{TraceIDs: todo})
+	return err
 }
 
 // frontier returns the traces and event ids not yet expanded.

@@ -160,3 +160,28 @@ func BenchmarkDerive(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "spans/s")
 }
+
+// BenchmarkDecodeProto decodes the same spans from OTLP protobuf: the
+// ceiling Derive is compared with in docs/benchmarks.md (every span is
+// decoded once before it can be normalised).
+func BenchmarkDecodeProto(b *testing.B) {
+	td := ptrace.NewTraces()
+	for i := 0; i < 100; i++ {
+		producerConsumer().ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	}
+	n := td.SpanCount()
+	raw, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var u ptrace.ProtoUnmarshaler
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := u.UnmarshalTraces(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "spans/s")
+}
