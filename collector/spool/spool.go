@@ -81,6 +81,8 @@ type Spool struct {
 	// Recovered is the number of records that were appended but not
 	// committed when the spool was opened: they may already be stored.
 	Recovered uint64
+	// RecoveredUpTo is the sequence number after the last recovered record.
+	RecoveredUpTo uint64
 }
 
 // Open opens or creates the spool in dir.
@@ -154,6 +156,7 @@ func (s *Spool) recover() error {
 	s.synced = s.next
 	s.rseq = s.committed
 	s.Recovered = s.next - s.committed
+	s.RecoveredUpTo = s.next
 	s.dropCommitted()
 	return nil
 }
@@ -440,6 +443,13 @@ func (s *Spool) dropCommitted() {
 		s.bytes -= s.segs[0].size
 		s.segs = nil
 	}
+}
+
+// Done reports whether every appended record is committed.
+func (s *Spool) Done() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed >= s.next
 }
 
 // Bytes is the size of the segments on disk.

@@ -1,0 +1,345 @@
+// Package collector is Causeway's ingest pipeline: OTLP receivers feed a
+// disk spool, and one writer takes spooled requests in order, derives
+// lineage (events, causation edges, spans) and writes batches to the
+// store, committing the spool only after the store confirms.
+//
+// Guarantees: a request acknowledged with 2xx/OK is on disk; it is stored
+// exactly once eventually, across store outages and collector crashes
+// (batches that may have been written before are written with
+// store.Batch.Retry set). Memory is bounded: concurrent requests are
+// capped and a full spool answers 429 / RESOURCE_EXHAUSTED.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+
+	"github.com/causeway-dev/causeway/collector/lineage"
+	"github.com/causeway-dev/causeway/collector/otlp"
+	"github.com/causeway-dev/causeway/collector/spool"
+	"github.com/causeway-dev/causeway/store"
+)
+
+// Config configures a collector. The zero value of a field means its default.
+type Config struct {
+	// HTTPAddr is the OTLP/HTTP listen address (default ":4318"; "" after
+	// Validate never happens; use "off" to disable).
+	HTTPAddr string `yaml:"http_addr"`
+	// GRPCAddr is the OTLP/gRPC listen address (default ":4317"; "off" disables).
+	GRPCAddr string `yaml:"grpc_addr"`
+	// SpoolDir is the directory of the disk spool. Required.
+	SpoolDir string `yaml:"spool_dir"`
+	// MaxSpoolBytes bounds the spool on disk (default 1 GiB); beyond it,
+	// requests are refused with 429 until the store catches up.
+	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
+	// MaxBodyBytes bounds a request body as sent (default 16 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxDecodedBytes bounds a body after decompression (default 64 MiB).
+	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
+	// MaxConcurrentRequests bounds requests decoded at once (default 64).
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
+	// BatchSpans is how many spans the writer gathers per store write (default 10000).
+	BatchSpans int `yaml:"batch_spans"`
+	// FlushInterval is how long the writer waits for a batch to fill (default 200ms).
+	FlushInterval time.Duration `yaml:"flush_interval"`
+}
+
+// Off disables a listener when used as its address.
+const Off = "off"
+
+// DefaultConfig returns the defaults; SpoolDir is left for the caller.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr:              ":4318",
+		GRPCAddr:              ":4317",
+		MaxSpoolBytes:         1 << 30,
+		MaxBodyBytes:          otlp.DefaultLimits.MaxBodyBytes,
+		MaxDecodedBytes:       otlp.DefaultLimits.MaxDecodedBytes,
+		MaxConcurrentRequests: 64,
+		BatchSpans:            10000,
+		FlushInterval:         200 * time.Millisecond,
+	}
+}
+
+// Validate reports the first invalid setting.
+func (c Config) Validate() error {
+	switch {
+	case c.SpoolDir == "":
+		return errors.New("spool_dir is required")
+	case c.HTTPAddr == "" || c.GRPCAddr == "":
+		return errors.New(`http_addr and grpc_addr must be set (use "off" to disable one)`)
+	case c.MaxSpoolBytes < 1<<20:
+		return fmt.Errorf("max_spool_bytes %d is below 1 MiB", c.MaxSpoolBytes)
+	case c.MaxBodyBytes <= 0 || c.MaxDecodedBytes < c.MaxBodyBytes:
+		return fmt.Errorf("max_body_bytes (%d) must be positive and at most max_decoded_bytes (%d)", c.MaxBodyBytes, c.MaxDecodedBytes)
+	case c.MaxConcurrentRequests <= 0:
+		return errors.New("max_concurrent_requests must be positive")
+	case c.BatchSpans <= 0:
+		return errors.New("batch_spans must be positive")
+	case c.FlushInterval <= 0:
+		return errors.New("flush_interval must be positive")
+	}
+	return nil
+}
+
+// Stats are a collector's counters since it started.
+type Stats struct {
+	SpansAccepted   uint64 // spans acknowledged to clients (spooled)
+	SpansRefused    uint64 // spans refused because the spool was full
+	SpansWritten    uint64 // spans the store confirmed
+	MetricPoints    uint64 // metric data points received (not stored yet: lag metrics arrive with the agent)
+	WriteErrors     uint64 // failed store writes (each retried)
+	SpoolBytes      int64  // bytes in the spool now
+	RecoveredOnOpen uint64 // spool records found uncommitted at start
+}
+
+// Collector is the pipeline. Create it with New, then Start and Shutdown.
+type Collector struct {
+	cfg   Config
+	w     store.Writer
+	log   *slog.Logger
+	spool *spool.Spool
+	gate  otlp.Gate
+
+	httpLn, grpcLn net.Listener
+	httpSrv        *http.Server
+	grpcSrv        *grpc.Server
+	mux            *http.ServeMux
+
+	retryUpTo uint64 // spool records below this seq may already be stored
+	recovered uint64
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	accepted, refused, written, points, writeErrors atomic.Uint64
+}
+
+// New opens the spool and prepares the receivers.
+func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("collector config: %w", err)
+	}
+	sp, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.MaxSpoolBytes})
+	if err != nil {
+		return nil, err
+	}
+	c := &Collector{cfg: cfg, w: w, log: log, spool: sp, gate: otlp.NewGate(cfg.MaxConcurrentRequests), mux: http.NewServeMux()}
+	c.retryUpTo, c.recovered = sp.RecoveredUpTo, sp.Recovered
+	if sp.Recovered > 0 {
+		log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered)
+	}
+	limits := otlp.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes}
+	otlp.NewHTTP(c, limits, c.gate, log).Register(c.mux)
+	c.grpcSrv = otlp.NewGRPCServer(c, limits, c.gate)
+	return c, nil
+}
+
+// Handler is the OTLP/HTTP handler (/v1/traces, /v1/metrics), for a
+// server that mounts it itself.
+func (c *Collector) Handler() http.Handler { return c.mux }
+
+// Start listens on the configured addresses and starts the writer.
+func (c *Collector) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	var err error
+	if c.cfg.HTTPAddr != Off {
+		if c.httpLn, err = lc.Listen(ctx, "tcp", c.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("OTLP/HTTP listen on %s: %w", c.cfg.HTTPAddr, err)
+		}
+	}
+	if c.cfg.GRPCAddr != Off {
+		if c.grpcLn, err = lc.Listen(ctx, "tcp", c.cfg.GRPCAddr); err != nil {
+			if c.httpLn != nil {
+				c.httpLn.Close()
+			}
+			return fmt.Errorf("OTLP/gRPC listen on %s: %w", c.cfg.GRPCAddr, err)
+		}
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.writeLoop(wctx) }()
+	if c.httpLn != nil {
+		c.httpSrv = &http.Server{Handler: c.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if err := c.httpSrv.Serve(c.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				c.log.Error("OTLP/HTTP server stopped", "error", err)
+			}
+		}()
+	}
+	if c.grpcLn != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if err := c.grpcSrv.Serve(c.grpcLn); err != nil {
+				c.log.Error("OTLP/gRPC server stopped", "error", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// HTTPAddr is the bound OTLP/HTTP address ("" when off).
+func (c *Collector) HTTPAddr() string { return addr(c.httpLn) }
+
+// GRPCAddr is the bound OTLP/gRPC address ("" when off).
+func (c *Collector) GRPCAddr() string { return addr(c.grpcLn) }
+
+func addr(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}
+
+// Shutdown stops accepting requests, lets the writer store what is
+// spooled until ctx is done, and closes the spool. What is left in the
+// spool is stored after the next start.
+func (c *Collector) Shutdown(ctx context.Context) error {
+	var errs []error
+	if c.httpSrv != nil {
+		errs = append(errs, c.httpSrv.Shutdown(ctx))
+	}
+	if c.grpcLn != nil {
+		stopped := make(chan struct{})
+		go func() { c.grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			c.grpcSrv.Stop()
+			<-stopped
+		}
+	}
+	// Drain: let the writer store and commit everything, until ctx ends.
+	for c.cancel != nil && !c.spool.Done() && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.cancel != nil {
+		c.cancel()
+		c.wg.Wait()
+	}
+	errs = append(errs, c.spool.Close())
+	return errors.Join(errs...)
+}
+
+// ConsumeTraces spools a request; it implements otlp.Consumer.
+func (c *Collector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	n := uint64(td.SpanCount())
+	if n == 0 {
+		return nil
+	}
+	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		return fmt.Errorf("encoding for the spool: %w", err)
+	}
+	if err := c.spool.Append(b); err != nil {
+		if errors.Is(err, spool.ErrFull) {
+			c.refused.Add(n)
+			return fmt.Errorf("%w: the spool is full while the store catches up", otlp.ErrFull)
+		}
+		return err
+	}
+	c.accepted.Add(n)
+	return nil
+}
+
+// ConsumeMetrics counts metric points. Storing them (consumer lag from the
+// sidecar) arrives with the agent; until then they are validated and
+// counted in Stats, not kept.
+func (c *Collector) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	c.points.Add(uint64(md.DataPointCount()))
+	return nil
+}
+
+// Stats returns the collector's counters.
+func (c *Collector) Stats() Stats {
+	return Stats{
+		SpansAccepted: c.accepted.Load(), SpansRefused: c.refused.Load(), SpansWritten: c.written.Load(),
+		MetricPoints: c.points.Load(), WriteErrors: c.writeErrors.Load(), SpoolBytes: c.spool.Bytes(),
+		RecoveredOnOpen: c.recovered,
+	}
+}
+
+// writeLoop moves spooled requests to the store until ctx is cancelled.
+func (c *Collector) writeLoop(ctx context.Context) {
+	for {
+		rec, err := c.spool.Next(ctx)
+		if err != nil {
+			return
+		}
+		batch := &store.Batch{}
+		spans := c.add(batch, rec)
+		last := rec.Seq
+		deadline := time.Now().Add(c.cfg.FlushInterval)
+		for spans < c.cfg.BatchSpans {
+			wctx, cancel := context.WithDeadline(ctx, deadline)
+			rec, err := c.spool.Next(wctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			spans += c.add(batch, rec)
+			last = rec.Seq
+		}
+		batch.Retry = last < c.retryUpTo
+		if !c.write(ctx, batch) {
+			return // shutting down: the records stay in the spool
+		}
+		c.written.Add(uint64(len(batch.Spans)))
+		if err := c.spool.Commit(last); err != nil {
+			// The batch is stored but not marked: it will be written again
+			// with Retry after a restart, which the store tolerates.
+			c.log.Error("spool commit failed", "error", err)
+		}
+	}
+}
+
+// add derives a spooled request into batch and returns its span count.
+func (c *Collector) add(b *store.Batch, rec spool.Record) int {
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(rec.Data); err != nil {
+		// The spool checks CRCs, so this is a bug, not a torn write.
+		c.log.Error("skipping undecodable spool record", "seq", rec.Seq, "error", err)
+		return 0
+	}
+	d := lineage.Derive(req.Traces())
+	b.Events = append(b.Events, d.Events...)
+	b.Edges = append(b.Edges, d.Edges...)
+	b.Spans = append(b.Spans, d.Spans...)
+	return len(d.Spans)
+}
+
+// write stores b, retrying with backoff until it succeeds or ctx ends.
+func (c *Collector) write(ctx context.Context, b *store.Batch) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		err := c.w.Write(ctx, b)
+		if err == nil {
+			return true
+		}
+		c.writeErrors.Add(1)
+		b.Retry = true
+		c.log.Warn("store write failed; retrying", "rows", b.Len(), "retry_in", backoff, "error", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
