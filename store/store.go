@@ -43,6 +43,9 @@ func (b *Batch) Len() int { return len(b.Events) + len(b.Edges) + len(b.Spans) }
 // the store or of the process. When it returns an error, any part of the
 // batch may have been stored; the caller retries with Batch.Retry set and
 // the store guarantees that each row ends up stored exactly once.
+// A batch written again without Retry (a client that re-sent the same
+// spans) is still returned once by every Reader method, but aggregates
+// computed at insert time (Flows on ClickHouse) may count it twice.
 // Write does not keep b or any slice in it after it returns.
 // Write is safe for concurrent use.
 type Writer interface {

@@ -1,0 +1,258 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
+)
+
+const eventSelect = `SELECT start_ns, trace_id, span_id, event_id, event_type, schema_version, correlation_id,
+	causation_id, parent_span_id, links_trace_id, links_span_id, service, handler, system, cluster,
+	destination, partition, offset, consumer_group, op, outcome, error, attempt, duration_ns,
+	payload_size, replay_of, attr_keys, attr_values FROM events`
+
+// timeRange narrows a lookup by id: the index table sorted by the id
+// gives the span of start times to read from the events table.
+func (s *Store) timeRange(ctx context.Context, table, col string, ids []string, lo, hi *uint64, found *bool) error {
+	return chunks(ids, func(ids []string) error {
+		in, args := inList(col, ids)
+		var n, a, b uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count(), min(start_ns), max(start_ns) FROM "+table+" WHERE "+in, args...).Scan(&n, &a, &b); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+		if n > 0 {
+			*found = true
+			*lo, *hi = min(*lo, a), max(*hi, b)
+		}
+		return nil
+	})
+}
+
+// Events implements store.Reader.
+func (s *Store) Events(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+	limit, err := store.Limit(q.Limit)
+	if err != nil {
+		return store.EventPage{}, err
+	}
+	cur, err := store.ParseCursor(q.Cursor)
+	if err != nil {
+		return store.EventPage{}, err
+	}
+	var where []string
+	var args []any
+	// Id filters: find each one's time range in its index table first.
+	for _, f := range []struct {
+		table, col string
+		ids        []string
+	}{
+		{"events_by_trace", "trace_id", q.TraceIDs},
+		{"events_by_correlation", "correlation_id", nonEmpty(q.CorrelationID)},
+		{"events_by_event_id", "event_id", q.EventIDs},
+	} {
+		if len(f.ids) == 0 {
+			continue
+		}
+		if len(f.ids) > maxIn {
+			return store.EventPage{}, fmt.Errorf("at most %d %s values per query", maxIn, f.col)
+		}
+		var lo, hi uint64 = ^uint64(0), 0
+		found := false
+		if err := s.timeRange(ctx, f.table, f.col, f.ids, &lo, &hi, &found); err != nil {
+			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+		}
+		if !found {
+			return store.EventPage{Events: []event.Event{}}, nil
+		}
+		in, a := inList(f.col, f.ids)
+		where = append(where, "start_ns >= ? AND start_ns <= ?", in)
+		args = append(append(args, lo, hi), a...)
+	}
+	for _, f := range []struct{ col, v string }{
+		{"service", q.Service}, {"destination", q.Destination}, {"event_type", q.EventType}, {"outcome", string(q.Outcome)},
+	} {
+		if f.v != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.v)
+		}
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "start_ns >= ?")
+		args = append(args, uint64(q.Since.UnixNano()))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "start_ns < ?")
+		args = append(args, uint64(q.Until.UnixNano()))
+	}
+	if q.Cursor != "" {
+		where = append(where, "(start_ns < ? OR (start_ns = ? AND span_id < ?))")
+		args = append(args, cur.StartNS, cur.StartNS, cur.SpanID)
+	}
+	query := eventSelect
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY start_ns DESC, span_id DESC LIMIT 1 BY trace_id, span_id LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.conn.Query(ctx, query, args...)
+	if err != nil {
+		return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+	}
+	defer rows.Close()
+	page := store.EventPage{Events: []event.Event{}}
+	for rows.Next() {
+		var e event.Event
+		var lt, ls, ak, av []string
+		var op, outcome string
+		if err := rows.Scan(&e.StartNS, &e.TraceID, &e.SpanID, &e.EventID, &e.EventType, &e.SchemaVersion,
+			&e.CorrelationID, &e.CausationID, &e.ParentSpanID, &lt, &ls, &e.Service, &e.Handler, &e.System,
+			&e.Cluster, &e.Destination, &e.Partition, &e.Offset, &e.ConsumerGroup, &op, &outcome, &e.Error,
+			&e.Attempt, &e.DurationNS, &e.PayloadSize, &e.ReplayOf, &ak, &av); err != nil {
+			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+		}
+		e.Op, e.Outcome, e.Links, e.Attributes = event.Op(op), event.Outcome(outcome), toLinks(lt, ls), toMap(ak, av)
+		page.Events = append(page.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+	}
+	if len(page.Events) > limit {
+		page.Events = page.Events[:limit]
+		page.Next = store.CursorAfter(page.Events[limit-1])
+	}
+	return page, nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+func toLinks(traces, spans []string) []event.Link {
+	if len(traces) == 0 {
+		return nil
+	}
+	out := make([]event.Link, len(traces))
+	for i := range traces {
+		out[i] = event.Link{TraceID: traces[i], SpanID: spans[i]}
+	}
+	return out
+}
+
+func toMap(keys, values []string) map[string]string {
+	if len(keys) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(keys))
+	for i, k := range keys {
+		m[k] = values[i]
+	}
+	return m
+}
+
+// Edges implements store.Reader: each lookup reads the copy of the edges
+// sorted by its key.
+func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]event.Edge, error) {
+	out := []event.Edge{}
+	seen := map[event.Edge]bool{}
+	lookup := func(table, col string, ids []string) error {
+		return chunks(ids, func(ids []string) error {
+			in, args := inList(col, ids)
+			rows, err := s.conn.Query(ctx, "SELECT from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id, correlation_id, kind, start_ns FROM "+table+" WHERE "+in, args...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var e event.Edge
+				var kind string
+				if err := rows.Scan(&e.FromTraceID, &e.FromSpanID, &e.FromEventID, &e.ToTraceID, &e.ToSpanID, &e.CorrelationID, &kind, &e.StartNS); err != nil {
+					return err
+				}
+				e.Kind = event.EdgeKind(kind)
+				if !seen[e] {
+					seen[e] = true
+					out = append(out, e)
+				}
+			}
+			return rows.Err()
+		})
+	}
+	if err := lookup("edges", "to_trace_id", q.TraceIDs); err != nil {
+		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
+	}
+	if err := lookup("edges_by_from_trace", "from_trace_id", q.TraceIDs); err != nil {
+		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
+	}
+	if err := lookup("edges_by_from_event", "from_event_id", q.FromEventIDs); err != nil {
+		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
+	}
+	return out, nil
+}
+
+// Spans implements store.Reader.
+func (s *Store) Spans(ctx context.Context, traceID string) ([]event.Span, error) {
+	rows, err := s.conn.Query(ctx, `SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
+		status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values
+		FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id LIMIT 1 BY trace_id, span_id`, traceID)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse store: spans: %w", err)
+	}
+	defer rows.Close()
+	out := []event.Span{}
+	for rows.Next() {
+		var sp event.Span
+		var lt, ls, ak, av []string
+		if err := rows.Scan(&sp.TraceID, &sp.SpanID, &sp.ParentSpanID, &sp.Service, &sp.Name, &sp.Kind, &sp.StartNS,
+			&sp.DurationNS, &sp.StatusCode, &sp.StatusMessage, &lt, &ls, &ak, &av); err != nil {
+			return nil, fmt.Errorf("clickhouse store: spans: %w", err)
+		}
+		sp.Links, sp.Attributes = toLinks(lt, ls), toMap(ak, av)
+		out = append(out, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse store: spans: %w", err)
+	}
+	return out, nil
+}
+
+// Flows implements store.Reader from the per-minute aggregates: the
+// window is widened to whole minutes.
+func (s *Store) Flows(ctx context.Context, q store.FlowQuery) (store.FlowMap, error) {
+	since := q.Since.UTC().Truncate(time.Minute)
+	until := q.Until.UTC()
+	if t := until.Truncate(time.Minute); !t.Equal(until) {
+		until = t.Add(time.Minute)
+	}
+	rows, err := s.conn.Query(ctx, `SELECT service, system, destination, consumer_group, op,
+		countMerge(count), countIfMerge(errors), quantilesMerge(0.5, 0.99)(durations)
+		FROM flows_1m WHERE minute >= ? AND minute < ?
+		GROUP BY service, system, destination, consumer_group, op`, since, until)
+	if err != nil {
+		return store.FlowMap{}, fmt.Errorf("clickhouse store: flows: %w", err)
+	}
+	defer rows.Close()
+	var out []store.FlowRow
+	for rows.Next() {
+		var r store.FlowRow
+		var op string
+		var qs []uint64
+		if err := rows.Scan(&r.Service, &r.System, &r.Destination, &r.ConsumerGroup, &op, &r.Count, &r.Errors, &qs); err != nil {
+			return store.FlowMap{}, fmt.Errorf("clickhouse store: flows: %w", err)
+		}
+		r.Op = event.Op(op)
+		if len(qs) == 2 {
+			r.P50NS, r.P99NS = qs[0], qs[1]
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return store.FlowMap{}, fmt.Errorf("clickhouse store: flows: %w", err)
+	}
+	return store.BuildFlowMap(out), nil
+}

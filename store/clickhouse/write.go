@@ -1,0 +1,228 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
+)
+
+const (
+	eventCols = `date, start_ns, trace_id, span_id, event_id, event_type, schema_version, correlation_id,
+		causation_id, parent_span_id, links_trace_id, links_span_id, service, handler, system, cluster,
+		destination, partition, offset, consumer_group, op, outcome, error, attempt, duration_ns,
+		payload_size, replay_of, attr_keys, attr_values`
+	spanCols = `date, trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
+		status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values`
+	edgeCols = `date, from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id, correlation_id, kind, start_ns`
+)
+
+// Write implements store.Writer. Spans, events and edges are three
+// inserts; when Retry is set, rows already stored are left out of them.
+func (s *Store) Write(ctx context.Context, b *store.Batch) error {
+	events, spans, edges := b.Events, b.Spans, b.Edges
+	if b.Retry {
+		var err error
+		if events, spans, edges, err = s.missing(ctx, b); err != nil {
+			return fmt.Errorf("clickhouse store: checking a retried batch: %w", err)
+		}
+	}
+	if len(spans) > 0 {
+		if err := s.insert(ctx, "spans", spanCols, len(spans), func(i int) []any {
+			sp := &spans[i]
+			lt, ls := links(sp.Links)
+			k, v := attrs(sp.Attributes)
+			return []any{day(sp.StartNS), sp.TraceID, sp.SpanID, sp.ParentSpanID, sp.Service, sp.Name, sp.Kind,
+				sp.StartNS, sp.DurationNS, sp.StatusCode, sp.StatusMessage, lt, ls, k, v}
+		}); err != nil {
+			return err
+		}
+	}
+	if len(events) > 0 {
+		if err := s.insert(ctx, "events", eventCols, len(events), func(i int) []any {
+			e := &events[i]
+			lt, ls := links(e.Links)
+			k, v := attrs(e.Attributes)
+			return []any{day(e.StartNS), e.StartNS, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
+				e.CorrelationID, e.CausationID, e.ParentSpanID, lt, ls, e.Service, e.Handler, e.System, e.Cluster,
+				e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op), string(e.Outcome), e.Error,
+				e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v}
+		}); err != nil {
+			return err
+		}
+	}
+	if len(edges) > 0 {
+		if err := s.insert(ctx, "edges", edgeCols, len(edges), func(i int) []any {
+			e := &edges[i]
+			return []any{day(e.StartNS), e.FromTraceID, e.FromSpanID, e.FromEventID, e.ToTraceID, e.ToSpanID,
+				e.CorrelationID, string(e.Kind), e.StartNS}
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insert sends one block. The explicit column list is required on 18.16.
+func (s *Store) insert(ctx context.Context, table, cols string, n int, row func(int) []any) error {
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+cols+")")
+	if err != nil {
+		return fmt.Errorf("clickhouse store: insert %s: %w", table, err)
+	}
+	defer batch.Abort()
+	for i := 0; i < n; i++ {
+		if err := batch.Append(row(i)...); err != nil {
+			return fmt.Errorf("clickhouse store: insert %s row %d: %w", table, i, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("clickhouse store: insert %s: %w", table, err)
+	}
+	return nil
+}
+
+func links(ls []event.Link) (traces, spans []string) {
+	traces, spans = make([]string, len(ls)), make([]string, len(ls))
+	for i, l := range ls {
+		traces[i], spans[i] = l.TraceID, l.SpanID
+	}
+	return traces, spans
+}
+
+func attrs(m map[string]string) (keys, values []string) {
+	keys = make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	values = make([]string, len(keys))
+	for i, k := range keys {
+		values[i] = m[k]
+	}
+	return keys, values
+}
+
+// missing returns the rows of b that are not stored yet.
+func (s *Store) missing(ctx context.Context, b *store.Batch) ([]event.Event, []event.Span, []event.Edge, error) {
+	key := func(trace, span string) string { return trace + "/" + span }
+	traceSet := map[string]bool{}
+	var lo, hi uint64 = ^uint64(0), 0
+	for _, e := range b.Events {
+		traceSet[e.TraceID] = true
+		lo, hi = min(lo, e.StartNS), max(hi, e.StartNS)
+	}
+	for _, sp := range b.Spans {
+		traceSet[sp.TraceID] = true
+	}
+	for _, e := range b.Edges {
+		traceSet[e.ToTraceID] = true
+	}
+	traces := make([]string, 0, len(traceSet))
+	for t := range traceSet {
+		traces = append(traces, t)
+	}
+	sort.Strings(traces)
+	haveEvent, haveSpan, haveEdge := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	err := chunks(traces, func(ids []string) error {
+		in, args := inList("trace_id", ids)
+		if len(b.Events) > 0 {
+			rows, err := s.conn.Query(ctx, "SELECT trace_id, span_id FROM events WHERE start_ns >= ? AND start_ns <= ? AND "+in,
+				append([]any{lo, hi}, args...)...)
+			if err != nil {
+				return err
+			}
+			if err := scanKeys(rows, haveEvent, key); err != nil {
+				return err
+			}
+		}
+		if len(b.Spans) > 0 {
+			rows, err := s.conn.Query(ctx, "SELECT trace_id, span_id FROM spans WHERE "+in, args...)
+			if err != nil {
+				return err
+			}
+			if err := scanKeys(rows, haveSpan, key); err != nil {
+				return err
+			}
+		}
+		if len(b.Edges) > 0 {
+			in, args := inList("to_trace_id", ids)
+			rows, err := s.conn.Query(ctx, "SELECT concat(from_trace_id, from_span_id, '|', from_event_id, '|', kind), concat(to_trace_id, '/', to_span_id) FROM edges WHERE "+in, args...)
+			if err != nil {
+				return err
+			}
+			if err := scanKeys(rows, haveEdge, func(a, b string) string { return a + "|" + b }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var events []event.Event
+	for _, e := range b.Events {
+		if !haveEvent[key(e.TraceID, e.SpanID)] {
+			events = append(events, e)
+		}
+	}
+	var spans []event.Span
+	for _, sp := range b.Spans {
+		if !haveSpan[key(sp.TraceID, sp.SpanID)] {
+			spans = append(spans, sp)
+		}
+	}
+	var edges []event.Edge
+	for _, e := range b.Edges {
+		k := e.FromTraceID + e.FromSpanID + "|" + e.FromEventID + "|" + string(e.Kind) + "|" + key(e.ToTraceID, e.ToSpanID)
+		if !haveEdge[k] {
+			haveEdge[k] = true // a batch may itself repeat a row
+			edges = append(edges, e)
+		}
+	}
+	return dedupeEvents(events), dedupeSpans(spans), edges, nil
+}
+
+type rowScanner interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}
+
+func scanKeys(rows rowScanner, into map[string]bool, key func(a, b string) string) error {
+	defer rows.Close()
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			return err
+		}
+		into[key(a, b)] = true
+	}
+	return rows.Err()
+}
+
+func dedupeEvents(es []event.Event) []event.Event {
+	seen := make(map[string]bool, len(es))
+	out := es[:0:0]
+	for _, e := range es {
+		if k := e.TraceID + e.SpanID; !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func dedupeSpans(ss []event.Span) []event.Span {
+	seen := make(map[string]bool, len(ss))
+	out := ss[:0:0]
+	for _, s := range ss {
+		if k := s.TraceID + s.SpanID; !seen[k] {
+			seen[k] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
