@@ -186,4 +186,3 @@ func chunks(vs []string, fn func([]string) error) error {
 }
 
 func day(ns uint64) time.Time { return time.Unix(0, int64(ns)).UTC() }
-
