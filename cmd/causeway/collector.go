@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/store"
+	_ "github.com/causeway-dev/causeway/store/clickhouse" // registers clickhouse://
+	_ "github.com/causeway-dev/causeway/store/embedded"   // registers embedded://
+)
+
+// runCollector runs `causeway collector` until ctx is cancelled.
+func runCollector(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	s := newSettings("collector")
+	s.fs.SetOutput(stderr)
+	if err := s.fs.Parse(args); err != nil {
+		return err
+	}
+	if s.fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %v", s.fs.Args())}
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, os.Stderr)
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := collector.New(cfg.Collector, st, log)
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("collector running", "otlp_http", c.HTTPAddr(), "otlp_grpc", c.GRPCAddr(), "store", store.Redact(cfg.Store), "spool", cfg.Collector.SpoolDir)
+	fmt.Fprintf(stdout, "causeway collector: OTLP/HTTP on %s, OTLP/gRPC on %s\n", c.HTTPAddr(), c.GRPCAddr())
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Shutdown(sctx)
+}

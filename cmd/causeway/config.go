@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/store/embedded"
+)
+
+// config is the YAML configuration file (--config). Every setting can also
+// come from the environment and from flags: flags override the
+// environment, which overrides the file, which overrides the defaults.
+type config struct {
+	// Store is the store URL: embedded:///dir or clickhouse://host:9000/db.
+	Store string `yaml:"store"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// Collector configures the OTLP receivers, the spool and batching.
+	Collector collector.Config `yaml:"collector"`
+}
+
+// defaultConfig is the configuration with nothing set: the embedded store
+// and the spool in the per-user data directory, OTLP on the standard ports.
+func defaultConfig() config {
+	dir := embedded.DefaultDir()
+	c := config{
+		Store:     "embedded://" + filepath.ToSlash(filepath.Join(dir, "store")),
+		LogLevel:  "info",
+		Collector: collector.DefaultConfig(),
+	}
+	c.Collector.SpoolDir = filepath.Join(dir, "spool")
+	return c
+}
+
+// envVars maps environment variables to the settings they set.
+func (c *config) envVars() map[string]*string {
+	return map[string]*string{
+		"CAUSEWAY_STORE":          &c.Store,
+		"CAUSEWAY_LOG_LEVEL":      &c.LogLevel,
+		"CAUSEWAY_OTLP_HTTP_ADDR": &c.Collector.HTTPAddr,
+		"CAUSEWAY_OTLP_GRPC_ADDR": &c.Collector.GRPCAddr,
+		"CAUSEWAY_SPOOL_DIR":      &c.Collector.SpoolDir,
+	}
+}
+
+// settings holds a command's flags, bound to a config after loading.
+type settings struct {
+	fs         *flag.FlagSet
+	configPath string
+	flagValues map[string]*string
+}
+
+// newSettings declares the flags shared by the commands that use a store
+// and the collector.
+func newSettings(name string) *settings {
+	s := &settings{fs: flag.NewFlagSet("causeway "+name, flag.ContinueOnError), flagValues: map[string]*string{}}
+	s.fs.StringVar(&s.configPath, "config", os.Getenv("CAUSEWAY_CONFIG"), "YAML configuration `file` (env CAUSEWAY_CONFIG)")
+	for _, f := range []struct{ name, usage string }{
+		{"store", "store `URL`: embedded:///dir or clickhouse://host:9000/db (env CAUSEWAY_STORE)"},
+		{"log-level", "log `level`: debug, info, warn, error (env CAUSEWAY_LOG_LEVEL)"},
+		{"otlp-http", "OTLP/HTTP listen `address` (env CAUSEWAY_OTLP_HTTP_ADDR, default :4318)"},
+		{"otlp-grpc", "OTLP/gRPC listen `address` (env CAUSEWAY_OTLP_GRPC_ADDR, default :4317)"},
+		{"spool-dir", "spool `directory` (env CAUSEWAY_SPOOL_DIR)"},
+	} {
+		s.flagValues[f.name] = s.fs.String(f.name, "", f.usage)
+	}
+	return s
+}
+
+// load builds the configuration: defaults, then the file, then the
+// environment, then the flags given on the command line.
+func (s *settings) load() (config, error) {
+	c := defaultConfig()
+	if s.configPath != "" {
+		b, err := os.ReadFile(s.configPath)
+		if err != nil {
+			return c, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, usageError{fmt.Errorf("config file %q: %w", s.configPath, err)}
+		}
+	}
+	for name, dst := range c.envVars() {
+		if v, ok := os.LookupEnv(name); ok && v != "" {
+			*dst = v
+		}
+	}
+	byFlag := map[string]*string{
+		"store": &c.Store, "log-level": &c.LogLevel,
+		"otlp-http": &c.Collector.HTTPAddr, "otlp-grpc": &c.Collector.GRPCAddr, "spool-dir": &c.Collector.SpoolDir,
+	}
+	s.fs.Visit(func(f *flag.Flag) {
+		if dst, ok := byFlag[f.Name]; ok {
+			*dst = *s.flagValues[f.Name]
+		}
+	})
+	if _, err := logLevel(c.LogLevel); err != nil {
+		return c, usageError{err}
+	}
+	if err := c.Collector.Validate(); err != nil {
+		return c, usageError{fmt.Errorf("collector config: %w", err)}
+	}
+	return c, nil
+}
+
+func logLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(c config, w *os.File) *slog.Logger {
+	l, _ := logLevel(c.LogLevel)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
+)
+
+// causewayBin is the causeway binary built once for every test of this package.
+var causewayBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "causeway-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	causewayBin = filepath.Join(dir, "causeway")
+	out, err := exec.Command("go", "build", "-o", causewayBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building causeway: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	chtest.StopShared()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// proc is a running causeway collector.
+type proc struct {
+	t        testing.TB
+	cmd      *exec.Cmd
+	httpAddr string
+	grpcAddr string
+	args     []string
+	log      *syncBuffer
+	done     chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCollector runs `causeway collector` on free ports with the given
+// store and spool directory and waits until it listens.
+func startCollector(t testing.TB, storeURL, spoolDir string) *proc {
+	t.Helper()
+	p := &proc{t: t, httpAddr: freePort(t), grpcAddr: freePort(t)}
+	p.args = []string{"collector", "--store", storeURL, "--spool-dir", spoolDir,
+		"--otlp-http", p.httpAddr, "--otlp-grpc", p.grpcAddr, "--log-level", "debug"}
+	p.start()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *proc) start() {
+	p.t.Helper()
+	p.cmd = exec.Command(causewayBin, p.args...)
+	p.log = &syncBuffer{}
+	p.cmd.Stderr = p.log
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	p.done = make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "OTLP/HTTP on") {
+				close(ready)
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	go func() { p.cmd.Wait(); close(p.done) }()
+	select {
+	case <-ready:
+	case <-p.done:
+		p.t.Fatalf("collector exited at start: %s", p.log.String())
+	case <-time.After(60 * time.Second):
+		p.t.Fatalf("collector not ready after 60 s: %s", p.log.String())
+	}
+}
+
+// stop interrupts the collector and waits for a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		p.t.Errorf("collector did not stop within 15 s of SIGINT")
+		p.kill()
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		p.t.Errorf("collector exit code %d: %s", code, p.log.String())
+	}
+}
+
+// kill sends SIGKILL, as a crash would.
+func (p *proc) kill() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// backend is a store under test.
+type backend struct {
+	name string
+	url  string
+	// rows counts the rows of a span table including duplicates, where the
+	// backend can tell (ClickHouse); nil otherwise.
+	rawSpanCounts func(t testing.TB) (rows, unique uint64)
+}
+
+// backends returns the embedded store and a ClickHouse store, each fresh.
+func backends(t *testing.T) []backend {
+	t.Helper()
+	emb := backend{name: "embedded", url: "embedded://" + filepath.ToSlash(filepath.Join(t.TempDir(), "store"))}
+	srv := chtest.Shared(t)
+	db := chtest.UniqueDB(t.Name())
+	ch := backend{name: "clickhouse", url: srv.DSN(db), rawSpanCounts: func(t testing.TB) (uint64, uint64) {
+		return srv.SpanCounts(t, db)
+	}}
+	return []backend{emb, ch}
+}
+
+// openStore opens a backend's store for reading in the test process.
+func openStore(t testing.TB, url string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// eventually polls cond until it returns "" or the timeout passes, then
+// fails with cond's last message.
+func eventually(t testing.TB, timeout time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := cond()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, msg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// countSpans counts the stored spans of the given traces.
+func countSpans(t testing.TB, r store.Reader, traces []string) (int, error) {
+	n := 0
+	for _, tr := range traces {
+		s, err := r.Spans(context.Background(), tr)
+		if err != nil {
+			return 0, err
+		}
+		n += len(s)
+	}
+	return n, nil
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	out, err := exec.Command(causewayBin, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "causeway ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+	cmd := exec.Command(causewayBin, "nope")
+	out, _ = cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "unknown command") {
+		t.Fatalf("unknown command: exit %d %q", cmd.ProcessState.ExitCode(), out)
+	}
+	cmd = exec.Command(causewayBin, "collector", "--store", "bogus://x", "--spool-dir", t.TempDir(),
+		"--otlp-http", freePort(t), "--otlp-grpc", freePort(t))
+	out, _ = cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), `unknown scheme "bogus"`) {
+		t.Fatalf("bad store URL: exit %d %q", cmd.ProcessState.ExitCode(), out)
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "causeway.yaml")
+	os.WriteFile(file, []byte("store: embedded:///from-file\nlog_level: warn\ncollector:\n  http_addr: 127.0.0.1:1111\n  grpc_addr: 127.0.0.1:2222\n"), 0o600)
+	t.Setenv("CAUSEWAY_CONFIG", file)
+	t.Setenv("CAUSEWAY_OTLP_HTTP_ADDR", "127.0.0.1:3333")
+	t.Setenv("CAUSEWAY_STORE", "embedded:///from-env")
+	s := newSettings("collector")
+	if err := s.fs.Parse([]string{"--store", "embedded:///from-flag"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store != "embedded:///from-flag" || c.Collector.HTTPAddr != "127.0.0.1:3333" ||
+		c.Collector.GRPCAddr != "127.0.0.1:2222" || c.LogLevel != "warn" {
+		t.Fatalf("flags > env > file not respected: %+v", c)
+	}
+	os.WriteFile(file, []byte("stor: typo\n"), 0o600)
+	if _, err := newSettings("collector").load(); err == nil || !strings.Contains(err.Error(), "stor") {
+		t.Fatalf("unknown key in config file: err = %v", err)
+	}
+}
