@@ -284,7 +284,7 @@ func (c *Collector) writeLoop(ctx context.Context) {
 		}
 		batch := &store.Batch{}
 		spans := c.add(batch, rec)
-		last := rec.Seq
+		first, last := rec.Seq, rec.Seq
 		deadline := time.Now().Add(c.cfg.FlushInterval)
 		for spans < c.cfg.BatchSpans {
 			wctx, cancel := context.WithDeadline(ctx, deadline)
@@ -296,7 +296,7 @@ func (c *Collector) writeLoop(ctx context.Context) {
 			spans += c.add(batch, rec)
 			last = rec.Seq
 		}
-		batch.Retry = last < c.retryUpTo
+		batch.Retry = first < c.retryUpTo // holds records that may have been written before the restart
 		if !c.write(ctx, batch) {
 			return // shutting down: the records stay in the spool
 		}
