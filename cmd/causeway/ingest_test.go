@@ -112,11 +112,15 @@ func TestMessagingSpansBecomeLinkedEvents(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c := startCollector(t, b.url, t.TempDir())
 			ctx := context.Background()
-			exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(c.httpAddr), otlptracehttp.WithInsecure())
-			if err != nil {
-				t.Fatal(err)
+			exporter := func() sdktrace.SpanExporter {
+				exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(c.httpAddr), otlptracehttp.WithInsecure())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return exp
 			}
-			producer, consumer := newSDKApp(t, "checkout", exp), newSDKApp(t, "billing", exp)
+			// two services, each with its own SDK and exporter
+			producer, consumer := newSDKApp(t, "checkout", exporter()), newSDKApp(t, "billing", exporter())
 			_, pub := producer.tp.Tracer("t").Start(ctx, "orders.placed publish",
 				trace.WithSpanKind(trace.SpanKindProducer),
 				trace.WithAttributes(
@@ -148,6 +152,7 @@ func TestMessagingSpansBecomeLinkedEvents(t *testing.T) {
 
 			st := openStore(t, b.url)
 			var g *store.Graph
+			var err error
 			eventually(t, 30*time.Second, func() string {
 				g, err = store.Walk(ctx, st, store.GraphQuery{CorrelationID: "order-77"})
 				if err != nil || len(g.Nodes) != 2 || len(g.Edges) != 1 {
