@@ -168,6 +168,10 @@ func scan(path string) (n uint64, valid int64, err error) {
 		return 0, 0, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	var hdr [headerLen]byte
 	var buf []byte
@@ -176,6 +180,9 @@ func scan(path string) (n uint64, valid int64, err error) {
 			return n, valid, nil // clean end or torn header
 		}
 		size := binary.LittleEndian.Uint32(hdr[0:4])
+		if int64(size) > fi.Size()-valid-headerLen {
+			return n, valid, nil // a length beyond the file: torn or corrupt
+		}
 		if cap(buf) < int(size) {
 			buf = make([]byte, size)
 		}
