@@ -1,0 +1,303 @@
+// Package agent is Causeway's instrumentation library for Go services on
+// Kafka (franz-go, package agent/kafka) and NATS (nats.go, package
+// agent/nats). An Agent owns an OpenTelemetry tracer that exports spans
+// over OTLP to a Causeway collector (or any OTLP endpoint) from a bounded
+// queue: it never blocks or slows the application, and counts what it
+// drops.
+//
+// The broker packages use an Agent to put event ids, correlation and
+// causation ids and W3C trace context into message headers, and to record
+// publish, process, settle and dead-letter operations as spans that follow
+// the OpenTelemetry messaging semantic conventions.
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Option configures an Agent.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	service    string
+	endpoint   string
+	grpc       bool
+	queueSize  int
+	batchSize  int
+	interval   time.Duration
+	timeout    time.Duration
+	oldSemconv bool
+	exporter   sdktrace.SpanExporter
+	attrs      []attribute.KeyValue
+}
+
+// WithService names the service (the `service.name` resource attribute).
+func WithService(name string) Option { return optionFunc(func(c *config) { c.service = name }) }
+
+// WithCollector sets the OTLP endpoint: "http://host:4318" (default
+// http://127.0.0.1:4318) or, with WithGRPC, "host:4317".
+func WithCollector(endpoint string) Option {
+	return optionFunc(func(c *config) { c.endpoint = endpoint })
+}
+
+// WithGRPC exports over OTLP/gRPC instead of OTLP/HTTP.
+func WithGRPC() Option { return optionFunc(func(c *config) { c.grpc = true }) }
+
+// WithQueueSize bounds the spans waiting for export (default 8192). When
+// the queue is full, new spans are dropped and counted.
+func WithQueueSize(n int) Option { return optionFunc(func(c *config) { c.queueSize = n }) }
+
+// WithBatchSize sets how many spans one export carries (default 512).
+func WithBatchSize(n int) Option { return optionFunc(func(c *config) { c.batchSize = n }) }
+
+// WithExportTimeout bounds one export attempt (default 5 s). A failed
+// export's spans are dropped and counted; they are not retried, so that a
+// down collector cannot build up memory.
+func WithExportTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.timeout = d })
+}
+
+// WithOldSemconv also emits the messaging attribute names used before the
+// OpenTelemetry semantic conventions 1.26 (messaging.operation,
+// messaging.kafka.consumer.group, messaging.kafka.message.offset, …), for
+// backends that only know those.
+func WithOldSemconv() Option { return optionFunc(func(c *config) { c.oldSemconv = true }) }
+
+// WithExporter exports through e instead of OTLP (tests, custom pipelines).
+func WithExporter(e sdktrace.SpanExporter) Option {
+	return optionFunc(func(c *config) { c.exporter = e })
+}
+
+// WithResourceAttributes adds resource attributes (deployment, version, …).
+func WithResourceAttributes(kv ...attribute.KeyValue) Option {
+	return optionFunc(func(c *config) { c.attrs = append(c.attrs, kv...) })
+}
+
+// Agent instruments one service. It is safe for concurrent use.
+type Agent struct {
+	cfg    config
+	tp     *sdktrace.TracerProvider
+	tracer trace.Tracer
+	q      *queue
+	prop   propagation.TextMapPropagator
+}
+
+// New creates an Agent. Nothing is sent until spans end; New does not
+// connect, so it succeeds while the collector is down.
+func New(ctx context.Context, opts ...Option) (*Agent, error) {
+	cfg := config{service: "unknown_service", endpoint: "http://127.0.0.1:4318", queueSize: 8192, batchSize: 512,
+		interval: time.Second, timeout: 5 * time.Second}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.queueSize <= 0 || cfg.batchSize <= 0 {
+		return nil, errors.New("agent: queue and batch sizes must be positive")
+	}
+	exp := cfg.exporter
+	if exp == nil {
+		var err error
+		if exp, err = newExporter(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	res := resource.NewSchemaless(append([]attribute.KeyValue{attribute.String("service.name", cfg.service)}, cfg.attrs...)...)
+	q := newQueue(exp, cfg)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(q))
+	return &Agent{cfg: cfg, tp: tp, tracer: tp.Tracer("github.com/causeway-dev/causeway/agent"), q: q,
+		prop: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}, nil
+}
+
+func newExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error) {
+	if cfg.grpc {
+		ep := strings.TrimPrefix(strings.TrimPrefix(cfg.endpoint, "http://"), "https://")
+		if ep == "127.0.0.1:4318" {
+			ep = "127.0.0.1:4317"
+		}
+		return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(ep), otlptracegrpc.WithInsecure(),
+			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}), otlptracegrpc.WithTimeout(cfg.timeout))
+	}
+	e, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.endpoint, "/")+"/v1/traces"),
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithTimeout(cfg.timeout))
+	if err != nil {
+		return nil, fmt.Errorf("agent: OTLP exporter for %q: %w", cfg.endpoint, err)
+	}
+	return e, nil
+}
+
+// Service is the service name the agent reports.
+func (a *Agent) Service() string { return a.cfg.service }
+
+// Tracer is the agent's tracer, for spans of your own.
+func (a *Agent) Tracer() trace.Tracer { return a.tracer }
+
+// Propagator is the W3C trace-context propagator the agent uses on headers.
+func (a *Agent) Propagator() propagation.TextMapPropagator { return a.prop }
+
+// OldSemconv reports whether old messaging attribute names are emitted too.
+func (a *Agent) OldSemconv() bool { return a.cfg.oldSemconv }
+
+// Stats are the agent's export counters.
+type Stats struct {
+	Exported uint64 // spans the collector accepted
+	Dropped  uint64 // spans dropped: queue full or export failed
+	Queued   int    // spans waiting now
+}
+
+// Stats returns the export counters.
+func (a *Agent) Stats() Stats {
+	return Stats{Exported: a.q.exported.Load(), Dropped: a.q.dropped.Load(), Queued: len(a.q.ch)}
+}
+
+// Flush exports every queued span, waiting until ctx is done at most.
+func (a *Agent) Flush(ctx context.Context) error { return a.tp.ForceFlush(ctx) }
+
+// Close flushes queued spans (until ctx is done) and stops the exporter.
+func (a *Agent) Close(ctx context.Context) error { return a.tp.Shutdown(ctx) }
+
+// NewID returns a fresh random event id (32 hex digits).
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// queue is a SpanProcessor with a bounded buffer: OnEnd never blocks.
+type queue struct {
+	exp      sdktrace.SpanExporter
+	cfg      config
+	ch       chan sdktrace.ReadOnlySpan
+	flush    chan chan struct{}
+	done     chan struct{}
+	stopped  chan struct{}
+	stopOnce sync.Once
+
+	exported, dropped atomic.Uint64
+}
+
+func newQueue(exp sdktrace.SpanExporter, cfg config) *queue {
+	q := &queue{exp: exp, cfg: cfg, ch: make(chan sdktrace.ReadOnlySpan, cfg.queueSize),
+		flush: make(chan chan struct{}), done: make(chan struct{}), stopped: make(chan struct{})}
+	go q.run()
+	return q
+}
+
+// OnStart implements sdktrace.SpanProcessor.
+func (q *queue) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+
+// OnEnd queues a span, or drops and counts it when the queue is full.
+func (q *queue) OnEnd(s sdktrace.ReadOnlySpan) {
+	select {
+	case <-q.done:
+		q.dropped.Add(1)
+		return
+	default:
+	}
+	select {
+	case q.ch <- s:
+	default:
+		q.dropped.Add(1)
+	}
+}
+
+func (q *queue) run() {
+	defer close(q.stopped)
+	batch := make([]sdktrace.ReadOnlySpan, 0, q.cfg.batchSize)
+	tick := time.NewTicker(q.cfg.interval)
+	defer tick.Stop()
+	send := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.timeout)
+		err := q.exp.ExportSpans(ctx, batch)
+		cancel()
+		if err != nil {
+			q.dropped.Add(uint64(len(batch)))
+		} else {
+			q.exported.Add(uint64(len(batch)))
+		}
+		clear(batch)
+		batch = batch[:0]
+	}
+	drain := func() {
+		for {
+			select {
+			case s := <-q.ch:
+				batch = append(batch, s)
+				if len(batch) == q.cfg.batchSize {
+					send()
+				}
+			default:
+				send()
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case s := <-q.ch:
+			batch = append(batch, s)
+			if len(batch) == q.cfg.batchSize {
+				send()
+			}
+		case <-tick.C:
+			send()
+		case ack := <-q.flush:
+			drain()
+			close(ack)
+		case <-q.done:
+			drain()
+			return
+		}
+	}
+}
+
+// ForceFlush exports what is queued.
+func (q *queue) ForceFlush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case q.flush <- ack:
+	case <-q.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Shutdown flushes and stops the exporter.
+func (q *queue) Shutdown(ctx context.Context) error {
+	err := q.ForceFlush(ctx)
+	q.stopOnce.Do(func() { close(q.done) })
+	select {
+	case <-q.stopped:
+	case <-ctx.Done():
+		return errors.Join(err, ctx.Err())
+	}
+	return errors.Join(err, q.exp.Shutdown(ctx))
+}
