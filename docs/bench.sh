@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 : > "$out"
-for pkg in $(go list ./... | grep -E '/(collector|store)(/|$)'); do
+for pkg in $(go list ./... | grep -E '/(agent|collector|store)(/|$)'); do
   short=${pkg#github.com/causeway-dev/causeway/}
   # prefix each result line with its package, so equal benchmark names stay apart
   go test -run '^$' -bench . -benchtime "${BENCHTIME:-2s}" -benchmem "$pkg" |
@@ -25,6 +25,10 @@ decode=$(metric collector/lineage.BenchmarkDecodeProto spans/s)
 ingest=$(metric collector.BenchmarkHTTPIngest spans/s)
 embw=$(metric store/embedded.BenchmarkWrite rows/s)
 chw=$(metric store/clickhouse.BenchmarkWrite rows/s)
+bare=$(metric agent/kafka.BenchmarkProduceConsume/bare records/s)
+agentr=$(metric agent/kafka.BenchmarkProduceConsume/agent records/s)
+kotel=$(metric agent/kafka.BenchmarkProduceConsume/kotel records/s)
+met() { awk -v r="$1" -v t="$2" 'BEGIN { if (r == "n/a") print "n/a"; else if (r + 0 >= t) print "met"; else print "**not met**" }'; }
 
 {
   echo "# Benchmarks"
@@ -38,6 +42,8 @@ chw=$(metric store/clickhouse.BenchmarkWrite rows/s)
   echo "|---|---|---|---|"
   echo "| lineage: spans normalised per second (\`BenchmarkDerive\`) | $(fmt "$derive") spans/s | OTLP protobuf decode of the same spans: $(fmt "$decode") spans/s | $(ratio "$derive" "$decode") |"
   echo "| collector: OTLP/HTTP protobuf ingest into the spool (\`BenchmarkHTTPIngest\`) | $(fmt "$ingest") spans/s | protobuf decode alone: $(fmt "$decode") spans/s | $(ratio "$ingest" "$decode") |"
+  echo "| agent: franz-go produce→consume through kfake, 1 KiB records (\`BenchmarkProduceConsume\`) | $(fmt "$agentr") records/s | bare franz-go: $(fmt "$bare") records/s | $(ratio "$agentr" "$bare") (target ≥ 0.90: $(met "$(ratio "$agentr" "$bare")" 0.90)) |"
+  echo "| agent vs franz-go's kotel plugin, same run | $(fmt "$agentr") records/s | kotel: $(fmt "$kotel") records/s ($(ratio "$kotel" "$bare") of bare) | $(ratio "$agentr" "$kotel") (target ≥ 1.00: $(met "$(ratio "$agentr" "$kotel")" 1.00)) |"
   echo
   echo "Store writes, rows/s (a row is an event, a span or an edge; batches of 1,000"
   echo "(embedded) and 10,000 events plus their spans (ClickHouse, a private 18.16 server"
