@@ -1,0 +1,253 @@
+// Package sidecar holds what `causeway agent` runs next to the brokers.
+// This file is the Kafka consumer-lag monitor: it samples every consumer
+// group's committed and end offsets (kadm), keeps a short history per
+// partition, and derives lag in messages, lag in seconds and a
+// Burrow-style status.
+//
+// Lag in seconds is interpolated from the sampled end offsets: the
+// committed offset c was produced when the end offset passed c, which lies
+// between two samples (t1, e1) and (t2, e2) with e1 ≤ c < e2, at
+// t1 + (c−e1)/(e2−e1)·(t2−t1). When c is older than the oldest sample the
+// monitor never extrapolates backwards: it reports the age of the oldest
+// sample as a lower bound (LagSecondsLowerBound).
+//
+// Partition status, over the last Window samples:
+//   - OK: no lag in the latest sample, or the consumer commits and its lag
+//     is not growing.
+//   - WARN: the consumer commits, but lag grew in every sample of the window.
+//   - REWIND: the committed offset went backwards.
+//   - STALL: the committed offset has not moved during the whole window
+//     while there is lag.
+//   - STOP: as STALL, for longer than StopAfter.
+//
+// Group status is the worst partition's: STOP, then STALL, then ERR for a
+// REWIND (or when the group's offsets cannot be read), then WARN, then OK.
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// Status is a Burrow-style consumer status.
+type Status string
+
+// Statuses, for partitions (all but ERR) and groups.
+const (
+	StatusOK     Status = "OK"
+	StatusWarn   Status = "WARN"
+	StatusErr    Status = "ERR"
+	StatusStop   Status = "STOP"
+	StatusStall  Status = "STALL"
+	StatusRewind Status = "REWIND"
+)
+
+// PartitionLag is one partition's lag in a sample.
+type PartitionLag struct {
+	Topic     string  `json:"topic"`
+	Partition int32   `json:"partition"`
+	Committed int64   `json:"committed"`
+	End       int64   `json:"end"`
+	Lag       int64   `json:"lag"`
+	Seconds   float64 `json:"lag_seconds"`
+	// LowerBound is set when Seconds is only a lower bound (the committed
+	// offset is older than the monitor's history).
+	LowerBound bool   `json:"lag_seconds_lower_bound"`
+	Status     Status `json:"status"`
+}
+
+// GroupLag is a consumer group's lag in a sample.
+type GroupLag struct {
+	Group      string         `json:"group"`
+	Time       time.Time      `json:"time"`
+	Status     Status         `json:"status"`
+	TotalLag   int64          `json:"total_lag"`
+	MaxSeconds float64        `json:"max_lag_seconds"`
+	Partitions []PartitionLag `json:"partitions"`
+	Err        string         `json:"error,omitempty"`
+}
+
+// LagOptions tune the monitor.
+type LagOptions struct {
+	// Window is how many samples the status looks at (default 5).
+	Window int
+	// StopAfter is how long a stalled partition takes to become STOP (default 5 minutes).
+	StopAfter time.Duration
+	// History is how many end-offset samples are kept per partition for
+	// lag seconds (default 720: an hour at 5 s).
+	History int
+}
+
+type point struct {
+	t         time.Time
+	committed int64
+	end       int64
+}
+
+type partHistory struct {
+	points     []point   // the last History samples
+	lastMoveAt time.Time // when the committed offset last changed
+}
+
+// LagMonitor samples consumer-group lag. Sample is safe to call from one
+// goroutine at a time.
+type LagMonitor struct {
+	adm  *kadm.Client
+	opts LagOptions
+	mu   sync.Mutex
+	hist map[string]*partHistory // group/topic/partition
+}
+
+// NewLagMonitor returns a monitor using adm.
+func NewLagMonitor(adm *kadm.Client, opts LagOptions) *LagMonitor {
+	if opts.Window <= 1 {
+		opts.Window = 5
+	}
+	if opts.StopAfter <= 0 {
+		opts.StopAfter = 5 * time.Minute
+	}
+	if opts.History < opts.Window {
+		opts.History = max(720, opts.Window)
+	}
+	return &LagMonitor{adm: adm, opts: opts, hist: map[string]*partHistory{}}
+}
+
+// Sample reads the lag of the given groups (all groups when none are
+// given) and evaluates it as of now.
+func (m *LagMonitor) Sample(ctx context.Context, now time.Time, groups ...string) ([]GroupLag, error) {
+	if len(groups) == 0 {
+		listed, err := m.adm.ListGroups(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list consumer groups: %w", err)
+		}
+		groups = listed.Groups()
+	}
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	lags, err := m.adm.Lag(ctx, groups...)
+	if err != nil {
+		return nil, fmt.Errorf("consumer lag: %w", err)
+	}
+	var out []GroupLag
+	for _, g := range lags.Sorted() {
+		out = append(out, m.observe(now, g))
+	}
+	return out, nil
+}
+
+func (m *LagMonitor) observe(now time.Time, g kadm.DescribedGroupLag) GroupLag {
+	gl := GroupLag{Group: g.Group, Time: now, Status: StatusOK}
+	if err := g.Error(); err != nil {
+		gl.Status, gl.Err = StatusErr, err.Error()
+		return gl
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range g.Lag.Sorted() {
+		if l.Err != nil || l.End.Err != nil {
+			gl.Status, gl.Err = StatusErr, fmt.Sprintf("%s[%d]: %v", l.Topic, l.Partition, l.Err)
+			continue
+		}
+		committed := l.Commit.At
+		if committed < 0 { // nothing committed yet: the whole partition is lag
+			committed = max(l.Start.Offset, 0)
+		}
+		key := g.Group + "\x00" + l.Topic + "\x00" + fmt.Sprint(l.Partition)
+		h := m.hist[key]
+		if h == nil {
+			h = &partHistory{lastMoveAt: now}
+			m.hist[key] = h
+		}
+		if n := len(h.points); n > 0 && h.points[n-1].committed != committed {
+			h.lastMoveAt = now
+		}
+		h.points = append(h.points, point{t: now, committed: committed, end: l.End.Offset})
+		if len(h.points) > m.opts.History {
+			h.points = h.points[len(h.points)-m.opts.History:]
+		}
+		p := PartitionLag{Topic: l.Topic, Partition: l.Partition, Committed: committed, End: l.End.Offset,
+			Lag: max(l.End.Offset-committed, 0)}
+		p.Seconds, p.LowerBound = lagSeconds(h.points, committed, now)
+		p.Status = partitionStatus(h, m.opts, now)
+		gl.TotalLag += p.Lag
+		gl.MaxSeconds = max(gl.MaxSeconds, p.Seconds)
+		gl.Partitions = append(gl.Partitions, p)
+	}
+	gl.Status = worst(gl.Status, gl.Partitions)
+	return gl
+}
+
+// lagSeconds is how long ago the message at offset c was produced, from
+// the end-offset history; see the package doc.
+func lagSeconds(points []point, c int64, now time.Time) (float64, bool) {
+	n := len(points)
+	if n == 0 || c >= points[n-1].end {
+		return 0, false
+	}
+	// The first sample whose end offset passed c.
+	i := sort.Search(n, func(i int) bool { return points[i].end > c })
+	if i == 0 {
+		return now.Sub(points[0].t).Seconds(), true
+	}
+	a, b := points[i-1], points[i]
+	frac := float64(c-a.end) / float64(b.end-a.end)
+	produced := a.t.Add(time.Duration(frac * float64(b.t.Sub(a.t))))
+	return max(now.Sub(produced).Seconds(), 0), false
+}
+
+func partitionStatus(h *partHistory, o LagOptions, now time.Time) Status {
+	pts := h.points
+	last := pts[len(pts)-1]
+	if len(pts) > o.Window {
+		pts = pts[len(pts)-o.Window:]
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].committed < pts[i-1].committed {
+			return StatusRewind
+		}
+	}
+	if last.end-last.committed <= 0 {
+		return StatusOK
+	}
+	if len(pts) < o.Window {
+		return StatusOK // not enough history to judge
+	}
+	if pts[0].committed == last.committed {
+		if now.Sub(h.lastMoveAt) >= o.StopAfter {
+			return StatusStop
+		}
+		return StatusStall
+	}
+	growing := true
+	for i := 1; i < len(pts); i++ {
+		if pts[i].end-pts[i].committed <= pts[i-1].end-pts[i-1].committed {
+			growing = false
+		}
+	}
+	if growing {
+		return StatusWarn
+	}
+	return StatusOK
+}
+
+// worst folds partition statuses into a group status.
+func worst(current Status, parts []PartitionLag) Status {
+	rank := map[Status]int{StatusOK: 0, StatusWarn: 1, StatusErr: 2, StatusStall: 3, StatusStop: 4}
+	s := current
+	for _, p := range parts {
+		ps := p.Status
+		if ps == StatusRewind {
+			ps = StatusErr
+		}
+		if rank[ps] > rank[s] {
+			s = ps
+		}
+	}
+	return s
+}
