@@ -53,7 +53,7 @@ func TestPartitionStatus(t *testing.T) {
 		"committing":       {mk([]int64{1, 3, 5}, []int64{6, 7, 8}, 2*time.Second), StatusOK},
 		"lag growing":      {mk([]int64{1, 2, 3}, []int64{5, 8, 12}, 2*time.Second), StatusWarn},
 		"stalled":          {mk([]int64{4, 4, 4}, []int64{5, 6, 7}, 0), StatusStall},
-		"stopped":          {mk([]int64{4, 4, 4}, []int64{5, 6, 7}, -8 * time.Second), StatusStop},
+		"stopped":          {mk([]int64{4, 4, 4}, []int64{5, 6, 7}, -8*time.Second), StatusStop},
 		"rewound":          {mk([]int64{4, 2, 3}, []int64{5, 6, 7}, 2*time.Second), StatusRewind},
 		"too short to say": {mk([]int64{4, 4}, []int64{5, 6}, 0), StatusOK},
 	} {
