@@ -26,6 +26,10 @@ type Batch struct {
 	Edges []event.Edge
 	// Spans are all received spans, messaging or not; (TraceID, SpanID) is the key.
 	Spans []event.Span
+	// Lag are consumer-lag samples; (TimeNS, System, Group, Topic, Partition) is the key.
+	Lag []LagSample
+	// DLQ are dead-letter queue arrivals; ID is the key.
+	DLQ []DLQEntry
 	// Retry is set when this batch may have been written, wholly or in
 	// part, before: after a failed write or when the collector recovers its
 	// spool after a restart. A store must then make sure no row is stored
@@ -34,7 +38,9 @@ type Batch struct {
 }
 
 // Len is the number of rows in the batch.
-func (b *Batch) Len() int { return len(b.Events) + len(b.Edges) + len(b.Spans) }
+func (b *Batch) Len() int {
+	return len(b.Events) + len(b.Edges) + len(b.Spans) + len(b.Lag) + len(b.DLQ)
+}
 
 // Writer stores batches.
 //
@@ -70,6 +76,15 @@ type Reader interface {
 	// into a flow map: who publishes to and who processes from which
 	// destination, with counts, errors and latency quantiles.
 	Flows(ctx context.Context, q FlowQuery) (FlowMap, error)
+	// Lag returns the lag samples matching q, oldest first (at most
+	// q.Limit of them, the newest kept).
+	Lag(ctx context.Context, q LagQuery) ([]LagSample, error)
+	// DLQ returns DLQ entries matching q, newest first (by TimeNS, then ID
+	// descending), with a cursor when there may be more.
+	DLQ(ctx context.Context, q DLQQuery) (DLQPage, error)
+	// DLQEntry returns one DLQ entry with its payload, or an error
+	// wrapping ErrNotFound.
+	DLQEntry(ctx context.Context, id string) (DLQEntry, error)
 }
 
 // Store is a backend: a Writer and a Reader over the same data.

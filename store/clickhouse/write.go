@@ -53,6 +53,9 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 			return err
 		}
 	}
+	if err := s.writeBroker(ctx, b); err != nil {
+		return err
+	}
 	if len(edges) > 0 {
 		if err := s.insert(ctx, "edges", edgeCols, len(edges), func(i int) []any {
 			e := &edges[i]
