@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
@@ -54,6 +55,11 @@ type Config struct {
 	BatchSpans int `yaml:"batch_spans"`
 	// FlushInterval is how long the writer waits for a batch to fill (default 200ms).
 	FlushInterval time.Duration `yaml:"flush_interval"`
+	// DLQPayloadMaxBytes caps the payload stored with a DLQ entry (default 64 KiB).
+	DLQPayloadMaxBytes int `yaml:"dlq_payload_max_bytes"`
+	// DLQRedactHeaders names headers whose values are not stored with DLQ
+	// entries (default: authorization, cookie, x-api-key).
+	DLQRedactHeaders []string `yaml:"dlq_redact_headers"`
 }
 
 // Off disables a listener when used as its address.
@@ -70,6 +76,8 @@ func DefaultConfig() Config {
 		MaxConcurrentRequests: 64,
 		BatchSpans:            10000,
 		FlushInterval:         200 * time.Millisecond,
+		DLQPayloadMaxBytes:    64 << 10,
+		DLQRedactHeaders:      []string{"authorization", "cookie", "x-api-key"},
 	}
 }
 
@@ -99,7 +107,7 @@ type Stats struct {
 	SpansAccepted   uint64 // spans acknowledged to clients (spooled)
 	SpansRefused    uint64 // spans refused because the spool was full
 	SpansWritten    uint64 // spans the store confirmed
-	MetricPoints    uint64 // metric data points received (not stored yet: lag metrics arrive with the agent)
+	MetricPoints    uint64 // metric data points accepted (spooled)
 	WriteErrors     uint64 // failed store writes (each retried)
 	SpoolBytes      int64  // bytes in the spool now
 	RecoveredOnOpen uint64 // spool records found uncommitted at start
@@ -237,6 +245,12 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Spool records start with a byte saying what they hold.
+const (
+	recordTraces  byte = 'T'
+	recordMetrics byte = 'M'
+)
+
 // ConsumeTraces spools a request; it implements otlp.Consumer.
 func (c *Collector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	n := uint64(td.SpanCount())
@@ -247,22 +261,40 @@ func (c *Collector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	if err != nil {
 		return fmt.Errorf("encoding for the spool: %w", err)
 	}
-	if err := c.spool.Append(b); err != nil {
-		if errors.Is(err, spool.ErrFull) {
-			c.refused.Add(n)
-			return fmt.Errorf("%w: the spool is full while the store catches up", otlp.ErrFull)
-		}
+	if err := c.append(recordTraces, b, n); err != nil {
 		return err
 	}
 	c.accepted.Add(n)
 	return nil
 }
 
-// ConsumeMetrics counts metric points. Storing them (consumer lag from the
-// sidecar) arrives with the agent; until then they are validated and
-// counted in Stats, not kept.
+// ConsumeMetrics spools a metrics request; consumer-lag gauges in it
+// become lag samples (lineage.DeriveMetrics), other metrics are dropped
+// by the writer.
 func (c *Collector) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
-	c.points.Add(uint64(md.DataPointCount()))
+	n := uint64(md.DataPointCount())
+	if n == 0 {
+		return nil
+	}
+	b, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	if err != nil {
+		return fmt.Errorf("encoding for the spool: %w", err)
+	}
+	if err := c.append(recordMetrics, b, 0); err != nil {
+		return err
+	}
+	c.points.Add(n)
+	return nil
+}
+
+func (c *Collector) append(kind byte, b []byte, spans uint64) error {
+	if err := c.spool.Append(append([]byte{kind}, b...)); err != nil {
+		if errors.Is(err, spool.ErrFull) {
+			c.refused.Add(spans)
+			return fmt.Errorf("%w: the spool is full while the store catches up", otlp.ErrFull)
+		}
+		return err
+	}
 	return nil
 }
 
@@ -309,19 +341,37 @@ func (c *Collector) writeLoop(ctx context.Context) {
 	}
 }
 
-// add derives a spooled request into batch and returns its span count.
+// add derives a spooled request into batch and returns its row count.
 func (c *Collector) add(b *store.Batch, rec spool.Record) int {
-	req := ptraceotlp.NewExportRequest()
-	if err := req.UnmarshalProto(rec.Data); err != nil {
-		// The spool checks CRCs, so this is a bug, not a torn write.
-		c.log.Error("skipping undecodable spool record", "seq", rec.Seq, "error", err)
+	if len(rec.Data) == 0 {
 		return 0
 	}
-	d := lineage.Derive(req.Traces())
-	b.Events = append(b.Events, d.Events...)
-	b.Edges = append(b.Edges, d.Edges...)
-	b.Spans = append(b.Spans, d.Spans...)
-	return len(d.Spans)
+	var err error
+	switch kind, data := rec.Data[0], rec.Data[1:]; kind {
+	case recordTraces:
+		req := ptraceotlp.NewExportRequest()
+		if err = req.UnmarshalProto(data); err == nil {
+			d := lineage.Derive(req.Traces())
+			dlq := lineage.DeriveDLQ(req.Traces(), lineage.DLQOptions{MaxPayload: c.cfg.DLQPayloadMaxBytes, RedactHeaders: c.cfg.DLQRedactHeaders})
+			b.Events = append(b.Events, d.Events...)
+			b.Edges = append(b.Edges, d.Edges...)
+			b.Spans = append(b.Spans, d.Spans...)
+			b.DLQ = append(b.DLQ, dlq...)
+			return len(d.Spans)
+		}
+	case recordMetrics:
+		req := pmetricotlp.NewExportRequest()
+		if err = req.UnmarshalProto(data); err == nil {
+			lag := lineage.DeriveMetrics(req.Metrics())
+			b.Lag = append(b.Lag, lag...)
+			return len(lag)
+		}
+	default:
+		err = fmt.Errorf("unknown record kind %q", kind)
+	}
+	// The spool checks CRCs, so this is a bug, not a torn write.
+	c.log.Error("skipping undecodable spool record", "seq", rec.Seq, "error", err)
+	return 0
 }
 
 // write stores b, retrying with backoff until it succeeds or ctx ends.

@@ -3,7 +3,7 @@
 //
 //	causeway collector  receive OTLP, derive lineage, write to the store
 //	causeway studio     the dashboard and API (arrives with issue #4)
-//	causeway agent      the broker sidecar: lag and DLQ (arrives with issue #3)
+//	causeway agent      the broker sidecar: Kafka consumer lag and DLQ arrivals
 //	causeway demo       everything in one process with a demo shop (issue #6)
 //	causeway version    print the version
 package main
@@ -33,7 +33,7 @@ func commands() []command {
 	return []command{
 		{"collector", "receive OTLP traces and metrics, derive lineage, write to the store", runCollector},
 		{"studio", "serve the dashboard and API (not in this build yet: issue #4)", notYet("studio", 4)},
-		{"agent", "run the broker sidecar: consumer lag and DLQ (not in this build yet: issue #3)", notYet("agent", 3)},
+		{"agent", "run the broker sidecar next to Kafka: consumer lag and DLQ arrivals", runAgent},
 		{"demo", "run everything with a demo shop in one process (not in this build yet: issue #6)", notYet("demo", 6)},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintf(stdout, "causeway %s\n", version)

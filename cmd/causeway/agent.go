@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/causeway-dev/causeway/agent/sidecar"
+)
+
+// runAgent runs `causeway agent`, the broker sidecar, until ctx is cancelled.
+func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("causeway agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	brokers := fs.String("kafka-brokers", os.Getenv("CAUSEWAY_KAFKA_BROKERS"), "comma-separated Kafka seed `brokers` (env CAUSEWAY_KAFKA_BROKERS)")
+	coll := fs.String("collector", envOr("CAUSEWAY_COLLECTOR", "http://127.0.0.1:4318"), "collector OTLP/HTTP `URL` (env CAUSEWAY_COLLECTOR)")
+	cluster := fs.String("cluster", "", "cluster `name` to report")
+	interval := fs.Duration("interval", 5*time.Second, "lag sampling `interval`")
+	patterns := fs.String("dlq-patterns", strings.Join(sidecar.DefaultDLQPatterns, ","), "comma-separated dead-letter topic `globs`")
+	stopAfter := fs.Duration("stop-after", 5*time.Minute, "how long a stalled partition takes to become STOP")
+	level := fs.String("log-level", "info", "log `level`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *brokers == "" {
+		return usageError{fmt.Errorf("--kafka-brokers is required (the NATS JetStream side of the sidecar is not built yet)")}
+	}
+	l, err := logLevel(*level)
+	if err != nil {
+		return usageError{err}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	cfg := sidecar.Config{KafkaBrokers: strings.Split(*brokers, ","), Cluster: *cluster, Collector: *coll,
+		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter}}
+	fmt.Fprintf(stdout, "causeway agent: watching Kafka %s, sending to %s\n", *brokers, *coll)
+	return sidecar.Run(ctx, cfg, log)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
