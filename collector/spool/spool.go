@@ -8,7 +8,14 @@
 // a 4-byte little-endian length, a 4-byte CRC-32C of the payload, and the
 // payload. A record torn by a crash (short or failing its CRC) at the end
 // of the last segment is cut off when the spool is opened; it was never
-// acknowledged, since acknowledgement follows the fsync.
+// acknowledged, since acknowledgement follows the fsync. A "LOCK" file
+// (flock) keeps a second process from opening the same spool.
+//
+// After a failed write or fsync the spool refuses further appends: what
+// the kernel did with unsynced pages is unknown (an fsync that fails once
+// may succeed the next time without the data reaching the disk), so the
+// spool must be reopened, which cuts any torn tail and starts clean.
+// Records acknowledged before the failure stay readable.
 package spool
 
 import (
@@ -19,6 +26,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,6 +41,10 @@ var ErrFull = errors.New("spool is full")
 
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("spool is closed")
+
+// ErrTooLarge is returned by Append for a record that could never fit:
+// larger than MaxBytes or than the 4 GiB a record header can describe.
+var ErrTooLarge = errors.New("record is larger than the spool can hold")
 
 // Options bound a spool.
 type Options struct {
@@ -53,8 +65,9 @@ type segment struct {
 	count uint64 // records in the segment
 }
 
-// Spool is a durable FIFO of records. Append is safe for concurrent use;
-// Next and Commit are meant for one reader.
+// Spool is a durable FIFO of records. Append, Bytes, Done and Pending are
+// safe for concurrent use; Next and Commit must be called by one reader
+// goroutine, and not concurrently with Close.
 type Spool struct {
 	dir  string
 	opts Options
@@ -69,6 +82,8 @@ type Spool struct {
 	bytes     int64
 	committed uint64 // records below this are done
 	closed    bool
+	err       error // sticky write/fsync error: appends fail until reopened
+	lock      *os.File
 
 	syncMu sync.Mutex // held while one goroutine fsyncs for everyone
 
@@ -80,8 +95,10 @@ type Spool struct {
 
 	// Recovered is the number of records that were appended but not
 	// committed when the spool was opened: they may already be stored.
+	// Set by Open; read-only.
 	Recovered uint64
 	// RecoveredUpTo is the sequence number after the last recovered record.
+	// Set by Open; read-only.
 	RecoveredUpTo uint64
 }
 
@@ -98,9 +115,14 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("spool %q: %w", dir, err)
 	}
-	s := &Spool{dir: dir, opts: opts}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool %q: %w", dir, err)
+	}
+	s := &Spool{dir: dir, opts: opts, lock: lock}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("spool %q: %w", dir, err)
 	}
 	return s, nil
@@ -130,6 +152,9 @@ func (s *Spool) recover() error {
 	sort.Slice(s.segs, func(i, j int) bool { return s.segs[i].first < s.segs[j].first })
 	s.next = s.committed
 	for i, seg := range s.segs {
+		if i > 0 && seg.first != s.next {
+			return fmt.Errorf("segment %s starts at record %d but the one before ends at %d: records are missing", seg.path, seg.first, s.next)
+		}
 		n, valid, err := scan(seg.path)
 		if err != nil {
 			return err
@@ -198,26 +223,54 @@ func scan(path string) (n uint64, valid int64, err error) {
 	}
 }
 
-// Append writes a record and returns once it is fsync'd. Concurrent
-// appends share fsyncs (group commit).
+// Append writes a record and returns once it is fsync'd: when it returns
+// nil the record survives a crash of the process or of the machine.
+// Concurrent appends share fsyncs (group commit). It returns ErrFull when
+// the record would take the spool over MaxBytes (retry after the reader
+// commits), ErrTooLarge when it never could fit, ErrClosed after Close, and
+// the first I/O error for every append after one (see the package doc).
+// When Append returns an error other than ErrFull and ErrTooLarge, the
+// record may still be read later.
+//
+// Append takes no context on purpose: once the record is in the file the
+// only honest answers are "durable" or "failed", and waiting for the
+// shared fsync is bounded by the disk, not by the caller.
 func (s *Spool) Append(p []byte) error {
+	need := int64(headerLen + len(p))
+	if need > s.opts.MaxBytes || uint64(len(p)) > math.MaxUint32 {
+		return ErrTooLarge
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	need := int64(headerLen + len(p))
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
 	if s.bytes+need > s.opts.MaxBytes {
 		s.mu.Unlock()
 		return ErrFull
 	}
 	if err := s.writeLocked(p); err != nil {
+		s.failLocked(err)
 		s.mu.Unlock()
 		return err
 	}
 	seq := s.next - 1
 	s.mu.Unlock()
 	return s.sync(seq)
+}
+
+// failLocked makes err sticky (the first one wins) and wakes the reader.
+// Called with mu held.
+func (s *Spool) failLocked(err error) {
+	if s.err == nil {
+		s.err = fmt.Errorf("%w (reopen the spool to continue)", err)
+	}
+	s.cond.Broadcast()
 }
 
 func (s *Spool) writeLocked(p []byte) error {
@@ -253,8 +306,11 @@ func (s *Spool) rotateLocked() error {
 			return fmt.Errorf("spool flush: %w", err)
 		}
 		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("spool sync: %w", err)
+			return fmt.Errorf("spool fsync: %w", err)
 		}
+		// Everything appended so far is durable now; appenders waiting in
+		// sync may find the file they meant to fsync already closed.
+		s.markSyncedLocked(s.next)
 		s.f.Close()
 		s.f = nil
 	}
@@ -290,6 +346,11 @@ func (s *Spool) sync(seq uint64) error {
 		s.mu.Unlock()
 		return nil
 	}
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
@@ -298,21 +359,36 @@ func (s *Spool) sync(seq uint64) error {
 	// keep going into the buffer meanwhile.
 	upto := s.next
 	if err := s.bw.Flush(); err != nil {
+		err = fmt.Errorf("spool flush: %w", err)
+		s.failLocked(err)
 		s.mu.Unlock()
-		return fmt.Errorf("spool flush: %w", err)
+		return err
 	}
 	f := s.f
 	s.mu.Unlock()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("spool fsync: %w", err)
-	}
+	err := f.Sync()
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if s.synced > seq {
+			// A rotation fsync'd and closed the file under us.
+			return nil
+		}
+		err = fmt.Errorf("spool fsync: %w", err)
+		s.failLocked(err)
+		return err
+	}
+	s.markSyncedLocked(upto)
+	return nil
+}
+
+// markSyncedLocked records that the records below upto are durable and
+// wakes the reader. Called with mu held.
+func (s *Spool) markSyncedLocked(upto uint64) {
 	if upto > s.synced {
 		s.synced = upto
 		s.cond.Broadcast()
 	}
-	s.mu.Unlock()
-	return nil
 }
 
 // Record is one spooled record.
@@ -356,9 +432,7 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 		return Record{}, fmt.Errorf("spool: record %d is in no segment", seq)
 	}
 	if s.rseg != seg {
-		if s.rfile != nil {
-			s.rfile.Close()
-		}
+		s.closeReader()
 		f, err := os.Open(seg.path)
 		if err != nil {
 			return Record{}, fmt.Errorf("spool read: %w", err)
@@ -366,16 +440,28 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 		s.rseg, s.rfile, s.rbuf = seg, f, bufio.NewReaderSize(f, 1<<20)
 		for i := seg.first; i < seq; i++ { // skip records already taken
 			if _, err := readRecord(s.rbuf); err != nil {
-				return Record{}, fmt.Errorf("spool read %s: %w", seg.path, err)
+				s.closeReader()
+				return Record{}, fmt.Errorf("spool read %s record %d: %w", seg.path, i, err)
 			}
 		}
 	}
 	data, err := readRecord(s.rbuf)
 	if err != nil {
+		// Start over from rseq on the next call rather than from the
+		// middle of a record.
+		s.closeReader()
 		return Record{}, fmt.Errorf("spool read %s record %d: %w", seg.path, seq, err)
 	}
 	s.rseq++
 	return Record{Seq: seq, Data: data}, nil
+}
+
+// closeReader forgets the reader's open segment.
+func (s *Spool) closeReader() {
+	if s.rfile != nil {
+		s.rfile.Close()
+	}
+	s.rseg, s.rfile, s.rbuf = nil, nil, nil
 }
 
 // Pending reports whether a durable record is waiting for Next.
@@ -390,6 +476,8 @@ func readRecord(r *bufio.Reader) ([]byte, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}
+	// The length was checked against the file by Open or written by this
+	// process, so allocating it is safe.
 	p := make([]byte, binary.LittleEndian.Uint32(hdr[0:4]))
 	if _, err := io.ReadFull(r, p); err != nil {
 		return nil, err
@@ -402,17 +490,30 @@ func readRecord(r *bufio.Reader) ([]byte, error) {
 
 // Commit records that every record up to and including seq is stored. It
 // is durable when it returns; segments wholly committed are deleted.
+// Committing a position at or before the committed one does nothing;
+// committing a record not yet returned by Next is an error.
 func (s *Spool) Commit(seq uint64) error {
+	s.mu.Lock()
+	committed, read := s.committed, s.rseq
+	s.mu.Unlock()
+	if seq+1 <= committed {
+		return nil
+	}
+	if seq >= read {
+		return fmt.Errorf("spool commit: record %d has not been read (next is %d)", seq, read)
+	}
+	// Write aside, fsync, rename over, fsync the directory: the committed
+	// file is always either the old position or the new one.
 	tmp := filepath.Join(s.dir, "committed.tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(seq+1, 10)), 0o644); err != nil {
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
 		return fmt.Errorf("spool commit: %w", err)
 	}
-	f, err := os.Open(tmp)
+	_, err = f.WriteString(strconv.FormatUint(seq+1, 10))
 	if err == nil {
 		err = f.Sync()
-		f.Close()
 	}
-	if err != nil {
+	if err = errors.Join(err, f.Close()); err != nil {
 		return fmt.Errorf("spool commit: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(s.dir, "committed")); err != nil {
@@ -436,8 +537,7 @@ func (s *Spool) dropCommitted() {
 	for len(s.segs) > 1 && s.segs[0].first+s.segs[0].count <= s.committed {
 		seg := s.segs[0]
 		if s.rseg == seg {
-			s.rfile.Close()
-			s.rseg, s.rfile, s.rbuf = nil, nil, nil
+			s.closeReader()
 		}
 		os.Remove(seg.path)
 		s.bytes -= seg.size
@@ -479,12 +579,16 @@ func (s *Spool) Close() error {
 	s.cond.Broadcast()
 	var err error
 	if s.f != nil {
-		err = errors.Join(s.bw.Flush(), s.f.Sync(), s.f.Close())
+		if s.err == nil {
+			if err = errors.Join(s.bw.Flush(), s.f.Sync()); err == nil {
+				// Appends waiting for their fsync get this one.
+				s.markSyncedLocked(s.next)
+			}
+		}
+		err = errors.Join(err, s.f.Close())
 	}
-	if s.rfile != nil {
-		s.rfile.Close()
-	}
-	return err
+	s.closeReader()
+	return errors.Join(err, s.lock.Close())
 }
 
 func syncDir(dir string) error {
