@@ -147,8 +147,6 @@ func (m *LagMonitor) observe(now time.Time, g kadm.DescribedGroupLag) GroupLag {
 		gl.Status, gl.Err = StatusErr, err.Error()
 		return gl
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for _, l := range g.Lag.Sorted() {
 		if l.Err != nil || l.End.Err != nil {
 			gl.Status, gl.Err = StatusErr, fmt.Sprintf("%s[%d]: %v", l.Topic, l.Partition, l.Err)
@@ -158,29 +156,37 @@ func (m *LagMonitor) observe(now time.Time, g kadm.DescribedGroupLag) GroupLag {
 		if committed < 0 { // nothing committed yet: the whole partition is lag
 			committed = max(l.Start.Offset, 0)
 		}
-		key := g.Group + "\x00" + l.Topic + "\x00" + fmt.Sprint(l.Partition)
-		h := m.hist[key]
-		if h == nil {
-			h = &partHistory{lastMoveAt: now}
-			m.hist[key] = h
-		}
-		if n := len(h.points); n > 0 && h.points[n-1].committed != committed {
-			h.lastMoveAt = now
-		}
-		h.points = append(h.points, point{t: now, committed: committed, end: l.End.Offset})
-		if len(h.points) > m.opts.History {
-			h.points = h.points[len(h.points)-m.opts.History:]
-		}
-		p := PartitionLag{Topic: l.Topic, Partition: l.Partition, Committed: committed, End: l.End.Offset,
-			Lag: max(l.End.Offset-committed, 0)}
-		p.Seconds, p.LowerBound = lagSeconds(h.points, committed, now)
-		p.Status = partitionStatus(h, m.opts, now)
+		p := m.observePartition(now, g.Group, l.Topic, l.Partition, committed, l.End.Offset)
 		gl.TotalLag += p.Lag
 		gl.MaxSeconds = max(gl.MaxSeconds, p.Seconds)
 		gl.Partitions = append(gl.Partitions, p)
 	}
 	gl.Status = worst(gl.Status, gl.Partitions)
 	return gl
+}
+
+// observePartition records one sample of a partition (or a NATS consumer,
+// partition -1) and evaluates it.
+func (m *LagMonitor) observePartition(now time.Time, group, topic string, partition int32, committed, end int64) PartitionLag {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := group + "\x00" + topic + "\x00" + fmt.Sprint(partition)
+	h := m.hist[key]
+	if h == nil {
+		h = &partHistory{lastMoveAt: now}
+		m.hist[key] = h
+	}
+	if n := len(h.points); n > 0 && h.points[n-1].committed != committed {
+		h.lastMoveAt = now
+	}
+	h.points = append(h.points, point{t: now, committed: committed, end: end})
+	if len(h.points) > m.opts.History {
+		h.points = h.points[len(h.points)-m.opts.History:]
+	}
+	p := PartitionLag{Topic: topic, Partition: partition, Committed: committed, End: end, Lag: max(end-committed, 0)}
+	p.Seconds, p.LowerBound = lagSeconds(h.points, committed, now)
+	p.Status = partitionStatus(h, m.opts, now)
+	return p
 }
 
 // lagSeconds is how long ago the message at offset c was produced, from

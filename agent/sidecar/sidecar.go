@@ -28,8 +28,10 @@ import (
 
 // Config configures the sidecar.
 type Config struct {
-	// KafkaBrokers are the seed brokers of the cluster to watch.
+	// KafkaBrokers are the seed brokers of the Kafka cluster to watch.
 	KafkaBrokers []string
+	// NATSURL is the NATS server whose JetStream consumers and advisories are watched.
+	NATSURL string
 	// Cluster names the cluster in what is reported.
 	Cluster string
 	// Collector is the OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318.
@@ -51,12 +53,15 @@ type Config struct {
 // DefaultDLQPatterns are the dead-letter topic names watched by default.
 var DefaultDLQPatterns = []string{"*.dlq", "*.DLT", "*-dlq"}
 
-// Run watches the Kafka cluster until ctx is done: consumer lag every
-// Interval, sent as OTLP gauges, and every record arriving on a DLQ topic,
-// sent as a DLQ-entry span.
+// Run watches the brokers until ctx is done. Kafka: consumer-group lag
+// every Interval, sent as OTLP gauges, and every record arriving on a DLQ
+// topic, sent as a DLQ-entry span. NATS: every durable JetStream
+// consumer's pending messages as lag, and MAX_DELIVERIES and
+// MSG_TERMINATED advisories as DLQ entries with the message fetched by
+// its stream sequence.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if len(cfg.KafkaBrokers) == 0 {
-		return errors.New("sidecar: no Kafka brokers given")
+	if len(cfg.KafkaBrokers) == 0 && cfg.NATSURL == "" {
+		return errors.New("sidecar: give Kafka brokers, a NATS URL, or both")
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = 5 * time.Second
@@ -71,6 +76,29 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		cfg.MaxPayload = 64 << 10
 	}
 	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: &http.Client{Timeout: 10 * time.Second}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	n := 0
+	if cfg.NATSURL != "" {
+		n++
+		go func() { errs <- runNATS(ctx, cfg, exp, log) }()
+	}
+	if len(cfg.KafkaBrokers) > 0 {
+		n++
+		go func() { errs <- runKafka(ctx, cfg, exp, log) }()
+	}
+	var err error
+	for i := 0; i < n; i++ {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+			cancel() // one side failed: stop the other too
+		}
+	}
+	return err
+}
+
+func runKafka(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) error {
 	admCl, err := kgo.NewClient(kgo.SeedBrokers(cfg.KafkaBrokers...))
 	if err != nil {
 		return fmt.Errorf("sidecar: kafka admin client: %w", err)

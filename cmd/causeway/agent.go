@@ -18,6 +18,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("causeway agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	brokers := fs.String("kafka-brokers", os.Getenv("CAUSEWAY_KAFKA_BROKERS"), "comma-separated Kafka seed `brokers` (env CAUSEWAY_KAFKA_BROKERS)")
+	natsURL := fs.String("nats-url", os.Getenv("CAUSEWAY_NATS_URL"), "NATS server `URL` whose JetStream consumers and advisories to watch (env CAUSEWAY_NATS_URL)")
 	coll := fs.String("collector", envOr("CAUSEWAY_COLLECTOR", "http://127.0.0.1:4318"), "collector OTLP/HTTP `URL` (env CAUSEWAY_COLLECTOR)")
 	cluster := fs.String("cluster", "", "cluster `name` to report")
 	interval := fs.Duration("interval", 5*time.Second, "lag sampling `interval`")
@@ -27,17 +28,21 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *brokers == "" {
-		return usageError{fmt.Errorf("--kafka-brokers is required (the NATS JetStream side of the sidecar is not built yet)")}
+	if *brokers == "" && *natsURL == "" {
+		return usageError{fmt.Errorf("give --kafka-brokers, --nats-url, or both")}
 	}
 	l, err := logLevel(*level)
 	if err != nil {
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-	cfg := sidecar.Config{KafkaBrokers: strings.Split(*brokers, ","), Cluster: *cluster, Collector: *coll,
+	var kafka []string
+	if *brokers != "" {
+		kafka = strings.Split(*brokers, ",")
+	}
+	cfg := sidecar.Config{KafkaBrokers: kafka, NATSURL: *natsURL, Cluster: *cluster, Collector: *coll,
 		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter}}
-	fmt.Fprintf(stdout, "causeway agent: watching Kafka %s, sending to %s\n", *brokers, *coll)
+	fmt.Fprintf(stdout, "causeway agent: watching Kafka %q and NATS %q, sending to %s\n", *brokers, *natsURL, *coll)
 	return sidecar.Run(ctx, cfg, log)
 }
 
