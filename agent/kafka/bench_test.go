@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"net"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -20,7 +21,7 @@ import (
 // exporter in both instrumented cases. make bench puts the ratios in
 // docs/benchmarks.md.
 func BenchmarkProduceConsume(b *testing.B) {
-	for _, mode := range []string{"bare", "agent", "kotel"} {
+	for _, mode := range []string{"bare", "agent", "agent-collector-down", "kotel"} {
 		b.Run(mode, func(b *testing.B) {
 			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "bench"))
 			if err != nil {
@@ -31,8 +32,16 @@ func BenchmarkProduceConsume(b *testing.B) {
 			var hooks []kgo.Hook
 			var process func(r *kgo.Record)
 			switch mode {
-			case "agent":
-				a, err := agent.New(ctx, agent.WithService("bench"), agent.WithExporter(tracetest.NewNoopExporter()))
+			case "agent", "agent-collector-down":
+				opt := agent.WithExporter(tracetest.NewNoopExporter())
+				if mode == "agent-collector-down" {
+					// OTLP to a port nobody listens on: every export fails.
+					l, _ := net.Listen("tcp", "127.0.0.1:0")
+					addr := l.Addr().String()
+					l.Close()
+					opt = agent.WithCollector("http://" + addr)
+				}
+				a, err := agent.New(ctx, agent.WithService("bench"), opt)
 				if err != nil {
 					b.Fatal(err)
 				}
