@@ -115,8 +115,14 @@ func waitExact(t *testing.T, b backend, s *streamer) {
 		return ""
 	})
 	if b.rawSpanCounts != nil {
-		if rows, unique := b.rawSpanCounts(t); rows != uint64(want) || unique != uint64(want) {
-			t.Fatalf("raw span rows = %d, unique = %d, want %d: spans lost or duplicated", rows, unique, want)
+		// A request can be spooled and then lose its response (the
+		// collector killed before answering, a client timeout): the
+		// client counts it as failed, yet it is stored, once. So the
+		// store may hold more than the acknowledged spans, never more
+		// than were sent, and never a span twice.
+		sent := uint64(want) + uint64(s.rejected.Load())
+		if rows, unique := b.rawSpanCounts(t); rows != unique || rows < uint64(want) || rows > sent {
+			t.Fatalf("raw span rows = %d, unique = %d; want no duplicates and between %d acknowledged and %d sent", rows, unique, want, sent)
 		}
 	}
 	t.Logf("%d spans accepted, %d rejected (backpressure or collector down), all accepted stored exactly once", want, s.rejected.Load())
