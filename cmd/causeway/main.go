@@ -2,7 +2,7 @@
 // broker sidecar and the all-in-one demo are its subcommands.
 //
 //	causeway collector  receive OTLP, derive lineage, write to the store
-//	causeway studio     the dashboard and API (arrives with issue #4)
+//	causeway studio     the read API with the collector in-process (UI: issue #5)
 //	causeway agent      the broker sidecar: Kafka consumer lag and DLQ arrivals
 //	causeway demo       everything in one process with a demo shop (issue #6)
 //	causeway version    print the version
@@ -32,7 +32,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"collector", "receive OTLP traces and metrics, derive lineage, write to the store", runCollector},
-		{"studio", "serve the dashboard and API (not in this build yet: issue #4)", notYet("studio", 4)},
+		{"studio", "serve the read API (/api/v1) with the collector in-process", runStudio},
 		{"agent", "run the broker sidecar next to Kafka: consumer lag and DLQ arrivals", runAgent},
 		{"demo", "run everything with a demo shop in one process (not in this build yet: issue #6)", notYet("demo", 6)},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -251,4 +252,52 @@ func TestConfigPrecedence(t *testing.T) {
 	if _, err := newSettings("collector").load(); err == nil || !strings.Contains(err.Error(), "stor") {
 		t.Fatalf("unknown key in config file: err = %v", err)
 	}
+}
+
+// TestStudio runs `causeway studio`, sends a messaging span over OTLP and
+// reads it back through the API; a non-loopback bind is refused.
+func TestStudio(t *testing.T) {
+	out, err := exec.Command(causewayBin, "studio", "--listen", "0.0.0.0:0").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "loopback") {
+		t.Fatalf("studio on 0.0.0.0: err %v, %s", err, out)
+	}
+	dir := t.TempDir()
+	listen, httpAddr := freePort(t), freePort(t)
+	cmd := exec.Command(causewayBin, "studio", "--listen", listen, "--store", "embedded://"+filepath.ToSlash(filepath.Join(dir, "store")),
+		"--spool-dir", filepath.Join(dir, "spool"), "--otlp-http", httpAddr, "--otlp-grpc", freePort(t))
+	var log syncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	eventually(t, 30*time.Second, func() string {
+		resp, err := http.Get("http://" + listen + "/api/v1/health")
+		if err != nil {
+			return err.Error()
+		}
+		resp.Body.Close()
+		return ""
+	})
+	body := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"orders"}}]},"scopeSpans":[{"spans":[
+	 {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"publish","kind":4,"startTimeUnixNano":"` + fmt.Sprint(time.Now().UnixNano()) + `",
+	  "attributes":[{"key":"messaging.system","value":{"stringValue":"kafka"}},{"key":"messaging.destination.name","value":{"stringValue":"orders.placed"}},
+	  {"key":"messaging.message.conversation_id","value":{"stringValue":"order-1"}}]}]}]}]}`
+	resp, err := http.Post("http://"+httpAddr+"/v1/traces", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("OTLP post: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	eventually(t, 30*time.Second, func() string {
+		resp, err := http.Get("http://" + listen + "/api/v1/graph?correlation_id=order-1")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"destination":"orders.placed"`) {
+			return fmt.Sprintf("%d %s", resp.StatusCode, b)
+		}
+		return ""
+	})
 }

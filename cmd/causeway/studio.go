@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/studio/api"
+)
+
+// runStudio runs `causeway studio`: the API on --listen and, in the same
+// process, the collector writing to the same store.
+func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	s := newSettings("studio")
+	s.fs.SetOutput(stderr)
+	listen := s.fs.String("listen", envOr("CAUSEWAY_STUDIO_ADDR", "127.0.0.1:7070"), "studio listen `address` (env CAUSEWAY_STUDIO_ADDR)")
+	if err := s.fs.Parse(args); err != nil {
+		return err
+	}
+	if err := loopbackOnly(*listen); err != nil {
+		return usageError{err}
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, os.Stderr)
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	col, err := collector.New(cfg.Collector, st, log)
+	if err != nil {
+		return err
+	}
+	if err := col.Start(ctx); err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	api.New(st, log).Register(mux)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		col.Shutdown(context.Background())
+		return fmt.Errorf("studio listen on %s: %w", *listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("studio running", "api", "http://"+ln.Addr().String()+"/api/v1", "otlp_http", col.HTTPAddr(), "otlp_grpc", col.GRPCAddr(), "store", store.Redact(cfg.Store))
+	fmt.Fprintf(stdout, "causeway studio: API on http://%s/api/v1, OTLP/HTTP on %s, OTLP/gRPC on %s\n", ln.Addr(), col.HTTPAddr(), col.GRPCAddr())
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, srv.Shutdown(sctx), col.Shutdown(sctx))
+}
+
+// loopbackOnly refuses addresses other machines can reach: the studio has
+// no authentication yet (issue #4), so it only binds to loopback.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--listen %q: the studio has no authentication yet, so it only listens on a loopback address (127.0.0.1 or ::1)", addr)
+}

@@ -1,0 +1,384 @@
+// Package api is the studio's read API under /api/v1: events, causation
+// graphs, trace waterfalls, flow maps, consumer lag and DLQ entries, as
+// JSON, described by the OpenAPI document served at /api/v1/openapi.json.
+//
+// Errors are {"error":{"code":"…","message":"…"}} with the matching HTTP
+// status. Lists are paged with opaque cursors.
+package api
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the API's OpenAPI document.
+func OpenAPI() []byte { return openAPI }
+
+// API serves the read endpoints over a store.
+type API struct {
+	r   store.Reader
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns the API over r.
+func New(r store.Reader, log *slog.Logger) *API {
+	return &API{r: r, log: log, now: time.Now}
+}
+
+// Register mounts the endpoints on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/health", a.health)
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})
+	mux.HandleFunc("GET /api/v1/events", a.events)
+	mux.HandleFunc("GET /api/v1/graph", a.graph)
+	mux.HandleFunc("GET /api/v1/traces/{trace_id}", a.trace)
+	mux.HandleFunc("GET /api/v1/flows", a.flows)
+	mux.HandleFunc("GET /api/v1/lag", a.lag)
+	mux.HandleFunc("GET /api/v1/lag/series", a.lagSeries)
+	mux.HandleFunc("GET /api/v1/dlq", a.dlq)
+	mux.HandleFunc("GET /api/v1/dlq/{id}", a.dlqEntry)
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+}
+
+// Error is an API error: the HTTP status, a stable code and a message.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func badRequest(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_argument", Message: fmt.Sprintf(format, args...)}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	writeJSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+// fail answers with err: an *Error as it is, ErrNotFound as 404, a store
+// validation error as 400, anything else as 500 (logged, not shown).
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, store.ErrNotFound):
+		e = &Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+	case isQueryError(err):
+		e = badRequest("%v", err)
+	default:
+		a.log.Error("API request failed", "path", r.URL.Path, "error", err)
+		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the studio log"}
+	}
+	writeError(w, e)
+}
+
+// isQueryError recognises the store's errors about the query itself
+// (limits, cursors, id combinations), which are the client's to fix.
+func isQueryError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"invalid cursor", "limit ", "give exactly one of", "at most "} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *API) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// params reads query parameters, collecting the first problem.
+type params struct {
+	q   map[string][]string
+	err *Error
+}
+
+func (p *params) str(name string) string {
+	v := p.q[name]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// time parses RFC 3339, Unix nanoseconds, or a duration before now ("-1h" or "1h").
+func (p *params) time(name string, now time.Time) time.Time {
+	s := p.str(name)
+	if s == "" || p.err != nil {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+		return time.Unix(0, n)
+	}
+	if d, err := time.ParseDuration(strings.TrimPrefix(s, "-")); err == nil && d >= 0 {
+		return now.Add(-d)
+	}
+	p.err = badRequest("%s=%q: want RFC 3339, Unix nanoseconds, or a duration ago such as 1h", name, s)
+	return time.Time{}
+}
+
+func (p *params) int(name string) int {
+	s := p.str(name)
+	if s == "" || p.err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		p.err = badRequest("%s=%q: want a non-negative integer", name, s)
+	}
+	return n
+}
+
+func (p *params) hexID(name string, digits int) string {
+	s := strings.ToLower(p.str(name))
+	if s == "" || p.err != nil {
+		return s
+	}
+	if len(s) != digits || strings.Trim(s, "0123456789abcdef") != "" {
+		p.err = badRequest("%s=%q: want %d hex digits", name, s, digits)
+	}
+	return s
+}
+
+func (p *params) window(now time.Time, def time.Duration) (since, until time.Time) {
+	since, until = p.time("since", now), p.time("until", now)
+	if until.IsZero() {
+		until = now
+	}
+	if since.IsZero() {
+		since = until.Add(-def)
+	}
+	if p.err == nil && !since.Before(until) {
+		p.err = badRequest("since must be before until")
+	}
+	return since, until
+}
+
+func (a *API) events(w http.ResponseWriter, r *http.Request) {
+	p := &params{q: r.URL.Query()}
+	q := store.EventQuery{
+		CorrelationID: p.str("correlation_id"), Service: p.str("service"), Destination: p.str("destination"),
+		EventType: p.str("event_type"), Outcome: event.Outcome(p.str("outcome")),
+		Since: p.time("since", a.now()), Until: p.time("until", a.now()), Limit: p.int("limit"), Cursor: p.str("cursor"),
+	}
+	if t := p.hexID("trace_id", 32); t != "" {
+		q.TraceIDs = []string{t}
+	}
+	if e := p.str("event_id"); e != "" {
+		q.EventIDs = []string{e}
+	}
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	page, err := a.r.Events(r.Context(), q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": page.Events, "next_cursor": page.Next})
+}
+
+func (a *API) graph(w http.ResponseWriter, r *http.Request) {
+	p := &params{q: r.URL.Query()}
+	q := store.GraphQuery{CorrelationID: p.str("correlation_id"), TraceID: p.hexID("trace_id", 32), EventID: p.str("event_id"),
+		MaxNodes: p.int("max_nodes"), MaxDepth: p.int("max_depth")}
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	if q.MaxNodes > 20000 {
+		writeError(w, badRequest("max_nodes %d is above 20000", q.MaxNodes))
+		return
+	}
+	g, err := store.Walk(r.Context(), a.r, q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+func (a *API) trace(w http.ResponseWriter, r *http.Request) {
+	p := &params{q: map[string][]string{"trace_id": {r.PathValue("trace_id")}}}
+	id := p.hexID("trace_id", 32)
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	spans, err := a.r.Spans(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if len(spans) == 0 {
+		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no spans for trace " + id})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "spans": spans})
+}
+
+func (a *API) flows(w http.ResponseWriter, r *http.Request) {
+	p := &params{q: r.URL.Query()}
+	since, until := p.window(a.now(), time.Hour)
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	fm, err := a.r.Flows(r.Context(), store.FlowQuery{Since: since, Until: until})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"since": since, "until": until, "nodes": fm.Nodes, "edges": fm.Edges})
+}
+
+// groupLag is the latest state of one consumer group.
+type groupLag struct {
+	Group      string            `json:"group"`
+	System     string            `json:"system"`
+	Status     string            `json:"status"`
+	TotalLag   int64             `json:"total_lag"`
+	MaxSeconds float64           `json:"max_lag_seconds"`
+	Time       time.Time         `json:"time"`
+	Partitions []store.LagSample `json:"partitions"`
+}
+
+// lag answers the latest sample of every group's partitions within the
+// window (default: the last 5 minutes).
+func (a *API) lag(w http.ResponseWriter, r *http.Request) {
+	p := &params{q: r.URL.Query()}
+	since, until := p.window(a.now(), 5*time.Minute)
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	samples, err := a.r.Lag(r.Context(), store.LagQuery{Group: p.str("group"), Topic: p.str("topic"), Since: since, Until: until})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	latest := map[string]store.LagSample{} // group/topic/partition → newest sample
+	for _, s := range samples {
+		latest[s.System+"\x00"+s.Group+"\x00"+s.Topic+"\x00"+strconv.Itoa(int(s.Partition))] = s
+	}
+	groups := map[string]*groupLag{}
+	for _, s := range latest {
+		g := groups[s.System+"\x00"+s.Group]
+		if g == nil {
+			g = &groupLag{Group: s.Group, System: s.System}
+			groups[s.System+"\x00"+s.Group] = g
+		}
+		g.Partitions = append(g.Partitions, s)
+		g.TotalLag += s.Lag
+		g.MaxSeconds = max(g.MaxSeconds, s.LagSeconds)
+		if t := time.Unix(0, int64(s.TimeNS)); t.After(g.Time) {
+			g.Time, g.Status = t, s.GroupStatus
+		}
+	}
+	out := make([]*groupLag, 0, len(groups))
+	for _, g := range groups {
+		sort.Slice(g.Partitions, func(i, j int) bool {
+			a, b := g.Partitions[i], g.Partitions[j]
+			return a.Topic < b.Topic || a.Topic == b.Topic && a.Partition < b.Partition
+		})
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
+	writeJSON(w, http.StatusOK, map[string]any{"groups": out})
+}
+
+func (a *API) lagSeries(w http.ResponseWriter, r *http.Request) {
+	p := &params{q: r.URL.Query()}
+	since, until := p.window(a.now(), time.Hour)
+	group := p.str("group")
+	if p.err == nil && group == "" {
+		p.err = badRequest("group is required")
+	}
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	samples, err := a.r.Lag(r.Context(), store.LagQuery{Group: group, Topic: p.str("topic"), Since: since, Until: until, Limit: p.int("limit")})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group": group, "samples": samples})
+}
+
+func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
+	p := &params{q: r.URL.Query()}
+	q := store.DLQQuery{Source: p.str("source"), Original: p.str("original"), Reason: p.str("reason"),
+		Since: p.time("since", a.now()), Until: p.time("until", a.now()), Limit: p.int("limit"), Cursor: p.str("cursor")}
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	page, err := a.r.DLQ(r.Context(), q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	type group struct {
+		Reason   string `json:"reason"`
+		Original string `json:"original"`
+		Count    int    `json:"count"`
+	}
+	counts := map[[2]string]int{}
+	for _, e := range page.Entries {
+		counts[[2]string{e.Reason, e.Original}]++
+	}
+	groups := []group{}
+	for k, n := range counts {
+		groups = append(groups, group{Reason: k[0], Original: k[1], Count: n})
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].Count != groups[j].Count {
+			return groups[i].Count > groups[j].Count
+		}
+		return groups[i].Reason < groups[j].Reason
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": page.Entries, "groups": groups, "next_cursor": page.Next})
+}
+
+func (a *API) dlqEntry(w http.ResponseWriter, r *http.Request) {
+	e, err := a.r.DLQEntry(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
