@@ -1,0 +1,208 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/store/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newHub(t *testing.T, opts Options) (*Hub, string) {
+	h := NewHub(opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		h.Close(context.Background())
+		srv.Close()
+	})
+	return h, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func dial(t *testing.T, url, origin string) *websocket.Conn {
+	t.Helper()
+	hdr := http.Header{}
+	if origin != "" {
+		hdr.Set("Origin", origin)
+	}
+	c, _, err := websocket.DefaultDialer.Dial(url, hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func read(t *testing.T, c *websocket.Conn) frame {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(time.Second)) // sub-second or fail
+	var f struct {
+		Channel string          `json:"channel"`
+		Data    json.RawMessage `json:"data"`
+		Message string          `json:"message"`
+	}
+	if err := c.ReadJSON(&f); err != nil {
+		t.Fatalf("no frame within 1 s: %v", err)
+	}
+	return frame{Channel: f.Channel, Data: f.Data, Message: f.Message}
+}
+
+// subscribed publishes until the hub has registered the subscription.
+func subscribe(t *testing.T, h *Hub, c *websocket.Conn, channel string, f Filter) {
+	t.Helper()
+	if err := c.WriteJSON(request{Op: "subscribe", Channel: channel, Filter: f}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		h.mu.Lock()
+		n := 0
+		for cl := range h.clients {
+			cl.mu.Lock()
+			if _, ok := cl.subs[channel]; ok {
+				n++
+			}
+			cl.mu.Unlock()
+		}
+		h.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestEventsFilteredAndLive(t *testing.T) {
+	h, url := newHub(t, Options{})
+	c := dial(t, url, "")
+	subscribe(t, h, c, ChannelEvents, Filter{CorrelationID: "order-1"})
+	a, b := storetest.Event(1, 1), storetest.Event(2, 2)
+	a.CorrelationID, b.CorrelationID = "order-1", "order-2"
+	h.Publish(&store.Batch{Events: []event.Event{a, b}})
+	f := read(t, c)
+	var evs []event.Event
+	json.Unmarshal(f.Data.(json.RawMessage), &evs)
+	if f.Channel != ChannelEvents || len(evs) != 1 || evs[0].CorrelationID != "order-1" {
+		t.Fatalf("frame %s %s", f.Channel, f.Data)
+	}
+}
+
+func TestFlowsLagDLQ(t *testing.T) {
+	h, url := newHub(t, Options{})
+	c := dial(t, url, "")
+	for _, ch := range []string{ChannelFlows, ChannelLag, ChannelDLQ} {
+		subscribe(t, h, c, ch, Filter{})
+	}
+	e := storetest.Event(1, 1)
+	h.Publish(&store.Batch{Events: []event.Event{e}, Lag: []store.LagSample{{Group: "g", Lag: 5}},
+		DLQ: []store.DLQEntry{{ID: "01", Source: "t.dlq", Payload: []byte("secret")}}})
+	got := map[string]string{}
+	for i := 0; i < 3; i++ {
+		f := read(t, c)
+		got[f.Channel] = string(f.Data.(json.RawMessage))
+	}
+	if !strings.Contains(got[ChannelFlows], `"count":1`) || !strings.Contains(got[ChannelLag], `"lag":5`) ||
+		!strings.Contains(got[ChannelDLQ], `"source":"t.dlq"`) || strings.Contains(got[ChannelDLQ], "payload") {
+		t.Fatalf("frames %v", got)
+	}
+}
+
+func TestOrigins(t *testing.T) {
+	_, url := newHub(t, Options{AllowedOrigins: []string{"wails://wails"}})
+	dial(t, url, "wails://wails")
+	hdr := http.Header{"Origin": {"https://evil.example"}}
+	_, resp, err := websocket.DefaultDialer.Dial(url, hdr)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: err %v, resp %v", err, resp)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	h, url := newHub(t, Options{})
+	c := dial(t, url, "")
+	c.WriteJSON(request{Op: "subscribe", Channel: "nope"})
+	if f := read(t, c); f.Channel != "error" || !strings.Contains(f.Message, "unknown channel") {
+		t.Fatalf("frame %+v", f)
+	}
+	c.WriteJSON(request{Op: "dance", Channel: ChannelEvents})
+	if f := read(t, c); f.Channel != "error" || !strings.Contains(f.Message, "unknown op") {
+		t.Fatalf("frame %+v", f)
+	}
+	_ = h
+}
+
+// TestSlowClientDoesNotSlowOthers: a client that never reads loses frames
+// and is told to resync; a reading client gets every frame meanwhile.
+func TestSlowClientDoesNotSlowOthers(t *testing.T) {
+	h, url := newHub(t, Options{QueueFrames: 4})
+	slow, fast := dial(t, url, ""), dial(t, url, "")
+	subscribe(t, h, slow, ChannelEvents, Filter{})
+	subscribe(t, h, fast, ChannelEvents, Filter{})
+	for {
+		h.mu.Lock()
+		n := 0
+		for cl := range h.clients {
+			if len(cl.subs) > 0 {
+				n++
+			}
+		}
+		h.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	big := make([]event.Event, 200) // large frames fill the slow client's socket buffers
+	for i := range big {
+		big[i] = storetest.Event(1, i)
+		big[i].Attributes = map[string]string{"pad": strings.Repeat("x", 200)}
+	}
+	const n = 200
+	received := make(chan int)
+	go func() {
+		got := 0
+		for got < n {
+			fast.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, _, err := fast.ReadMessage(); err != nil {
+				break
+			}
+			got++
+		}
+		received <- got
+	}()
+	for i := 0; i < n; i++ {
+		h.Publish(&store.Batch{Events: big})
+		time.Sleep(time.Millisecond)
+	}
+	if got := <-received; got != n {
+		t.Fatalf("fast client got %d of %d frames", got, n)
+	}
+	// now drain the slow client: it must have been told to resync
+	resync := false
+	for {
+		slow.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, b, err := slow.ReadMessage()
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(b), `"channel":"resync"`) {
+			resync = true
+			break
+		}
+	}
+	if !resync {
+		t.Fatal("the slow client was never told to resync")
+	}
+}
