@@ -129,8 +129,9 @@ type Collector struct {
 	retryUpTo uint64 // spool records below this seq may already be stored
 	recovered uint64
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	onStored func(*store.Batch)
 
 	accepted, refused, written, points, writeErrors atomic.Uint64
 }
@@ -154,6 +155,11 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 	c.grpcSrv = otlp.NewGRPCServer(c, limits, c.gate)
 	return c, nil
 }
+
+// OnStored sets a function called with every batch right after the store
+// confirmed it (the studio's live hub). Call it before Start; fn must not
+// keep or modify the batch, and should not block.
+func (c *Collector) OnStored(fn func(*store.Batch)) { c.onStored = fn }
 
 // Handler is the OTLP/HTTP handler (/v1/traces, /v1/metrics), for a
 // server that mounts it itself.
@@ -333,6 +339,9 @@ func (c *Collector) writeLoop(ctx context.Context) {
 			return // shutting down: the records stay in the spool
 		}
 		c.written.Add(uint64(len(batch.Spans)))
+		if c.onStored != nil {
+			c.onStored(batch)
+		}
 		if err := c.spool.Commit(last); err != nil {
 			// The batch is stored but not marked: it will be written again
 			// with Retry after a restart, which the store tolerates.

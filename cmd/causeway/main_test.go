@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 )
@@ -279,6 +282,15 @@ func TestStudio(t *testing.T) {
 		resp.Body.Close()
 		return ""
 	})
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+listen+"/api/v1/live", http.Header{"Origin": {"wails://wails"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteJSON(map[string]any{"op": "subscribe", "channel": "events", "filter": map[string]string{"correlation_id": "order-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the hub registers the subscription
 	body := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"orders"}}]},"scopeSpans":[{"spans":[
 	 {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"publish","kind":4,"startTimeUnixNano":"` + fmt.Sprint(time.Now().UnixNano()) + `",
 	  "attributes":[{"key":"messaging.system","value":{"stringValue":"kafka"}},{"key":"messaging.destination.name","value":{"stringValue":"orders.placed"}},
@@ -288,6 +300,14 @@ func TestStudio(t *testing.T) {
 		t.Fatalf("OTLP post: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var frame struct {
+		Channel string        `json:"channel"`
+		Data    []event.Event `json:"data"`
+	}
+	if err := ws.ReadJSON(&frame); err != nil || frame.Channel != "events" || len(frame.Data) != 1 || frame.Data[0].CorrelationID != "order-1" {
+		t.Fatalf("live frame %+v, %v", frame, err)
+	}
 	eventually(t, 30*time.Second, func() string {
 		resp, err := http.Get("http://" + listen + "/api/v1/graph?correlation_id=order-1")
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/studio/api"
+	"github.com/causeway-dev/causeway/studio/live"
 )
 
 // runStudio runs `causeway studio`: the API on --listen and, in the same
@@ -41,11 +42,14 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	hub := live.NewHub(live.Options{AllowedOrigins: []string{"wails://wails"}}, log)
+	col.OnStored(hub.Publish)
 	if err := col.Start(ctx); err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	api.New(st, log).Register(mux)
+	mux.Handle("GET /api/v1/live", hub)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		col.Shutdown(context.Background())
@@ -62,7 +66,7 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return errors.Join(err, srv.Shutdown(sctx), col.Shutdown(sctx))
+	return errors.Join(err, hub.Close(sctx), srv.Shutdown(sctx), col.Shutdown(sctx))
 }
 
 // loopbackOnly refuses addresses other machines can reach: the studio has

@@ -196,7 +196,9 @@ func (h *Hub) writeLoop(c *client) {
 			}
 			c.mu.Lock()
 			resync := c.dropped && len(c.queue) == 0
-			c.dropped = false
+			if resync {
+				c.dropped = false
+			}
 			c.mu.Unlock()
 			if resync {
 				msg, _ := json.Marshal(frame{Channel: "resync", Message: "frames were dropped because this client fell behind: refetch over the REST API"})

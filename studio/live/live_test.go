@@ -114,7 +114,7 @@ func TestFlowsLagDLQ(t *testing.T) {
 		got[f.Channel] = string(f.Data.(json.RawMessage))
 	}
 	if !strings.Contains(got[ChannelFlows], `"count":1`) || !strings.Contains(got[ChannelLag], `"lag":5`) ||
-		!strings.Contains(got[ChannelDLQ], `"source":"t.dlq"`) || strings.Contains(got[ChannelDLQ], "payload") {
+		!strings.Contains(got[ChannelDLQ], `"source":"t.dlq"`) || strings.Contains(got[ChannelDLQ], `"payload":`) {
 		t.Fatalf("frames %v", got)
 	}
 }
@@ -154,9 +154,11 @@ func TestSlowClientDoesNotSlowOthers(t *testing.T) {
 		h.mu.Lock()
 		n := 0
 		for cl := range h.clients {
+			cl.mu.Lock()
 			if len(cl.subs) > 0 {
 				n++
 			}
+			cl.mu.Unlock()
 		}
 		h.mu.Unlock()
 		if n == 2 {
@@ -190,19 +192,20 @@ func TestSlowClientDoesNotSlowOthers(t *testing.T) {
 		t.Fatalf("fast client got %d of %d frames", got, n)
 	}
 	// now drain the slow client: it must have been told to resync
-	resync := false
+	resync, frames := false, 0
 	for {
 		slow.SetReadDeadline(time.Now().Add(2 * time.Second))
 		_, b, err := slow.ReadMessage()
 		if err != nil {
 			break
 		}
+		frames++
 		if strings.Contains(string(b), `"channel":"resync"`) {
 			resync = true
 			break
 		}
 	}
 	if !resync {
-		t.Fatal("the slow client was never told to resync")
+		t.Fatalf("the slow client was never told to resync (read %d frames)", frames)
 	}
 }
