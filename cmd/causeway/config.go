@@ -12,6 +12,7 @@ import (
 
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store/embedded"
+	"github.com/causeway-dev/causeway/studio/auth"
 )
 
 // config is the YAML configuration file (--config). Every setting can also
@@ -24,6 +25,16 @@ type config struct {
 	LogLevel string `yaml:"log_level"`
 	// Collector configures the OTLP receivers, the spool and batching.
 	Collector collector.Config `yaml:"collector"`
+	// Studio configures `causeway studio`.
+	Studio studioConfig `yaml:"studio"`
+}
+
+// studioConfig is the studio's part of the configuration.
+type studioConfig struct {
+	// Listen is the API's address (default 127.0.0.1:7070).
+	Listen string `yaml:"listen"`
+	// Tokens are the API tokens; without any, the studio only listens on loopback.
+	Tokens []auth.Token `yaml:"tokens"`
 }
 
 // defaultConfig is the configuration with nothing set: the embedded store
@@ -34,6 +45,7 @@ func defaultConfig() config {
 		Store:     "embedded://" + filepath.ToSlash(filepath.Join(dir, "store")),
 		LogLevel:  "info",
 		Collector: collector.DefaultConfig(),
+		Studio:    studioConfig{Listen: "127.0.0.1:7070"},
 	}
 	c.Collector.SpoolDir = filepath.Join(dir, "spool")
 	return c
@@ -47,6 +59,7 @@ func (c *config) envVars() map[string]*string {
 		"CAUSEWAY_OTLP_HTTP_ADDR": &c.Collector.HTTPAddr,
 		"CAUSEWAY_OTLP_GRPC_ADDR": &c.Collector.GRPCAddr,
 		"CAUSEWAY_SPOOL_DIR":      &c.Collector.SpoolDir,
+		"CAUSEWAY_STUDIO_ADDR":    &c.Studio.Listen,
 	}
 }
 
@@ -68,6 +81,7 @@ func newSettings(name string) *settings {
 		{"otlp-http", "OTLP/HTTP listen `address` (env CAUSEWAY_OTLP_HTTP_ADDR, default :4318)"},
 		{"otlp-grpc", "OTLP/gRPC listen `address` (env CAUSEWAY_OTLP_GRPC_ADDR, default :4317)"},
 		{"spool-dir", "spool `directory` (env CAUSEWAY_SPOOL_DIR)"},
+		{"listen", "studio listen `address` (env CAUSEWAY_STUDIO_ADDR, default 127.0.0.1:7070; studio only)"},
 	} {
 		s.flagValues[f.name] = s.fs.String(f.name, "", f.usage)
 	}
@@ -97,12 +111,20 @@ func (s *settings) load() (config, error) {
 	byFlag := map[string]*string{
 		"store": &c.Store, "log-level": &c.LogLevel,
 		"otlp-http": &c.Collector.HTTPAddr, "otlp-grpc": &c.Collector.GRPCAddr, "spool-dir": &c.Collector.SpoolDir,
+		"listen": &c.Studio.Listen,
 	}
 	s.fs.Visit(func(f *flag.Flag) {
 		if dst, ok := byFlag[f.Name]; ok {
 			*dst = *s.flagValues[f.Name]
 		}
 	})
+	if v := os.Getenv("CAUSEWAY_STUDIO_TOKENS"); v != "" {
+		toks, err := auth.ParseTokens(v)
+		if err != nil {
+			return c, usageError{fmt.Errorf("CAUSEWAY_STUDIO_TOKENS: %w", err)}
+		}
+		c.Studio.Tokens = append(c.Studio.Tokens, toks...)
+	}
 	if _, err := logLevel(c.LogLevel); err != nil {
 		return c, usageError{err}
 	}

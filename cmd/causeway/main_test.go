@@ -262,7 +262,7 @@ func TestConfigPrecedence(t *testing.T) {
 func TestStudio(t *testing.T) {
 	out, err := exec.Command(causewayBin, "studio", "--listen", "0.0.0.0:0").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "loopback") {
-		t.Fatalf("studio on 0.0.0.0: err %v, %s", err, out)
+		t.Fatalf("studio on 0.0.0.0 without tokens: err %v, %s", err, out)
 	}
 	dir := t.TempDir()
 	listen, httpAddr := freePort(t), freePort(t)
@@ -320,4 +320,50 @@ func TestStudio(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// TestStudioTokens: with tokens the studio may bind beyond loopback, and
+// every API call (but health) needs a token.
+func TestStudioTokens(t *testing.T) {
+	dir := t.TempDir()
+	_, port, _ := net.SplitHostPort(freePort(t))
+	cmd := exec.Command(causewayBin, "studio", "--listen", "0.0.0.0:"+port, "--store", "embedded://"+filepath.ToSlash(filepath.Join(dir, "store")),
+		"--spool-dir", filepath.Join(dir, "spool"), "--otlp-http", freePort(t), "--otlp-grpc", freePort(t))
+	cmd.Env = append(os.Environ(), "CAUSEWAY_STUDIO_TOKENS=oncall:operator:0123456789abcdef0123")
+	var log syncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	base := "http://127.0.0.1:" + port + "/api/v1"
+	eventually(t, 30*time.Second, func() string {
+		resp, err := http.Get(base + "/health")
+		if err != nil {
+			return err.Error() + log.String()
+		}
+		resp.Body.Close()
+		return ""
+	})
+	status := func(path, token string) int {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status("/events", ""); s != 401 {
+		t.Errorf("no token: %d", s)
+	}
+	if s := status("/events", "wrong-token-wrong-token"); s != 401 {
+		t.Errorf("wrong token: %d", s)
+	}
+	if s := status("/events", "0123456789abcdef0123"); s != 200 {
+		t.Errorf("operator token: %d", s)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/studio/api"
+	"github.com/causeway-dev/causeway/studio/auth"
 	"github.com/causeway-dev/causeway/studio/live"
 )
 
@@ -21,16 +22,22 @@ import (
 func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s := newSettings("studio")
 	s.fs.SetOutput(stderr)
-	listen := s.fs.String("listen", envOr("CAUSEWAY_STUDIO_ADDR", "127.0.0.1:7070"), "studio listen `address` (env CAUSEWAY_STUDIO_ADDR)")
 	if err := s.fs.Parse(args); err != nil {
 		return err
-	}
-	if err := loopbackOnly(*listen); err != nil {
-		return usageError{err}
 	}
 	cfg, err := s.load()
 	if err != nil {
 		return err
+	}
+	guard, err := auth.New(cfg.Studio.Tokens)
+	if err != nil {
+		return usageError{fmt.Errorf("studio tokens: %w", err)}
+	}
+	listen := &cfg.Studio.Listen
+	if guard.Open() {
+		if err := loopbackOnly(*listen); err != nil {
+			return usageError{err}
+		}
 	}
 	log := newLogger(cfg, os.Stderr)
 	st, err := store.Open(ctx, cfg.Store)
@@ -47,9 +54,12 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := col.Start(ctx); err != nil {
 		return err
 	}
+	apiMux := http.NewServeMux()
+	api.New(st, log).Register(apiMux)
+	apiMux.Handle("GET /api/v1/live", hub)
 	mux := http.NewServeMux()
-	api.New(st, log).Register(mux)
-	mux.Handle("GET /api/v1/live", hub)
+	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers
+	mux.Handle("/api/v1/", guard.Require(auth.Viewer, apiMux))
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		col.Shutdown(context.Background())
@@ -69,8 +79,8 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return errors.Join(err, hub.Close(sctx), srv.Shutdown(sctx), col.Shutdown(sctx))
 }
 
-// loopbackOnly refuses addresses other machines can reach: the studio has
-// no authentication yet (issue #4), so it only binds to loopback.
+// loopbackOnly refuses addresses other machines can reach, for a studio
+// without API tokens.
 func loopbackOnly(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -82,5 +92,5 @@ func loopbackOnly(addr string) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("--listen %q: the studio has no authentication yet, so it only listens on a loopback address (127.0.0.1 or ::1)", addr)
+	return fmt.Errorf("--listen %q: without API tokens the studio only listens on a loopback address; configure studio.tokens or CAUSEWAY_STUDIO_TOKENS (name:role:token)", addr)
 }
