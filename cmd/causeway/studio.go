@@ -12,6 +12,7 @@ import (
 
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/api"
 	"github.com/causeway-dev/causeway/studio/auth"
 	"github.com/causeway-dev/causeway/studio/live"
@@ -54,8 +55,22 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := col.Start(ctx); err != nil {
 		return err
 	}
+	alerts := alert.NewEngine(st, alert.NewSender(alert.SenderOptions{AllowLoopback: cfg.Studio.Alerts.AllowLoopback,
+		AllowPrivate: cfg.Studio.Alerts.AllowPrivate}), log)
+	for _, r := range cfg.Studio.Alerts.Rules {
+		if err := alerts.Put(r); err != nil {
+			col.Shutdown(context.Background())
+			return usageError{fmt.Errorf("alert rule from the config file: %w", err)}
+		}
+	}
+	actx, stopAlerts := context.WithCancel(ctx)
+	alertsDone := make(chan struct{})
+	go func() { defer close(alertsDone); alerts.Run(actx, max(cfg.Studio.Alerts.Interval, time.Second)) }()
+	defer func() { stopAlerts(); <-alertsDone }()
 	apiMux := http.NewServeMux()
-	api.New(st, log).Register(apiMux)
+	a := api.New(st, log)
+	a.Register(apiMux)
+	a.RegisterAlerts(apiMux, alerts, func(h http.Handler) http.Handler { return guard.Require(auth.Operator, h) })
 	apiMux.Handle("GET /api/v1/live", hub)
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers

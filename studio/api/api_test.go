@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/store/storetest"
+	"github.com/causeway-dev/causeway/studio/alert"
 )
 
 // server is the API over an embedded store holding a two-hop flow, lag
@@ -206,4 +208,67 @@ func FuzzParams(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAlertEndpoints(t *testing.T) {
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := alert.NewEngine(st, alert.NewSender(alert.SenderOptions{}), log)
+	mux := http.NewServeMux()
+	a := New(st, log)
+	a.Register(mux)
+	writes := 0
+	a.RegisterAlerts(mux, eng, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writes++; h.ServeHTTP(w, r) })
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	do := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	rule := `{"id":"lag","name":"lag","kind":"lag_messages","threshold":10,"for":"30s","webhooks":[{"url":"https://hooks.example.com/x","secret":"k"}]}`
+	if code, body := do("POST", "/api/v1/alerts/rules", rule); code != 201 || strings.Contains(body, `"k"`) {
+		t.Fatalf("create: %d %s (the secret must not be echoed)", code, body)
+	}
+	if code, _ := do("POST", "/api/v1/alerts/rules", rule); code != 409 {
+		t.Fatalf("create twice: %d", code)
+	}
+	if code, body := do("POST", "/api/v1/alerts/rules", `{"id":"x","name":"x","kind":"lag_messages","webhooks":[{"url":"http://169.254.169.254/"}]}`); code != 400 || !strings.Contains(body, "forbidden_target") {
+		t.Fatalf("metadata target: %d %s", code, body)
+	}
+	if code, _ := do("POST", "/api/v1/alerts/rules", `{"id":"y","kind":"bogus"}`); code != 400 {
+		t.Fatalf("bad rule: %d", code)
+	}
+	if code, body := do("GET", "/api/v1/alerts/rules", ""); code != 200 || !strings.Contains(body, `"state":"ok"`) {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	if code, _ := do("PUT", "/api/v1/alerts/rules/lag", strings.Replace(rule, `"threshold":10`, `"threshold":20`, 1)); code != 200 {
+		t.Fatalf("replace: %d", code)
+	}
+	if code, _ := do("DELETE", "/api/v1/alerts/rules/lag", ""); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code, _ := do("DELETE", "/api/v1/alerts/rules/lag", ""); code != 404 {
+		t.Fatalf("delete again: %d", code)
+	}
+	if code, _ := do("POST", "/api/v1/alerts/rules/nope/test", ""); code != 404 {
+		t.Fatalf("test unknown: %d", code)
+	}
+	if code, body := do("GET", "/api/v1/alerts/events", ""); code != 200 || !strings.Contains(body, `"events"`) {
+		t.Fatalf("events: %d %s", code, body)
+	}
+	if writes != 8 {
+		t.Fatalf("%d requests went through the write guard, want 8", writes)
+	}
 }

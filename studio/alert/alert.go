@@ -1,0 +1,435 @@
+// Package alert is the studio's alert engine: rules over consumer lag, DLQ
+// arrivals and handler error rates, evaluated on a schedule against the
+// store, with `for` durations, and firing / resolved notifications to
+// webhooks (generic JSON signed with HMAC-SHA256, or Slack-compatible).
+//
+// A rule fires when its condition has held for its For duration, and
+// resolves when the condition stops holding; each transition is notified
+// once. Rules and the firing history live in memory (rules come back from
+// the configuration file at start).
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/causeway-dev/causeway/store"
+)
+
+// Kind is what a rule watches.
+type Kind string
+
+// Rule kinds.
+const (
+	// KindLagMessages: a group's total lag in messages above Threshold.
+	KindLagMessages Kind = "lag_messages"
+	// KindLagSeconds: a group's largest lag in seconds above Threshold.
+	KindLagSeconds Kind = "lag_seconds"
+	// KindLagStatus: a group's status is one of Statuses (e.g. STALL, STOP).
+	KindLagStatus Kind = "lag_status"
+	// KindDLQArrivals: more than Threshold DLQ arrivals within Window.
+	KindDLQArrivals Kind = "dlq_arrivals"
+	// KindErrorRate: errors / operations on a destination within Window
+	// above Threshold (0..1).
+	KindErrorRate Kind = "error_rate"
+)
+
+// Rule is an alert rule.
+type Rule struct {
+	ID   string `json:"id" yaml:"id"`
+	Name string `json:"name" yaml:"name"`
+	Kind Kind   `json:"kind" yaml:"kind"`
+	// Group narrows lag rules to one consumer group ("" = every group).
+	Group string `json:"group,omitempty" yaml:"group"`
+	// Destination narrows error-rate and DLQ rules ("" = all).
+	Destination string `json:"destination,omitempty" yaml:"destination"`
+	// Threshold is the limit the value must exceed.
+	Threshold float64 `json:"threshold" yaml:"threshold"`
+	// Statuses are the lag statuses that fire a lag_status rule.
+	Statuses []string `json:"statuses,omitempty" yaml:"statuses"`
+	// Window is the look-back of dlq_arrivals and error_rate (default 5m).
+	Window Duration `json:"window,omitempty" yaml:"window"`
+	// For is how long the condition must hold before firing.
+	For Duration `json:"for,omitempty" yaml:"for"`
+	// Webhooks are the targets notified on firing and resolving.
+	Webhooks []Webhook `json:"webhooks" yaml:"webhooks"`
+}
+
+// Duration is a time.Duration written as "30s" in JSON and YAML.
+type Duration time.Duration
+
+// MarshalText writes the duration as "30s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads "30s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Validate reports the first problem with a rule.
+func (r *Rule) Validate() error {
+	switch {
+	case r.ID == "":
+		return errors.New("rule has no id")
+	case r.Name == "":
+		return fmt.Errorf("rule %s has no name", r.ID)
+	case r.For < 0 || r.Window < 0:
+		return fmt.Errorf("rule %s: negative duration", r.ID)
+	}
+	switch r.Kind {
+	case KindLagMessages, KindLagSeconds, KindDLQArrivals:
+		if r.Threshold < 0 {
+			return fmt.Errorf("rule %s: threshold must not be negative", r.ID)
+		}
+	case KindErrorRate:
+		if r.Threshold < 0 || r.Threshold > 1 {
+			return fmt.Errorf("rule %s: error-rate threshold must be within 0..1", r.ID)
+		}
+	case KindLagStatus:
+		if len(r.Statuses) == 0 {
+			return fmt.Errorf("rule %s: lag_status needs statuses", r.ID)
+		}
+	default:
+		return fmt.Errorf("rule %s: unknown kind %q (want lag_messages, lag_seconds, lag_status, dlq_arrivals, error_rate)", r.ID, r.Kind)
+	}
+	for i, w := range r.Webhooks {
+		if err := w.validate(); err != nil {
+			return fmt.Errorf("rule %s webhook %d: %w", r.ID, i+1, err)
+		}
+	}
+	return nil
+}
+
+// State is where a rule stands.
+type State string
+
+// Rule states.
+const (
+	StateOK      State = "ok"
+	StatePending State = "pending" // the condition holds, not yet for long enough
+	StateFiring  State = "firing"
+)
+
+// Event is a recorded transition, as notified.
+type Event struct {
+	RuleID   string    `json:"rule_id"`
+	RuleName string    `json:"rule_name"`
+	Status   string    `json:"status"` // "firing", "resolved" or "test"
+	Value    float64   `json:"value"`
+	Summary  string    `json:"summary"`
+	At       time.Time `json:"at"`
+	// Delivered counts the webhooks that accepted the notification.
+	Delivered int `json:"delivered"`
+	// Failed lists webhook errors, after retries.
+	Failed []string `json:"failed,omitempty"`
+}
+
+type ruleState struct {
+	state State
+	since time.Time // when the condition started holding
+}
+
+// Engine evaluates rules and sends notifications.
+type Engine struct {
+	r      store.Reader
+	sender *Sender
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu      sync.Mutex
+	rules   map[string]*Rule
+	states  map[string]*ruleState
+	history []Event
+}
+
+// maxHistory bounds the kept transitions.
+const maxHistory = 1000
+
+// NewEngine returns an engine reading from r and notifying through s.
+func NewEngine(r store.Reader, s *Sender, log *slog.Logger) *Engine {
+	return &Engine{r: r, sender: s, log: log, now: time.Now, rules: map[string]*Rule{}, states: map[string]*ruleState{}}
+}
+
+// Put adds or replaces a rule.
+func (e *Engine) Put(r Rule) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	for _, w := range r.Webhooks {
+		if err := e.sender.Check(w.URL); err != nil {
+			return fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rules[r.ID] = &r
+	if _, ok := e.states[r.ID]; !ok {
+		e.states[r.ID] = &ruleState{state: StateOK}
+	}
+	return nil
+}
+
+// Delete removes a rule; it reports whether the rule existed.
+func (e *Engine) Delete(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.rules[id]
+	delete(e.rules, id)
+	delete(e.states, id)
+	return ok
+}
+
+// RuleStatus is a rule with its current state.
+type RuleStatus struct {
+	Rule
+	State State     `json:"state"`
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Rules lists the rules, sorted by id.
+func (e *Engine) Rules() []RuleStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]RuleStatus, 0, len(e.rules))
+	for id, r := range e.rules {
+		st := e.states[id]
+		out = append(out, RuleStatus{Rule: *r, State: st.state, Since: st.since})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Rule returns one rule.
+func (e *Engine) Rule(id string) (Rule, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, ok := e.rules[id]
+	if !ok {
+		return Rule{}, false
+	}
+	return *r, true
+}
+
+// History returns the recorded transitions, newest first.
+func (e *Engine) History() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Event, len(e.history))
+	for i, ev := range e.history {
+		out[len(e.history)-1-i] = ev
+	}
+	return out
+}
+
+// Run evaluates every interval until ctx is done.
+func (e *Engine) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		e.Evaluate(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Evaluate checks every rule once and notifies transitions.
+func (e *Engine) Evaluate(ctx context.Context) {
+	e.mu.Lock()
+	rules := make([]Rule, 0, len(e.rules))
+	for _, r := range e.rules {
+		rules = append(rules, *r)
+	}
+	e.mu.Unlock()
+	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
+	now := e.now()
+	for _, r := range rules {
+		holds, value, summary, err := e.check(ctx, &r, now)
+		if err != nil {
+			e.log.Warn("alert rule evaluation failed", "rule", r.ID, "error", err)
+			continue
+		}
+		var notify string
+		e.mu.Lock()
+		st := e.states[r.ID]
+		if st == nil { // deleted meanwhile
+			e.mu.Unlock()
+			continue
+		}
+		switch {
+		case holds && st.state == StateOK:
+			st.state, st.since = StatePending, now
+			if r.For <= 0 {
+				st.state, notify = StateFiring, "firing"
+			}
+		case holds && st.state == StatePending && now.Sub(st.since) >= time.Duration(r.For):
+			st.state, notify = StateFiring, "firing"
+		case !holds && st.state == StateFiring:
+			st.state, st.since, notify = StateOK, time.Time{}, "resolved"
+		case !holds:
+			st.state, st.since = StateOK, time.Time{}
+		}
+		e.mu.Unlock()
+		if notify != "" {
+			e.record(ctx, r, Event{RuleID: r.ID, RuleName: r.Name, Status: notify, Value: value, Summary: summary, At: now})
+		}
+	}
+}
+
+// Test sends a test notification for a rule to its webhooks.
+func (e *Engine) Test(ctx context.Context, id string) (Event, error) {
+	r, ok := e.Rule(id)
+	if !ok {
+		return Event{}, fmt.Errorf("rule %q: %w", id, store.ErrNotFound)
+	}
+	return e.record(ctx, r, Event{RuleID: r.ID, RuleName: r.Name, Status: "test", Summary: "test notification from Causeway", At: e.now()}), nil
+}
+
+func (e *Engine) record(ctx context.Context, r Rule, ev Event) Event {
+	for _, w := range r.Webhooks {
+		if err := e.sender.Send(ctx, w, ev); err != nil {
+			ev.Failed = append(ev.Failed, err.Error())
+			e.log.Warn("alert webhook failed", "rule", r.ID, "url", w.URL, "error", err)
+		} else {
+			ev.Delivered++
+		}
+	}
+	e.mu.Lock()
+	e.history = append(e.history, ev)
+	if len(e.history) > maxHistory {
+		e.history = e.history[len(e.history)-maxHistory:]
+	}
+	e.mu.Unlock()
+	e.log.Info("alert", "rule", r.ID, "status", ev.Status, "value", ev.Value, "summary", ev.Summary)
+	return ev
+}
+
+// check evaluates a rule's condition now.
+func (e *Engine) check(ctx context.Context, r *Rule, now time.Time) (bool, float64, string, error) {
+	window := time.Duration(r.Window)
+	if window <= 0 {
+		window = 5 * time.Minute
+	}
+	switch r.Kind {
+	case KindLagMessages, KindLagSeconds, KindLagStatus:
+		samples, err := e.r.Lag(ctx, store.LagQuery{Group: r.Group, Since: now.Add(-5 * time.Minute), Until: now.Add(time.Second)})
+		if err != nil {
+			return false, 0, "", err
+		}
+		return lagCondition(r, samples)
+	case KindDLQArrivals:
+		n, err := e.countDLQ(ctx, r, now.Add(-window), now)
+		if err != nil {
+			return false, 0, "", err
+		}
+		return float64(n) > r.Threshold, float64(n), fmt.Sprintf("%d DLQ arrivals in the last %s", n, window), nil
+	case KindErrorRate:
+		fm, err := e.r.Flows(ctx, store.FlowQuery{Since: now.Add(-window), Until: now})
+		if err != nil {
+			return false, 0, "", err
+		}
+		var ops, errs uint64
+		for _, ed := range fm.Edges {
+			if r.Destination == "" || ed.Source == store.DestinationNodeID("kafka", r.Destination) || ed.Source == store.DestinationNodeID("nats", r.Destination) {
+				if ed.Op == "process" {
+					ops, errs = ops+ed.Count, errs+ed.Errors
+				}
+			}
+		}
+		if ops == 0 {
+			return false, 0, "no handler runs", nil
+		}
+		rate := float64(errs) / float64(ops)
+		return rate > r.Threshold, rate, fmt.Sprintf("%.1f%% of %d handler runs failed in the last %s", 100*rate, ops, window), nil
+	}
+	return false, 0, "", fmt.Errorf("unknown kind %q", r.Kind)
+}
+
+// lagCondition looks at each group's latest sample set.
+func lagCondition(r *Rule, samples []store.LagSample) (bool, float64, string, error) {
+	type groupState struct {
+		t      uint64
+		total  int64
+		maxSec float64
+		status string
+	}
+	latest := map[string]map[string]store.LagSample{} // group → partition key → sample
+	for _, s := range samples {
+		k := fmt.Sprintf("%s/%s/%d", s.System, s.Topic, s.Partition)
+		if latest[s.Group] == nil {
+			latest[s.Group] = map[string]store.LagSample{}
+		}
+		latest[s.Group][k] = s // samples come oldest first
+	}
+	var worstGroup string
+	var worst float64
+	holds := false
+	for g, parts := range latest {
+		var st groupState
+		for _, s := range parts {
+			st.total += s.Lag
+			st.maxSec = max(st.maxSec, s.LagSeconds)
+			if s.TimeNS >= st.t {
+				st.t, st.status = s.TimeNS, s.GroupStatus
+			}
+		}
+		var v float64
+		var h bool
+		switch r.Kind {
+		case KindLagMessages:
+			v, h = float64(st.total), float64(st.total) > r.Threshold
+		case KindLagSeconds:
+			v, h = st.maxSec, st.maxSec > r.Threshold
+		case KindLagStatus:
+			for _, want := range r.Statuses {
+				if st.status == want {
+					h = true
+				}
+			}
+			if h {
+				v = 1
+			}
+		}
+		if h && (!holds || v > worst) {
+			holds, worst, worstGroup = true, v, g
+		}
+	}
+	if !holds {
+		return false, 0, "", nil
+	}
+	switch r.Kind {
+	case KindLagMessages:
+		return true, worst, fmt.Sprintf("consumer group %s is %.0f messages behind (limit %.0f)", worstGroup, worst, r.Threshold), nil
+	case KindLagSeconds:
+		return true, worst, fmt.Sprintf("consumer group %s is %.1f s behind (limit %.1f s)", worstGroup, worst, r.Threshold), nil
+	}
+	return true, worst, fmt.Sprintf("consumer group %s is in status %v", worstGroup, r.Statuses), nil
+}
+
+func (e *Engine) countDLQ(ctx context.Context, r *Rule, since, until time.Time) (int, error) {
+	n := 0
+	q := store.DLQQuery{Original: r.Destination, Since: since, Until: until, Limit: store.MaxLimit}
+	for {
+		p, err := e.r.DLQ(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		n += len(p.Entries)
+		if p.Next == "" {
+			return n, nil
+		}
+		q.Cursor = p.Next
+	}
+}

@@ -1,0 +1,217 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Webhook is a notification target.
+type Webhook struct {
+	URL string `json:"url" yaml:"url"`
+	// Format is "json" (default: Causeway's JSON, signed when Secret is
+	// set) or "slack" (a Slack-compatible {"text": …} message).
+	Format string `json:"format,omitempty" yaml:"format"`
+	// Secret signs JSON notifications: the SignatureHeader holds
+	// "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">".
+	Secret string `json:"secret,omitempty" yaml:"secret"`
+}
+
+// SignatureHeader carries the HMAC signature of a JSON notification.
+const SignatureHeader = "X-Causeway-Signature"
+
+func (w Webhook) validate() error {
+	u, err := url.Parse(w.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q: want an http or https URL", w.URL)
+	}
+	if w.Format != "" && w.Format != "json" && w.Format != "slack" {
+		return fmt.Errorf("format %q: want json or slack", w.Format)
+	}
+	return nil
+}
+
+// MarshalJSON leaves the secret out of API answers.
+func (w Webhook) MarshalJSON() ([]byte, error) {
+	type plain Webhook
+	p := plain(w)
+	if p.Secret != "" {
+		p.Secret = "[set]"
+	}
+	return json.Marshal(p)
+}
+
+// SenderOptions configure webhook delivery.
+type SenderOptions struct {
+	// AllowLoopback permits targets on loopback addresses (tests, local
+	// receivers). AllowPrivate permits RFC 1918 / ULA addresses.
+	// Link-local and cloud metadata addresses are never allowed.
+	AllowLoopback, AllowPrivate bool
+	// Attempts per notification (default 3), Backoff before the second (default 1 s, doubling).
+	Attempts int
+	Backoff  time.Duration
+	// Timeout per attempt (default 10 s).
+	Timeout time.Duration
+}
+
+// Sender delivers notifications, refusing addresses it must not reach
+// (server-side request forgery): the check runs on the address actually
+// dialled, after DNS resolution, so a name cannot smuggle one in.
+type Sender struct {
+	opts   SenderOptions
+	client *http.Client
+	now    func() time.Time
+}
+
+// NewSender returns a sender.
+func NewSender(o SenderOptions) *Sender {
+	if o.Attempts <= 0 {
+		o.Attempts = 3
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	s := &Sender{opts: o, now: time.Now}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return err
+		}
+		return s.allowed(ip)
+	}}
+	s.client = &http.Client{
+		Timeout:   o.Timeout,
+		Transport: &http.Transport{DialContext: dialer.DialContext, Proxy: nil, MaxIdleConns: 10, IdleConnTimeout: time.Minute},
+		// A redirect could point anywhere: do not follow.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return s
+}
+
+// ErrForbiddenTarget is returned for a webhook address the sender refuses.
+var ErrForbiddenTarget = errors.New("webhook target not allowed")
+
+var metadata = []netip.Prefix{
+	netip.MustParsePrefix("169.254.0.0/16"), // link-local, incl. 169.254.169.254
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("fd00:ec2::/32"), // AWS IMDS over IPv6
+	netip.MustParsePrefix("100.100.100.200/32"),
+}
+
+func (s *Sender) allowed(ip netip.Addr) error {
+	ip = ip.Unmap()
+	for _, p := range metadata {
+		if p.Contains(ip) {
+			return fmt.Errorf("%w: %s is link-local or a cloud metadata address", ErrForbiddenTarget, ip)
+		}
+	}
+	switch {
+	case ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast():
+		return fmt.Errorf("%w: %s", ErrForbiddenTarget, ip)
+	case ip.IsLoopback() && !s.opts.AllowLoopback:
+		return fmt.Errorf("%w: %s is loopback (allow it with alerts.allow_loopback)", ErrForbiddenTarget, ip)
+	case ip.IsPrivate() && !s.opts.AllowPrivate:
+		return fmt.Errorf("%w: %s is a private address (allow it with alerts.allow_private)", ErrForbiddenTarget, ip)
+	}
+	return nil
+}
+
+// Check refuses a URL whose host is a literal address the sender must not
+// reach (names are checked again at dial time).
+func (s *Sender) Check(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
+		return s.allowed(ip)
+	}
+	return nil
+}
+
+// Send delivers one notification, retrying with backoff.
+func (s *Sender) Send(ctx context.Context, w Webhook, ev Event) error {
+	var body []byte
+	if w.Format == "slack" {
+		icon := map[string]string{"firing": ":rotating_light:", "resolved": ":white_check_mark:", "test": ":wave:"}[ev.Status]
+		body, _ = json.Marshal(map[string]string{"text": fmt.Sprintf("%s *%s* %s: %s", icon, ev.RuleName, ev.Status, ev.Summary)})
+	} else {
+		body, _ = json.Marshal(ev)
+	}
+	backoff := s.opts.Backoff
+	var err error
+	for attempt := 1; attempt <= s.opts.Attempts; attempt++ {
+		if err = s.post(ctx, w, body); err == nil || errors.Is(err, ErrForbiddenTarget) {
+			return err
+		}
+		if attempt == s.opts.Attempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+	return fmt.Errorf("after %d attempts: %w", s.opts.Attempts, err)
+}
+
+func (s *Sender) post(ctx context.Context, w Webhook, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "causeway-alerts")
+	if w.Secret != "" && w.Format != "slack" {
+		ts := strconv.FormatInt(s.now().Unix(), 10)
+		req.Header.Set(SignatureHeader, "t="+ts+",v1="+Sign(w.Secret, ts, body))
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrForbiddenTarget) {
+			return err
+		}
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && errors.Is(opErr.Err, ErrForbiddenTarget) {
+			return opErr.Err
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Sign is the v1 signature of a notification: hex HMAC-SHA256 over
+// "<timestamp>.<body>" with the webhook's secret.
+func Sign(secret, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(timestamp + "."))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
