@@ -205,12 +205,15 @@ func (a *Agent) RecordSettle(ctx context.Context, d Destination, action string, 
 // messagingAttrs are the convention attributes of an operation, with the
 // old names too when asked for.
 func (a *Agent) messagingAttrs(d Destination, opType string, op event.Op) []attribute.KeyValue {
-	attrs := []attribute.KeyValue{
+	// Room for what StartPublish and StartProcess append, so the slice
+	// is allocated once.
+	attrs := make([]attribute.KeyValue, 0, 16)
+	attrs = append(attrs,
 		attribute.String(event.AttrMessagingSystem, d.System),
 		attribute.String(event.AttrMessagingDestinationName, d.Name),
 		attribute.String(event.AttrMessagingOperationType, opType),
 		attribute.String(event.AttrMessagingOperationName, string(op)),
-	}
+	)
 	if d.PayloadSize >= 0 {
 		attrs = append(attrs, attribute.Int(event.AttrMessagingMessageBodySize, d.PayloadSize))
 	}
