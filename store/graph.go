@@ -55,9 +55,14 @@ type Graph struct {
 // Parent edges whose parent span is not itself an event (a handler's inner
 // span, say) are resolved by climbing the trace's span parents to the
 // nearest event. Causation-header edges (known only by the causing event's
-// id) are used only for events that no link or parent edge explains, and
-// attach to the causing event's process operations, or to its publish when
-// it was never seen processed.
+// id) are followed both ways (backwards by looking the id up), are used
+// only for events that no link or parent edge explains, and attach to the
+// causing event's process operations, or to its publish when it was never
+// seen processed.
+//
+// When MaxDepth or MaxNodes stops the walk, the graph keeps the edges
+// among the events loaded so far and is marked Truncated if they lead
+// further.
 func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 	var seed EventQuery
 	switch {
@@ -77,7 +82,8 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultGraphDepth
 	}
-	w := &walker{r: r, max: maxNodes, nodes: map[string]event.Event{}, traces: map[string]bool{}, eventIDs: map[string]bool{}}
+	w := &walker{r: r, max: maxNodes, nodes: map[string]event.Event{}, traces: map[string]bool{},
+		eventIDs: map[string]bool{}, causes: map[string]bool{}}
 	seedTraces, err := w.load(ctx, seed)
 	if err != nil {
 		return nil, err
@@ -86,7 +92,7 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 		return nil, err
 	}
 	edges := map[string]event.Edge{}
-	for depth := 0; depth < maxDepth && !w.truncated; depth++ {
+	for depth := 0; ; depth++ {
 		traces, ids := w.frontier()
 		if len(traces) == 0 && len(ids) == 0 {
 			break
@@ -95,7 +101,7 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 		if err != nil {
 			return nil, fmt.Errorf("graph: edges: %w", err)
 		}
-		var more []string
+		var more, causes []string
 		for _, e := range es {
 			edges[e.FromTraceID+e.FromSpanID+e.FromEventID+"|"+e.ToTraceID+e.ToSpanID+"|"+string(e.Kind)] = e
 			for _, t := range []string{e.FromTraceID, e.ToTraceID} {
@@ -103,8 +109,26 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 					more = append(more, t)
 				}
 			}
+			// A causation-header edge knows its cause only by event id:
+			// walking it backwards means looking that id up.
+			if e.FromSpanID == "" && e.FromEventID != "" && !w.causes[e.FromEventID] {
+				causes = append(causes, e.FromEventID)
+			}
+		}
+		if depth == maxDepth || w.truncated {
+			// A bound stops the walk: the edges among the loaded events
+			// are kept, and the graph is truncated if they lead further.
+			if !w.truncated {
+				if w.truncated, err = w.beyond(ctx, more, causes); err != nil {
+					return nil, err
+				}
+			}
+			break
 		}
 		if err := w.loadTraces(ctx, more); err != nil {
+			return nil, err
+		}
+		if err := w.loadCauses(ctx, causes); err != nil {
 			return nil, err
 		}
 	}
@@ -137,6 +161,7 @@ type walker struct {
 	traces    map[string]bool // traces whose events are all loaded
 	pending   []string        // loaded traces whose edges were not asked for yet
 	eventIDs  map[string]bool // event ids whose causation edges were asked for
+	causes    map[string]bool // event ids of causation-header causes looked up
 	truncated bool
 }
 
@@ -188,6 +213,50 @@ func (w *walker) loadTraces(ctx context.Context, traces []string) error {
 	w.pending = append(w.pending, todo...)
 	_, err := w.load(ctx, EventQuery{TraceIDs: todo})
 	return err
+}
+
+// loadCauses loads the events with the given event ids (the causes named
+// by causation headers) and their traces.
+func (w *walker) loadCauses(ctx context.Context, ids []string) error {
+	var todo []string
+	for _, id := range dedupe(ids) {
+		if !w.causes[id] {
+			w.causes[id] = true
+			todo = append(todo, id)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	fresh, err := w.load(ctx, EventQuery{EventIDs: todo})
+	if err != nil {
+		return err
+	}
+	return w.loadTraces(ctx, fresh)
+}
+
+// beyond reports whether the walk, stopped by its depth bound, left out
+// events: traces it did not load, or causes named by id that it lacks.
+func (w *walker) beyond(ctx context.Context, traces, causes []string) (bool, error) {
+	if len(traces) > 0 {
+		return true, nil
+	}
+	if len(causes) == 0 {
+		return false, nil
+	}
+	p, err := w.r.Events(ctx, EventQuery{EventIDs: dedupe(causes), Limit: MaxLimit})
+	if err != nil {
+		return false, fmt.Errorf("graph: events: %w", err)
+	}
+	if p.Next != "" {
+		return true, nil
+	}
+	for _, e := range p.Events {
+		if _, ok := w.nodes[NodeID(e.TraceID, e.SpanID)]; !ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // frontier returns the traces and event ids not yet expanded.
