@@ -3,11 +3,17 @@
 // lineage (events, causation edges, spans) and writes batches to the
 // store, committing the spool only after the store confirms.
 //
-// Guarantees: a request acknowledged with 2xx/OK is on disk; it is stored
-// exactly once eventually, across store outages and collector crashes
-// (batches that may have been written before are written with
-// store.Batch.Retry set). Memory is bounded: concurrent requests are
-// capped and a full spool answers 429 / RESOURCE_EXHAUSTED.
+// Guarantees: a request acknowledged with 2xx/OK is on disk (fsync'd); it
+// is stored exactly once eventually, across store outages and collector
+// crashes, SIGKILL included (batches that may have been written before are
+// written with store.Batch.Retry set, and the store deduplicates them).
+//
+// Memory is bounded: the receivers hold at most MaxConcurrentRequests
+// requests and MaxInflightBytes decoded request bytes at once, the writer
+// at most about BatchSpans spans, and everything else waits on disk. When
+// the spool reaches MaxSpoolBytes (the store has been down or slow for
+// long enough) receivers answer 429 / RESOURCE_EXHAUSTED with a retry
+// delay, which OTLP clients honour.
 package collector
 
 import (
@@ -45,11 +51,18 @@ type Config struct {
 	// MaxSpoolBytes bounds the spool on disk (default 1 GiB); beyond it,
 	// requests are refused with 429 until the store catches up.
 	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
-	// MaxBodyBytes bounds a request body as sent (default 16 MiB).
+	// MaxBodyBytes bounds an OTLP/HTTP request body as sent, compressed or
+	// not (default 16 MiB); larger bodies get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// MaxDecodedBytes bounds a body after decompression (default 64 MiB).
+	// MaxDecodedBytes bounds a request after decompression: the HTTP body
+	// after gzip (gzip bombs get 413) and the gRPC message (default 32 MiB).
 	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
-	// MaxConcurrentRequests bounds requests decoded at once (default 64).
+	// MaxInflightBytes bounds the decoded request bytes held by the
+	// receivers at once (default 256 MiB); beyond it requests get 429. A
+	// gRPC request counts as MaxDecodedBytes until its message is read.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
+	// MaxConcurrentRequests bounds requests read, decoded or spooled at
+	// once (default 64); beyond it requests get 429.
 	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 	// BatchSpans is how many spans the writer gathers per store write (default 10000).
 	BatchSpans int `yaml:"batch_spans"`
@@ -73,7 +86,8 @@ func DefaultConfig() Config {
 		MaxSpoolBytes:         1 << 30,
 		MaxBodyBytes:          otlp.DefaultLimits.MaxBodyBytes,
 		MaxDecodedBytes:       otlp.DefaultLimits.MaxDecodedBytes,
-		MaxConcurrentRequests: 64,
+		MaxInflightBytes:      otlp.DefaultLimits.MaxInflightBytes,
+		MaxConcurrentRequests: otlp.DefaultLimits.MaxConcurrentRequests,
 		BatchSpans:            10000,
 		FlushInterval:         200 * time.Millisecond,
 		DLQPayloadMaxBytes:    64 << 10,
@@ -81,8 +95,49 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first invalid setting.
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = d.HTTPAddr
+	}
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = d.GRPCAddr
+	}
+	if c.MaxSpoolBytes == 0 {
+		c.MaxSpoolBytes = d.MaxSpoolBytes
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.MaxDecodedBytes == 0 {
+		c.MaxDecodedBytes = max(d.MaxDecodedBytes, c.MaxBodyBytes)
+	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = max(d.MaxInflightBytes, c.MaxDecodedBytes)
+	}
+	if c.MaxConcurrentRequests == 0 {
+		c.MaxConcurrentRequests = d.MaxConcurrentRequests
+	}
+	if c.BatchSpans == 0 {
+		c.BatchSpans = d.BatchSpans
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = d.FlushInterval
+	}
+	if c.DLQPayloadMaxBytes == 0 {
+		c.DLQPayloadMaxBytes = d.DLQPayloadMaxBytes
+	}
+	if c.DLQRedactHeaders == nil {
+		c.DLQRedactHeaders = d.DLQRedactHeaders
+	}
+	return c
+}
+
+// Validate reports the first invalid setting, after filling zero fields
+// with their defaults.
 func (c Config) Validate() error {
+	c = c.withDefaults()
 	switch {
 	case c.SpoolDir == "":
 		return errors.New("spool_dir is required")
@@ -92,6 +147,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max_spool_bytes %d is below 1 MiB", c.MaxSpoolBytes)
 	case c.MaxBodyBytes <= 0 || c.MaxDecodedBytes < c.MaxBodyBytes:
 		return fmt.Errorf("max_body_bytes (%d) must be positive and at most max_decoded_bytes (%d)", c.MaxBodyBytes, c.MaxDecodedBytes)
+	case c.MaxInflightBytes < c.MaxDecodedBytes:
+		return fmt.Errorf("max_inflight_bytes (%d) must be at least max_decoded_bytes (%d), or the largest request never fits", c.MaxInflightBytes, c.MaxDecodedBytes)
+	case c.MaxSpoolBytes < 2*c.MaxDecodedBytes:
+		return fmt.Errorf("max_spool_bytes (%d) must be at least twice max_decoded_bytes (%d), or the largest request never fits the spool", c.MaxSpoolBytes, c.MaxDecodedBytes)
 	case c.MaxConcurrentRequests <= 0:
 		return errors.New("max_concurrent_requests must be positive")
 	case c.BatchSpans <= 0:
@@ -104,12 +163,20 @@ func (c Config) Validate() error {
 
 // Stats are a collector's counters since it started.
 type Stats struct {
-	SpansAccepted   uint64 // spans acknowledged to clients (spooled)
-	SpansRefused    uint64 // spans refused because the spool was full
-	SpansWritten    uint64 // spans the store confirmed
-	MetricPoints    uint64 // metric data points accepted (spooled)
+	SpansReceived  uint64 // spans in requests that decoded, whatever happened next
+	SpansAccepted  uint64 // spans acknowledged to clients (spooled)
+	SpansRefused   uint64 // spans refused because the spool was full
+	SpansWritten   uint64 // spans the store confirmed
+	PointsReceived uint64 // metric data points in requests that decoded
+	MetricPoints   uint64 // metric data points accepted (spooled)
+	// Rejected counts rejected requests by reason: method, media_type,
+	// too_large, malformed, invalid (UTF-8, missing ids), busy (in-flight
+	// limits), full (spool), unavailable (spool error). See otlp.Reason.
+	Rejected        map[string]uint64
 	WriteErrors     uint64 // failed store writes (each retried)
+	SpoolErrors     uint64 // failed spool appends, reads and commits
 	SpoolBytes      int64  // bytes in the spool now
+	InflightBytes   int64  // decoded request bytes the receivers hold now
 	RecoveredOnOpen uint64 // spool records found uncommitted at start
 }
 
@@ -119,7 +186,9 @@ type Collector struct {
 	w     store.Writer
 	log   *slog.Logger
 	spool *spool.Spool
-	gate  otlp.Gate
+
+	limiter  *otlp.Limiter
+	counters *otlp.Counters
 
 	httpLn, grpcLn net.Listener
 	httpSrv        *http.Server
@@ -133,26 +202,37 @@ type Collector struct {
 	wg       sync.WaitGroup
 	onStored func(*store.Batch)
 
-	accepted, refused, written, points, writeErrors atomic.Uint64
+	accepted, refused, written, points, writeErrors, spoolErrors atomic.Uint64
 }
 
-// New opens the spool and prepares the receivers.
+// New opens the spool and prepares the receivers; zero fields of cfg take
+// their defaults. Records left in the spool by an earlier run (a crash,
+// or a Shutdown before the store took everything) are written again,
+// with store.Batch.Retry set, once Start runs.
 func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("collector config: %w", err)
 	}
+	cfg = cfg.withDefaults()
 	sp, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.MaxSpoolBytes})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("collector: %w", err)
 	}
-	c := &Collector{cfg: cfg, w: w, log: log, spool: sp, gate: otlp.NewGate(cfg.MaxConcurrentRequests), mux: http.NewServeMux()}
+	limits := otlp.Limits{
+		MaxBodyBytes:          cfg.MaxBodyBytes,
+		MaxDecodedBytes:       cfg.MaxDecodedBytes,
+		MaxInflightBytes:      cfg.MaxInflightBytes,
+		MaxConcurrentRequests: cfg.MaxConcurrentRequests,
+	}
+	c := &Collector{cfg: cfg, w: w, log: log, spool: sp, mux: http.NewServeMux(),
+		limiter: otlp.NewLimiter(limits), counters: new(otlp.Counters)}
 	c.retryUpTo, c.recovered = sp.RecoveredUpTo, sp.Recovered
 	if sp.Recovered > 0 {
-		log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered)
+		log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered, "spool_bytes", sp.Bytes())
 	}
-	limits := otlp.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxDecodedBytes: cfg.MaxDecodedBytes}
-	otlp.NewHTTP(c, limits, c.gate, log).Register(c.mux)
-	c.grpcSrv = otlp.NewGRPCServer(c, limits, c.gate)
+	opts := otlp.Options{Limits: limits, Limiter: c.limiter, Counters: c.counters, Logger: log}
+	otlp.NewHTTP(c, opts).Register(c.mux)
+	c.grpcSrv = otlp.NewGRPCServer(c, opts)
 	return c, nil
 }
 
@@ -187,7 +267,7 @@ func (c *Collector) Start(ctx context.Context) error {
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.writeLoop(wctx) }()
 	if c.httpLn != nil {
-		c.httpSrv = &http.Server{Handler: c.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+		c.httpSrv = &http.Server{Handler: c.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
@@ -295,11 +375,20 @@ func (c *Collector) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error 
 
 func (c *Collector) append(kind byte, b []byte, spans uint64) error {
 	if err := c.spool.Append(append([]byte{kind}, b...)); err != nil {
-		if errors.Is(err, spool.ErrFull) {
+		switch {
+		case errors.Is(err, spool.ErrFull):
 			c.refused.Add(spans)
 			return fmt.Errorf("%w: the spool is full while the store catches up", otlp.ErrFull)
+		case errors.Is(err, spool.ErrTooLarge):
+			return fmt.Errorf("%w: %d bytes do not fit a spool of %d", otlp.ErrTooLarge, len(b), c.cfg.MaxSpoolBytes)
+		case errors.Is(err, spool.ErrClosed):
+			return errors.New("the collector is shutting down")
 		}
-		return err
+		if c.spoolErrors.Add(1) == 1 {
+			// Sticky until restart (see package spool): say so once, loudly.
+			c.log.Error("spool append failed; requests get 503 until the collector is restarted", "error", err)
+		}
+		return fmt.Errorf("spooling the request: %w", err)
 	}
 	return nil
 }
@@ -307,19 +396,36 @@ func (c *Collector) append(kind byte, b []byte, spans uint64) error {
 // Stats returns the collector's counters.
 func (c *Collector) Stats() Stats {
 	return Stats{
-		SpansAccepted: c.accepted.Load(), SpansRefused: c.refused.Load(), SpansWritten: c.written.Load(),
-		MetricPoints: c.points.Load(), WriteErrors: c.writeErrors.Load(), SpoolBytes: c.spool.Bytes(),
-		RecoveredOnOpen: c.recovered,
+		SpansReceived: c.counters.SpansReceived(), SpansAccepted: c.accepted.Load(),
+		SpansRefused: c.refused.Load(), SpansWritten: c.written.Load(),
+		PointsReceived: c.counters.PointsReceived(), MetricPoints: c.points.Load(),
+		Rejected: c.counters.Rejected(), WriteErrors: c.writeErrors.Load(), SpoolErrors: c.spoolErrors.Load(),
+		SpoolBytes: c.spool.Bytes(), InflightBytes: c.limiter.InflightBytes(), RecoveredOnOpen: c.recovered,
 	}
 }
 
 // writeLoop moves spooled requests to the store until ctx is cancelled.
 func (c *Collector) writeLoop(ctx context.Context) {
+	readBackoff := 100 * time.Millisecond
 	for {
 		rec, err := c.spool.Next(ctx)
 		if err != nil {
-			return
+			if ctx.Err() != nil || errors.Is(err, spool.ErrClosed) {
+				return
+			}
+			// A read error (disk trouble): the records stay in the spool;
+			// try again rather than stop writing for good.
+			c.spoolErrors.Add(1)
+			c.log.Error("reading the spool failed; retrying", "retry_in", readBackoff, "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(readBackoff):
+			}
+			readBackoff = min(readBackoff*2, 5*time.Second)
+			continue
 		}
+		readBackoff = 100 * time.Millisecond
 		batch := &store.Batch{}
 		spans := c.add(batch, rec)
 		first, last := rec.Seq, rec.Seq
@@ -344,7 +450,9 @@ func (c *Collector) writeLoop(ctx context.Context) {
 		}
 		if err := c.spool.Commit(last); err != nil {
 			// The batch is stored but not marked: it will be written again
-			// with Retry after a restart, which the store tolerates.
+			// with Retry after a restart, which the store tolerates. The
+			// next commit covers it.
+			c.spoolErrors.Add(1)
 			c.log.Error("spool commit failed", "error", err)
 		}
 	}

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +20,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.uber.org/goleak"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/causeway-dev/causeway/store"
 )
@@ -109,27 +119,54 @@ func shutdown(t *testing.T, c *Collector, d time.Duration) {
 	}
 }
 
-var seq int
+var seq atomic.Uint32
+
+// batchOf builds a request of n fresh spans, unique across the test binary.
+func batchOf(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	s := seq.Add(1)
+	for i := 0; i < n; i++ {
+		sp := spans.AppendEmpty()
+		sp.SetTraceID(pcommon.TraceID([16]byte{byte(s >> 8), byte(s), 1}))
+		sp.SetSpanID(pcommon.SpanID([8]byte{byte(s >> 8), byte(s), byte(i >> 8), byte(i), 1}))
+		sp.SetName("op")
+	}
+	return td
+}
 
 // send posts a request of n fresh spans and returns the HTTP status.
 func send(t *testing.T, c *Collector, n int) int {
 	t.Helper()
-	td := ptrace.NewTraces()
-	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
-	seq++
-	for i := 0; i < n; i++ {
-		sp := spans.AppendEmpty()
-		sp.SetTraceID(pcommon.TraceID([16]byte{byte(seq >> 8), byte(seq), 1}))
-		sp.SetSpanID(pcommon.SpanID([8]byte{byte(seq >> 8), byte(seq), byte(i >> 8), byte(i), 1}))
-		sp.SetName("op")
-	}
-	b, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	b, _ := ptraceotlp.NewExportRequestFromTraces(batchOf(n)).MarshalProto()
 	resp, err := http.Post("http://"+c.HTTPAddr()+"/v1/traces", "application/x-protobuf", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
+	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// sendGRPC exports n fresh spans over gRPC.
+func sendGRPC(t *testing.T, c *Collector, n int) error {
+	t.Helper()
+	conn, err := grpc.NewClient(c.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(batchOf(n)))
+	return err
+}
+
+func hasRetryInfo(err error) bool {
+	for _, d := range status.Convert(err).Details() {
+		if _, ok := d.(*errdetails.RetryInfo); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func TestStoreOutageLosesNothing(t *testing.T) {
@@ -188,6 +225,7 @@ func TestRestartReplaysSpool(t *testing.T) {
 func TestFullSpoolRefuses(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.MaxSpoolBytes = 1 << 20
+	cfg.MaxBodyBytes, cfg.MaxDecodedBytes = 256<<10, 512<<10
 	st := &flakyStore{spans: map[string]int{}, down: true}
 	c := start(t, cfg, st)
 	accepted, refused := 0, 0
@@ -203,6 +241,13 @@ func TestFullSpoolRefuses(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Fatal("a full spool never answered 429")
+	}
+	// gRPC clients get RESOURCE_EXHAUSTED with a retry delay.
+	if err := sendGRPC(t, c, 500); status.Code(err) != codes.ResourceExhausted || !hasRetryInfo(err) {
+		t.Fatalf("gRPC with the spool full: %v, want ResourceExhausted with RetryInfo", err)
+	}
+	if s := c.Stats(); s.SpansRefused != 1000 || s.Rejected["full"] != 2 {
+		t.Fatalf("stats %+v, want 1000 spans refused in 2 requests", s)
 	}
 	st.set(false)
 	st.check(t, accepted)
@@ -222,9 +267,23 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c.BatchSpans = 0
-	if err := c.Validate(); err == nil {
-		t.Fatal("batch_spans 0: want an error")
+	if err := (Config{SpoolDir: "x"}).Validate(); err != nil {
+		t.Fatalf("zero fields take their defaults: %v", err)
+	}
+	for name, mut := range map[string]func(*Config){
+		"negative batch_spans":          func(c *Config) { c.BatchSpans = -1 },
+		"negative flush_interval":       func(c *Config) { c.FlushInterval = -time.Second },
+		"body over decoded":             func(c *Config) { c.MaxBodyBytes = c.MaxDecodedBytes + 1 },
+		"in-flight under decoded":       func(c *Config) { c.MaxInflightBytes = c.MaxDecodedBytes - 1 },
+		"spool under twice the decoded": func(c *Config) { c.MaxSpoolBytes = 2*c.MaxDecodedBytes - 1 },
+		"spool under 1 MiB":             func(c *Config) { c.MaxSpoolBytes, c.MaxBodyBytes, c.MaxDecodedBytes = 1<<19, 1<<10, 1<<10 },
+	} {
+		c := DefaultConfig()
+		c.SpoolDir = "x"
+		mut(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: want an error", name)
+		}
 	}
 }
 
@@ -275,3 +334,117 @@ func BenchmarkHTTPIngest(b *testing.B) {
 type nopWriter struct{}
 
 func (nopWriter) Write(context.Context, *store.Batch) error { return nil }
+
+func TestGRPCIntoTheStore(t *testing.T) {
+	st := &flakyStore{spans: map[string]int{}}
+	c := start(t, testConfig(t, t.TempDir()), st)
+	for i := 0; i < 4; i++ {
+		if err := sendGRPC(t, c, 25); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.check(t, 100)
+	shutdown(t, c, 5*time.Second)
+}
+
+// TestStats checks the counters after good and bad requests.
+func TestStats(t *testing.T) {
+	st := &flakyStore{spans: map[string]int{}}
+	c := start(t, testConfig(t, t.TempDir()), st)
+	send(t, c, 10)
+	bad := batchOf(3)
+	bad.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetName("\xff")
+	b, _ := ptraceotlp.NewExportRequestFromTraces(bad).MarshalProto()
+	for _, r := range []struct {
+		ct   string
+		body []byte
+		want int
+	}{
+		{"application/x-protobuf", b, 400},
+		{"application/x-protobuf", b[:len(b)-3], 400},
+		{"text/plain", b, 415},
+	} {
+		resp, err := http.Post("http://"+c.HTTPAddr()+"/v1/traces", r.ct, bytes.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != r.want {
+			t.Fatalf("%s: %d, want %d", r.ct, resp.StatusCode, r.want)
+		}
+	}
+	st.check(t, 10)
+	s := c.Stats()
+	if s.SpansReceived != 13 || s.SpansAccepted != 10 || s.SpansWritten != 10 || s.InflightBytes != 0 ||
+		fmt.Sprint(s.Rejected) != "map[invalid:1 malformed:1 media_type:1]" {
+		t.Fatalf("stats %+v", s)
+	}
+	shutdown(t, c, 5*time.Second)
+}
+
+// TestCrashImageReplaysExactlyOnce takes a copy of the spool directory
+// while the collector runs, as a SIGKILL leaves it, with the store having
+// taken some batches whose acknowledgement was lost, and starts a second
+// collector on the copy: every acknowledged span is stored exactly once.
+func TestCrashImageReplaysExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	st := &flakyStore{spans: map[string]int{}, ackLost: true}
+	c := start(t, testConfig(t, dir), st)
+	for i := 0; i < 6; i++ {
+		if code := send(t, c, 9); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	st.check(t, 54) // stored, never confirmed
+	st.set(true)
+	for i := 0; i < 4; i++ {
+		if code := send(t, c, 9); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	image := t.TempDir()
+	names, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(image, filepath.Base(name)), b, 0o644)
+	}
+	shutdown(t, c, 100*time.Millisecond) // the original goes away too
+
+	st.mu.Lock()
+	st.down, st.ackLost = false, false
+	st.mu.Unlock()
+	c = start(t, testConfig(t, image), st)
+	if got := c.Stats().RecoveredOnOpen; got != 10 {
+		t.Fatalf("recovered %d records, want 10", got)
+	}
+	st.check(t, 90)
+	shutdown(t, c, 5*time.Second)
+}
+
+func TestHandlerMountsInAnotherServer(t *testing.T) {
+	st := &flakyStore{spans: map[string]int{}}
+	cfg := testConfig(t, t.TempDir())
+	cfg.HTTPAddr, cfg.GRPCAddr = Off, Off
+	c := start(t, cfg, st)
+	if c.HTTPAddr() != "" || c.GRPCAddr() != "" {
+		t.Fatalf("listeners off, but addresses %q %q", c.HTTPAddr(), c.GRPCAddr())
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", c.Handler())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b, _ := ptraceotlp.NewExportRequestFromTraces(batchOf(4)).MarshalProto()
+	resp, err := http.Post(srv.URL+"/v1/traces", "application/x-protobuf", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	st.check(t, 4)
+	shutdown(t, c, 5*time.Second)
+}

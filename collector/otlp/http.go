@@ -8,14 +8,18 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Paths of the OTLP/HTTP endpoints.
@@ -29,143 +33,224 @@ const (
 	ctJSON     = "application/json"
 )
 
-// HTTP serves OTLP/HTTP. Mount it with Register.
+// Retry delays suggested to clients (Retry-After, RetryInfo).
+const (
+	retryBusy = time.Second     // receivers momentarily at their limits
+	retryFull = 5 * time.Second // the spool is full: the store is behind
+)
+
+// HTTP serves OTLP/HTTP. Mount it with Register, or use it as a handler.
 type HTTP struct {
-	c      Consumer
-	limits Limits
-	gate   Gate
-	log    *slog.Logger
+	c   Consumer
+	o   Options
+	mux *http.ServeMux
 }
 
-// NewHTTP returns the OTLP/HTTP receiver. Requests beyond what gate
-// admits are refused with 429.
-func NewHTTP(c Consumer, limits Limits, gate Gate, log *slog.Logger) *HTTP {
-	return &HTTP{c: c, limits: limits.withDefaults(), gate: gate, log: log}
+// NewHTTP returns the OTLP/HTTP receiver for c.
+func NewHTTP(c Consumer, o Options) *HTTP {
+	h := &HTTP{c: c, o: o.withDefaults(), mux: http.NewServeMux()}
+	h.Register(h.mux)
+	return h
 }
 
 // Register mounts /v1/traces and /v1/metrics on mux.
 func (h *HTTP) Register(mux *http.ServeMux) {
-	mux.HandleFunc(TracesPath, h.gated(h.traces))
-	mux.HandleFunc(MetricsPath, h.gated(h.metrics))
+	mux.HandleFunc(TracesPath, h.traces)
+	mux.HandleFunc(MetricsPath, h.metrics)
 }
 
-func (h *HTTP) gated(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.gate.TryEnter() {
-			h.fail(w, r, ctProtobuf, &httpError{http.StatusTooManyRequests, codes.ResourceExhausted, "too many concurrent requests"})
-			return
-		}
-		defer h.gate.Leave()
-		next(w, r)
-	}
-}
+// ServeHTTP serves /v1/traces and /v1/metrics (404 elsewhere).
+func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// httpError is a failed request: status code, gRPC code for the body, message.
-type httpError struct {
+// reqError is a failed request: why, the HTTP status, the gRPC code for
+// the google.rpc.Status body, and a message for the client.
+type reqError struct {
+	reason Reason
 	status int
 	code   codes.Code
 	msg    string
 }
 
-func (e *httpError) Error() string { return e.msg }
+func (e *reqError) Error() string { return e.msg }
 
-// readBody checks method and headers and returns the decoded body and its
-// content type.
-func (h *HTTP) readBody(w http.ResponseWriter, r *http.Request) ([]byte, string, *httpError) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return nil, "", &httpError{http.StatusMethodNotAllowed, codes.Unimplemented, "method " + r.Method + " not allowed: use POST"}
-	}
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (ct != ctProtobuf && ct != ctJSON) {
-		return nil, ctProtobuf, &httpError{http.StatusUnsupportedMediaType, codes.InvalidArgument,
-			fmt.Sprintf("unsupported content type %q: use %s or %s", r.Header.Get("Content-Type"), ctProtobuf, ctJSON)}
-	}
-	body := http.MaxBytesReader(w, r.Body, h.limits.MaxBodyBytes)
-	var src io.Reader = body
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip":
-		gz, err := gzip.NewReader(body)
-		if err != nil {
-			return nil, ct, readError(err, "gzip")
-		}
-		defer gz.Close()
-		src = gz
+func reject(reason Reason, format string, args ...any) *reqError {
+	e := &reqError{reason: reason, msg: fmt.Sprintf(format, args...)}
+	switch reason {
+	case ReasonMethod:
+		e.status, e.code = http.StatusMethodNotAllowed, codes.Unimplemented
+	case ReasonMediaType:
+		e.status, e.code = http.StatusUnsupportedMediaType, codes.InvalidArgument
+	case ReasonTooLarge:
+		e.status, e.code = http.StatusRequestEntityTooLarge, codes.InvalidArgument
+	case ReasonMalformed, ReasonInvalid:
+		e.status, e.code = http.StatusBadRequest, codes.InvalidArgument
+	case ReasonBusy, ReasonFull:
+		e.status, e.code = http.StatusTooManyRequests, codes.ResourceExhausted
 	default:
-		return nil, ct, &httpError{http.StatusUnsupportedMediaType, codes.InvalidArgument, fmt.Sprintf("unsupported content encoding %q: use gzip or none", enc)}
+		e.status, e.code = http.StatusServiceUnavailable, codes.Unavailable
 	}
-	b, err := io.ReadAll(io.LimitReader(src, h.limits.MaxDecodedBytes+1))
-	if err != nil {
-		return nil, ct, readError(err, "body")
-	}
-	if int64(len(b)) > h.limits.MaxDecodedBytes {
-		return nil, ct, &httpError{http.StatusRequestEntityTooLarge, codes.InvalidArgument,
-			fmt.Sprintf("decompressed body exceeds %d bytes", h.limits.MaxDecodedBytes)}
-	}
-	return b, ct, nil
+	return e
 }
 
-func readError(err error, what string) *httpError {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return &httpError{http.StatusRequestEntityTooLarge, codes.InvalidArgument, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
-	}
-	return &httpError{http.StatusBadRequest, codes.InvalidArgument, fmt.Sprintf("reading %s: %v", what, err)}
-}
-
-// consumeError maps a consumer's error to a response.
-func consumeError(err error) *httpError {
+// consumeError maps a consumer's error to a rejection.
+func consumeError(err error) *reqError {
 	switch {
 	case errors.Is(err, ErrFull):
-		return &httpError{http.StatusTooManyRequests, codes.ResourceExhausted, err.Error()}
+		return reject(ReasonFull, "%v", err)
+	case errors.Is(err, ErrTooLarge):
+		return reject(ReasonTooLarge, "%v", err)
 	case IsInvalid(err):
-		return &httpError{http.StatusBadRequest, codes.InvalidArgument, err.Error()}
+		return reject(ReasonInvalid, "%v", err)
 	}
-	return &httpError{http.StatusServiceUnavailable, codes.Unavailable, err.Error()}
+	return reject(ReasonUnavailable, "%v", err)
 }
 
 func (h *HTTP) traces(w http.ResponseWriter, r *http.Request) {
-	b, ct, herr := h.readBody(w, r)
-	if herr == nil {
+	h.serve(w, r, func(ct string, b []byte) *reqError {
 		req := ptraceotlp.NewExportRequest()
-		herr = decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON)
-		if herr == nil {
-			if err := validateTraces(req.Traces()); err != nil {
-				herr = &httpError{http.StatusBadRequest, codes.InvalidArgument, err.Error()}
-			} else if err := h.c.ConsumeTraces(r.Context(), req.Traces()); err != nil {
-				herr = consumeError(err)
-			}
+		if e := decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON); e != nil {
+			return e
 		}
-		if herr == nil {
-			h.respond(w, ct, ptraceotlp.NewExportResponse())
-			return
+		td := req.Traces()
+		h.o.Counters.spans.Add(uint64(td.SpanCount()))
+		if err := validateTraces(td); err != nil {
+			return reject(ReasonInvalid, "%v", err)
 		}
-	}
-	h.fail(w, r, ct, herr)
+		if err := h.c.ConsumeTraces(r.Context(), td); err != nil {
+			return consumeError(err)
+		}
+		return h.respond(w, ct, ptraceotlp.NewExportResponse())
+	})
 }
 
 func (h *HTTP) metrics(w http.ResponseWriter, r *http.Request) {
-	b, ct, herr := h.readBody(w, r)
-	if herr == nil {
+	h.serve(w, r, func(ct string, b []byte) *reqError {
 		req := pmetricotlp.NewExportRequest()
-		herr = decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON)
-		if herr == nil {
-			if err := validateMetrics(req.Metrics()); err != nil {
-				herr = &httpError{http.StatusBadRequest, codes.InvalidArgument, err.Error()}
-			} else if err := h.c.ConsumeMetrics(r.Context(), req.Metrics()); err != nil {
-				herr = consumeError(err)
-			}
+		if e := decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON); e != nil {
+			return e
 		}
-		if herr == nil {
-			h.respond(w, ct, pmetricotlp.NewExportResponse())
-			return
+		md := req.Metrics()
+		h.o.Counters.points.Add(uint64(md.DataPointCount()))
+		if err := validateMetrics(md); err != nil {
+			return reject(ReasonInvalid, "%v", err)
 		}
-	}
-	h.fail(w, r, ct, herr)
+		if err := h.c.ConsumeMetrics(r.Context(), md); err != nil {
+			return consumeError(err)
+		}
+		return h.respond(w, ct, pmetricotlp.NewExportResponse())
+	})
 }
 
-func decode(ct string, b []byte, fromProto, fromJSON func([]byte) error) *httpError {
+// serve admits, checks and reads a request, then hands the body to
+// handle; any failure is answered here.
+func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, handle func(ct string, body []byte) *reqError) {
+	ct := ctProtobuf // the encoding of an error answer until the request's is known
+	e := func() *reqError {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			return reject(ReasonMethod, "method %s not allowed: use POST", r.Method)
+		}
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || (mt != ctProtobuf && mt != ctJSON) {
+			return reject(ReasonMediaType, "unsupported content type %q: use %s or %s", r.Header.Get("Content-Type"), ctProtobuf, ctJSON)
+		}
+		ct = mt
+		t := h.o.Limiter.admit(0)
+		if t == nil {
+			return reject(ReasonBusy, "too many requests in flight: retry later")
+		}
+		defer t.release()
+		body, e := h.readBody(w, r, t)
+		if e != nil {
+			return e
+		}
+		return handle(ct, body)
+	}()
+	if e != nil {
+		h.fail(w, r, ct, e)
+	}
+}
+
+// readBody reads the body, decompressing it, within the size limits and
+// the bytes t can reserve.
+func (h *HTTP) readBody(w http.ResponseWriter, r *http.Request, t *ticket) ([]byte, *reqError) {
+	l := h.o.Limits
+	if r.ContentLength > l.MaxBodyBytes {
+		return nil, reject(ReasonTooLarge, "request body of %d bytes exceeds %d", r.ContentLength, l.MaxBodyBytes)
+	}
+	body := http.MaxBytesReader(w, r.Body, l.MaxBodyBytes)
+	var src io.Reader = body
+	hint := int64(64 << 10)
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		if r.ContentLength > 0 {
+			hint = r.ContentLength
+		}
+	case "gzip":
+		gz, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, readError(err, "gzip body")
+		}
+		defer gz.Close()
+		src = gz
+		if r.ContentLength > 0 {
+			hint = min(4*r.ContentLength, l.MaxDecodedBytes)
+		}
+	default:
+		return nil, reject(ReasonMediaType, "unsupported content encoding %q: use gzip or identity", enc)
+	}
+	return readAll(src, min(hint, l.MaxDecodedBytes)+1, l.MaxDecodedBytes, t)
+}
+
+// readAll reads src into a buffer that grows only as far as max+1 bytes,
+// reserving its capacity from t as it grows.
+func readAll(src io.Reader, initial, max int64, t *ticket) ([]byte, *reqError) {
+	busy := func() *reqError {
+		return reject(ReasonBusy, "too many request bytes in flight: retry later")
+	}
+	// The byte past max only detects an oversized body: it is not charged,
+	// so a body of exactly max bytes fits a budget of max.
+	charge := func(c int64) int64 { return min(c, max) }
+	if !t.grow(charge(initial)) {
+		return nil, busy()
+	}
+	buf := make([]byte, 0, initial)
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > max {
+				return nil, reject(ReasonTooLarge, "decompressed body exceeds %d bytes", max)
+			}
+			next := min(2*int64(cap(buf)), max+1)
+			if !t.grow(charge(next) - charge(int64(cap(buf)))) {
+				return nil, busy()
+			}
+			nb := make([]byte, len(buf), next)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) > max {
+				return nil, reject(ReasonTooLarge, "decompressed body exceeds %d bytes", max)
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, readError(err, "body")
+		}
+	}
+}
+
+func readError(err error, what string) *reqError {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return reject(ReasonTooLarge, "request body exceeds %d bytes", tooBig.Limit)
+	}
+	return reject(ReasonMalformed, "reading %s: %v", what, err)
+}
+
+func decode(ct string, b []byte, fromProto, fromJSON func([]byte) error) *reqError {
 	var err error
 	if ct == ctJSON {
 		err = fromJSON(b)
@@ -173,7 +258,7 @@ func decode(ct string, b []byte, fromProto, fromJSON func([]byte) error) *httpEr
 		err = fromProto(b)
 	}
 	if err != nil {
-		return &httpError{http.StatusBadRequest, codes.InvalidArgument, fmt.Sprintf("cannot decode %s OTLP request: %v", ct, err)}
+		return reject(ReasonMalformed, "cannot decode %s OTLP request: %v", ct, err)
 	}
 	return nil
 }
@@ -184,7 +269,7 @@ type response interface {
 	MarshalJSON() ([]byte, error)
 }
 
-func (h *HTTP) respond(w http.ResponseWriter, ct string, resp response) {
+func (h *HTTP) respond(w http.ResponseWriter, ct string, resp response) *reqError {
 	var b []byte
 	var err error
 	if ct == ctJSON {
@@ -192,36 +277,65 @@ func (h *HTTP) respond(w http.ResponseWriter, ct string, resp response) {
 	} else {
 		b, err = resp.MarshalProto()
 	}
-	if err != nil {
-		h.fail(nil, nil, ct, &httpError{http.StatusInternalServerError, codes.Internal, err.Error()})
-		return
+	if err != nil { // cannot happen for an empty response
+		return reject(ReasonUnavailable, "encoding the response: %v", err)
 	}
 	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+	return nil
 }
 
-// fail writes a google.rpc.Status body in the request's encoding, as the
-// OTLP/HTTP spec asks.
-func (h *HTTP) fail(w http.ResponseWriter, r *http.Request, ct string, e *httpError) {
-	if w == nil {
-		return
+// fail counts the rejection and answers with a google.rpc.Status in the
+// request's encoding, as the OTLP/HTTP spec asks.
+func (h *HTTP) fail(w http.ResponseWriter, r *http.Request, ct string, e *reqError) {
+	h.o.Counters.reject(e.reason)
+	if h.o.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		h.o.Logger.Debug("OTLP/HTTP request rejected", "path", r.URL.Path, "status", e.status, "reason", e.reason.String(), "error", e.msg, "remote", r.RemoteAddr)
 	}
-	if r != nil {
-		h.log.Debug("OTLP request rejected", "path", r.URL.Path, "status", e.status, "error", e.msg, "remote", r.RemoteAddr)
-	}
-	st := status.New(e.code, e.msg).Proto()
+	st := rpcStatus(e.code, e.reason, e.msg).Proto()
 	var b []byte
 	if ct == ctJSON {
 		b, _ = protojson.Marshal(st)
 	} else {
-		ct = ctProtobuf
 		b, _ = proto.Marshal(st)
 	}
-	if e.status == http.StatusTooManyRequests || e.status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+	if d := retryAfter(e.reason); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(d/time.Second)))
 	}
 	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(e.status)
 	w.Write(b)
+}
+
+func retryAfter(r Reason) time.Duration {
+	switch r {
+	case ReasonFull:
+		return retryFull
+	case ReasonBusy, ReasonUnavailable:
+		return retryBusy
+	}
+	return 0
+}
+
+// maxMessage bounds the message of an error answer: decoder errors can
+// quote the input.
+const maxMessage = 1024
+
+// rpcStatus builds the google.rpc.Status of a rejection, with RetryInfo
+// when the client should retry. The message is made valid UTF-8 (decoder
+// errors can quote invalid input) so that the status always encodes.
+func rpcStatus(code codes.Code, r Reason, msg string) *status.Status {
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "…"
+	}
+	st := status.New(code, strings.ToValidUTF8(msg, "\uFFFD"))
+	if d := retryAfter(r); d > 0 {
+		if with, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); err == nil {
+			st = with
+		}
+	}
+	return st
 }
