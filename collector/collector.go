@@ -407,6 +407,10 @@ func (c *Collector) Stats() Stats {
 // writeLoop moves spooled requests to the store until ctx is cancelled.
 func (c *Collector) writeLoop(ctx context.Context) {
 	readBackoff := 100 * time.Millisecond
+	// One batch is reused for every write: store.Writer and OnStored do not
+	// keep it, and growing fresh slices of 368-byte events for every write
+	// cost more CPU than decoding and deriving the requests.
+	batch := &store.Batch{}
 	for {
 		rec, err := c.spool.Next(ctx)
 		if err != nil {
@@ -426,7 +430,7 @@ func (c *Collector) writeLoop(ctx context.Context) {
 			continue
 		}
 		readBackoff = 100 * time.Millisecond
-		batch := &store.Batch{}
+		reset(batch)
 		spans := c.add(batch, rec)
 		first, last := rec.Seq, rec.Seq
 		deadline := time.Now().Add(c.cfg.FlushInterval)
@@ -456,6 +460,17 @@ func (c *Collector) writeLoop(ctx context.Context) {
 			c.log.Error("spool commit failed", "error", err)
 		}
 	}
+}
+
+// reset empties b for reuse, keeping its slices' capacity but none of the
+// strings they held.
+func reset(b *store.Batch) {
+	clear(b.Events)
+	clear(b.Edges)
+	clear(b.Spans)
+	clear(b.Lag)
+	clear(b.DLQ)
+	*b = store.Batch{Events: b.Events[:0], Edges: b.Edges[:0], Spans: b.Spans[:0], Lag: b.Lag[:0], DLQ: b.DLQ[:0]}
 }
 
 // add derives a spooled request into batch and returns its row count.
