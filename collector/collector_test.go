@@ -197,7 +197,11 @@ func TestRestartReplaysSpool(t *testing.T) {
 	// The store takes every write but the acknowledgement is lost, so the
 	// spool keeps the records until the collector stops.
 	st := &flakyStore{spans: map[string]int{}, ackLost: true}
-	c := start(t, testConfig(t, dir), st)
+	// The writer retries its first batch forever, so every request must be
+	// in it: a long flush interval gathers them all.
+	cfg := testConfig(t, dir)
+	cfg.FlushInterval = 2 * time.Second
+	c := start(t, cfg, st)
 	for i := 0; i < 5; i++ {
 		send(t, c, 7)
 	}
@@ -209,7 +213,7 @@ func TestRestartReplaysSpool(t *testing.T) {
 	st.mu.Lock()
 	st.ackLost = false
 	st.mu.Unlock()
-	cfg := testConfig(t, dir)
+	cfg = testConfig(t, dir)
 	cfg.FlushInterval = 300 * time.Millisecond
 	c = start(t, cfg, st)
 	send(t, c, 5)
@@ -420,7 +424,11 @@ func TestStats(t *testing.T) {
 func TestCrashImageReplaysExactlyOnce(t *testing.T) {
 	dir := t.TempDir()
 	st := &flakyStore{spans: map[string]int{}, ackLost: true}
-	c := start(t, testConfig(t, dir), st)
+	// The writer retries its first batch forever: gather every request of
+	// this phase into it (see TestRestartReplaysSpool).
+	cfg := testConfig(t, dir)
+	cfg.FlushInterval, cfg.BatchSpans = 2*time.Second, 1000
+	c := start(t, cfg, st)
 	for i := 0; i < 6; i++ {
 		if code := send(t, c, 9); code != 200 {
 			t.Fatalf("status %d", code)
