@@ -307,7 +307,11 @@ func addr(l net.Listener) string {
 func (c *Collector) Shutdown(ctx context.Context) error {
 	var errs []error
 	if c.httpSrv != nil {
-		errs = append(errs, c.httpSrv.Shutdown(ctx))
+		if err := c.httpSrv.Shutdown(ctx); err != nil {
+			// ctx ended with requests still running: cut them off (their
+			// clients get no answer and retry; what they spooled is kept).
+			errs = append(errs, fmt.Errorf("OTLP/HTTP shutdown: %w", err), c.httpSrv.Close())
+		}
 	}
 	if c.grpcLn != nil {
 		stopped := make(chan struct{})

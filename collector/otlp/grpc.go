@@ -144,8 +144,10 @@ type rawMessage []byte
 // them with pdata. It is the server's only codec.
 type rawCodec struct{}
 
+// Name is "proto": the codec replaces the default one for this server.
 func (rawCodec) Name() string { return "proto" }
 
+// Marshal passes a rawMessage through.
 func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 	m, ok := v.(rawMessage)
 	if !ok {
@@ -154,6 +156,7 @@ func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.SliceBuffer(m)}, nil
 }
 
+// Unmarshal copies the received bytes into a *rawMessage.
 func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	m, ok := v.(*rawMessage)
 	if !ok {

@@ -71,6 +71,7 @@ type reqError struct {
 	msg    string
 }
 
+// Error is the message for the client.
 func (e *reqError) Error() string { return e.msg }
 
 func reject(reason Reason, format string, args ...any) *reqError {

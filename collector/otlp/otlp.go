@@ -128,6 +128,7 @@ func (o Options) withDefaults() Options {
 // invalidError is a request the client must fix.
 type invalidError struct{ msg string }
 
+// Error says what is invalid and where.
 func (e invalidError) Error() string { return e.msg }
 
 func invalid(format string, args ...any) error { return invalidError{fmt.Sprintf(format, args...)} }
