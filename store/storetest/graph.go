@@ -20,10 +20,13 @@ func chain(t *testing.T, s store.Store, hops int) ([]event.Event, []store.GraphE
 	var events []event.Event
 	var want []store.GraphEdge
 	id := func(e event.Event) string { return store.NodeID(e.TraceID, e.SpanID) }
+	// Traces from chainTrace on: no other fixture uses them, so a test may
+	// write a chain next to the round-trip fixtures (trace 1).
+	const chainTrace = 20
 	for i := 0; i < hops; i++ {
-		pub := Event(i, 2*i)
+		pub := Event(chainTrace+i, 2*i)
 		pub.EventID = fmt.Sprintf("msg-%d", i)
-		proc := Event(i+1, 2*i+1)
+		proc := Event(chainTrace+i+1, 2*i+1)
 		proc.EventID, proc.Op, proc.Service = pub.EventID, event.OpProcess, fmt.Sprintf("svc-%d", i+1)
 		proc.ConsumerGroup = proc.Service
 		proc.Links = []event.Link{{TraceID: pub.TraceID, SpanID: pub.SpanID}}
@@ -119,7 +122,7 @@ func testGraphMaxNodes(t *testing.T, h Harness) {
 // bound stopped says so, and shows the edges among what it loaded.
 func testGraphMaxDepth(t *testing.T, h Harness) {
 	s := h.New(t)
-	events, wantEdges := chain(t, s, 6) // traces 0…6; trace k holds process k-1 and publish k
+	events, wantEdges := chain(t, s, 6) // traces 20…26; trace 20+k holds process k-1 and publish k
 	inGraph := func(nodes []event.Event) []string {
 		have := map[string]bool{}
 		for _, k := range keys(nodes) {
