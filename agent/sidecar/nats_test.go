@@ -134,16 +134,17 @@ func TestSidecarNATS(t *testing.T) {
 					handled++
 				}
 			}
-			// The server notices MaxDeliver on its next delivery attempt:
-			// one more pull (left unacknowledged) makes it.
-			if b, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second)); err == nil {
-				for range b.Messages() {
-				}
-			}
+			// The server notices MaxDeliver on a later delivery attempt:
+			// keep pulling (leaving what arrives unacknowledged) until
+			// both entries are stored.
 			deadline := time.Now().Add(20 * time.Second)
 			var page store.DLQPage
 			var lag []store.LagSample
 			for time.Now().Before(deadline) {
+				if b, err := cons.Fetch(1, jetstream.FetchMaxWait(200*time.Millisecond)); err == nil {
+					for range b.Messages() {
+					}
+				}
 				page, _ = st.DLQ(ctx, store.DLQQuery{Source: "INVENTORY"})
 				lag, _ = st.Lag(ctx, store.LagQuery{Group: "reserver"})
 				if len(page.Entries) == 2 && len(lag) > 0 && lag[len(lag)-1].Lag >= 3 {

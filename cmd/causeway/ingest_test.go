@@ -216,10 +216,14 @@ func TestOTLPJSONHexIDs(t *testing.T) {
 				len(spans[1].Links) != 1 || spans[1].Links[0].TraceID != "0102030405060708090a0b0c0d0e0f10" || spans[1].Links[0].SpanID != "a1a2a3a4a5a6a7a8" {
 				t.Fatalf("round-tripped spans = %+v", spans)
 			}
-			page, err := st.Events(context.Background(), store.EventQuery{TraceIDs: []string{"5b8efff798038103d269b633813fc60c"}})
-			if err != nil || len(page.Events) != 1 || page.Events[0].System != "nats" || page.Events[0].Destination != "inventory.reserve" {
-				t.Fatalf("events = %+v, err %v", page.Events, err)
-			}
+			// spans and events are separate inserts: wait for the event too
+			eventually(t, 30*time.Second, func() string {
+				page, err := st.Events(context.Background(), store.EventQuery{TraceIDs: []string{"5b8efff798038103d269b633813fc60c"}})
+				if err != nil || len(page.Events) != 1 || page.Events[0].System != "nats" || page.Events[0].Destination != "inventory.reserve" {
+					return fmt.Sprintf("events = %+v, err %v", page.Events, err)
+				}
+				return ""
+			})
 			c.stop()
 		})
 	}
