@@ -147,13 +147,19 @@ func TestSidecarNATS(t *testing.T) {
 				}
 				page, _ = st.DLQ(ctx, store.DLQQuery{Source: "INVENTORY"})
 				lag, _ = st.Lag(ctx, store.LagQuery{Group: "reserver"})
-				if len(page.Entries) == 2 && len(lag) > 0 && lag[len(lag)-1].Lag >= 3 {
+				seqs := map[int64]bool{}
+				for _, e := range page.Entries {
+					seqs[e.SourceOffset] = true
+				}
+				if seqs[1] && seqs[2] && len(lag) > 0 && lag[len(lag)-1].Lag >= 3 {
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			if len(page.Entries) != 2 {
-				t.Fatalf("%d DLQ entries from JetStream advisories, want 2: %+v", len(page.Entries), page.Entries)
+			// Later messages left unacknowledged may reach MaxDeliver too;
+			// the two handled above must be there.
+			if len(page.Entries) < 2 {
+				t.Fatalf("%d DLQ entries from JetStream advisories, want at least 2: %+v", len(page.Entries), page.Entries)
 			}
 			got := map[string]store.DLQEntry{}
 			for _, e := range page.Entries {
