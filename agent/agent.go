@@ -13,10 +13,11 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -124,7 +125,7 @@ func New(ctx context.Context, opts ...Option) (*Agent, error) {
 	q := newQueue(exp, cfg)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(q))
 	return &Agent{cfg: cfg, tp: tp, tracer: tp.Tracer("github.com/causeway-dev/causeway/agent"), q: q,
-		prop: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}, nil
+		prop: propagation.TraceContext{}}, nil
 }
 
 func newExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error) {
@@ -150,7 +151,8 @@ func (a *Agent) Service() string { return a.cfg.service }
 // Tracer is the agent's tracer, for spans of your own.
 func (a *Agent) Tracer() trace.Tracer { return a.tracer }
 
-// Propagator is the W3C trace-context propagator the agent uses on headers.
+// Propagator is the W3C trace-context propagator the agent uses on
+// headers (traceparent and tracestate; baggage is not carried).
 func (a *Agent) Propagator() propagation.TextMapPropagator { return a.prop }
 
 // OldSemconv reports whether old messaging attribute names are emitted too.
@@ -174,10 +176,13 @@ func (a *Agent) Flush(ctx context.Context) error { return a.tp.ForceFlush(ctx) }
 // Close flushes queued spans (until ctx is done) and stops the exporter.
 func (a *Agent) Close(ctx context.Context) error { return a.tp.Shutdown(ctx) }
 
-// NewID returns a fresh random event id (32 hex digits).
+// NewID returns a fresh random event id (32 hex digits). Ids need to be
+// unique, not secret: math/rand/v2's generator (ChaCha8, per-thread
+// state) makes them without a system call.
 func NewID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], mrand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], mrand.Uint64())
 	return hex.EncodeToString(b[:])
 }
 
