@@ -16,37 +16,30 @@ const (
 		reason, deliveries, event_id, correlation_id, headers, payload, payload_size, truncated`
 )
 
-var (
-	insertLag = insertSQL("lag", lagCols)
-	insertDLQ = insertSQL("dlq", dlqCols)
-)
-
-func writeBroker(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+func (s *Store) writeBroker(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 	if len(b.Lag) > 0 {
-		st, err := tx.PrepareContext(ctx, insertLag)
-		if err != nil {
-			return fmt.Errorf("embedded store: prepare lag: %w", err)
-		}
-		defer st.Close()
+		in := s.newInserter("lag", lagCols)
 		for _, l := range b.Lag {
-			if _, err := st.ExecContext(ctx, int64(l.TimeNS), l.System, l.Cluster, l.Group, l.Topic, l.Partition,
+			if err := in.add(ctx, tx, int64(l.TimeNS), l.System, l.Cluster, l.Group, l.Topic, l.Partition,
 				l.Committed, l.End, l.Lag, l.LagSeconds, l.Status, l.GroupStatus); err != nil {
-				return fmt.Errorf("embedded store: insert lag: %w", err)
+				return err
 			}
+		}
+		if err := in.flush(ctx, tx); err != nil {
+			return err
 		}
 	}
 	if len(b.DLQ) > 0 {
-		st, err := tx.PrepareContext(ctx, insertDLQ)
-		if err != nil {
-			return fmt.Errorf("embedded store: prepare dlq: %w", err)
-		}
-		defer st.Close()
+		in := s.newInserter("dlq", dlqCols)
 		for _, d := range b.DLQ {
-			if _, err := st.ExecContext(ctx, d.ID, int64(d.TimeNS), d.System, d.Source, d.SourcePartition, d.SourceOffset,
+			if err := in.add(ctx, tx, d.ID, int64(d.TimeNS), d.System, d.Source, d.SourcePartition, d.SourceOffset,
 				d.Original, d.OriginalPartition, d.OriginalOffset, d.Reason, d.Deliveries, d.EventID, d.CorrelationID,
-				jsonText(d.Headers), d.Payload, d.PayloadSize, d.Truncated); err != nil {
-				return fmt.Errorf("embedded store: insert dlq entry %s: %w", d.ID, err)
+				attrsJSON(d.Headers), d.Payload, d.PayloadSize, d.Truncated); err != nil {
+				return err
 			}
+		}
+		if err := in.flush(ctx, tx); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -74,7 +67,7 @@ func (s *Store) Lag(ctx context.Context, q store.LagQuery) ([]store.LagSample, e
 	rows, err := s.r.QueryContext(ctx, "SELECT "+lagCols+" FROM (SELECT * FROM lag WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY time_ns DESC, group_name, topic, partition LIMIT ?) ORDER BY time_ns, group_name, topic, partition", append(args, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("embedded store: lag: %w", err)
+		return nil, fmt.Errorf("embedded store %q: lag: %w", s.dir, err)
 	}
 	defer rows.Close()
 	out := []store.LagSample{}
@@ -83,7 +76,7 @@ func (s *Store) Lag(ctx context.Context, q store.LagQuery) ([]store.LagSample, e
 		var t int64
 		if err := rows.Scan(&t, &l.System, &l.Cluster, &l.Group, &l.Topic, &l.Partition, &l.Committed, &l.End,
 			&l.Lag, &l.LagSeconds, &l.Status, &l.GroupStatus); err != nil {
-			return nil, fmt.Errorf("embedded store: lag: %w", err)
+			return nil, fmt.Errorf("embedded store %q: lag: %w", s.dir, err)
 		}
 		l.TimeNS = uint64(t)
 		out = append(out, l)
@@ -96,11 +89,11 @@ func (s *Store) Lag(ctx context.Context, q store.LagQuery) ([]store.LagSample, e
 func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error) {
 	limit, err := store.Limit(q.Limit)
 	if err != nil {
-		return store.DLQPage{}, err
+		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", err)
 	}
 	cur, err := store.ParseCursor(q.Cursor)
 	if err != nil {
-		return store.DLQPage{}, err
+		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", err)
 	}
 	where, args := []string{"1=1"}, []any{}
 	for _, f := range []struct{ col, v string }{{"source", q.Source}, {"original", q.Original}, {"reason", q.Reason}} {
@@ -115,25 +108,25 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 		where, args = append(where, "time_ns < ?"), append(args, q.Until.UnixNano())
 	}
 	if q.Cursor != "" {
-		where = append(where, "(time_ns < ? OR (time_ns = ? AND id < ?))")
+		where = append(where, "time_ns <= ? AND (time_ns < ? OR id < ?)")
 		args = append(args, int64(cur.StartNS), int64(cur.StartNS), cur.SpanID)
 	}
 	rows, err := s.r.QueryContext(ctx, "SELECT "+strings.Replace(dlqCols, "payload,", "NULL,", 1)+" FROM dlq WHERE "+
 		strings.Join(where, " AND ")+" ORDER BY time_ns DESC, id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
-		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", err)
+		return store.DLQPage{}, fmt.Errorf("embedded store %q: dlq: %w", s.dir, err)
 	}
 	defer rows.Close()
 	page := store.DLQPage{Entries: []store.DLQEntry{}}
 	for rows.Next() {
 		d, err := scanDLQ(rows)
 		if err != nil {
-			return store.DLQPage{}, err
+			return store.DLQPage{}, fmt.Errorf("embedded store %q: dlq: %w", s.dir, err)
 		}
 		page.Entries = append(page.Entries, d)
 	}
 	if err := rows.Err(); err != nil {
-		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", err)
+		return store.DLQPage{}, fmt.Errorf("embedded store %q: dlq: %w", s.dir, err)
 	}
 	if len(page.Entries) > limit {
 		page.Entries = page.Entries[:limit]
@@ -147,10 +140,13 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 func (s *Store) DLQEntry(ctx context.Context, id string) (store.DLQEntry, error) {
 	row := s.r.QueryRowContext(ctx, "SELECT "+dlqCols+" FROM dlq WHERE id = ?", id)
 	d, err := scanDLQ(row)
-	if errors.Is(err, sql.ErrNoRows) {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return d, fmt.Errorf("dlq entry %q: %w", id, store.ErrNotFound)
+	case err != nil:
+		return d, fmt.Errorf("embedded store %q: dlq entry %q: %w", s.dir, id, err)
 	}
-	return d, err
+	return d, nil
 }
 
 type scanner interface{ Scan(...any) error }
@@ -162,14 +158,11 @@ func scanDLQ(r scanner) (store.DLQEntry, error) {
 	if err := r.Scan(&d.ID, &t, &d.System, &d.Source, &d.SourcePartition, &d.SourceOffset, &d.Original,
 		&d.OriginalPartition, &d.OriginalOffset, &d.Reason, &d.Deliveries, &d.EventID, &d.CorrelationID,
 		&headers, &d.Payload, &d.PayloadSize, &d.Truncated); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return d, err
-		}
-		return d, fmt.Errorf("embedded store: dlq: %w", err)
+		return d, err
 	}
 	d.TimeNS = uint64(t)
 	if err := decodeJSON(headers, &d.Headers); err != nil {
-		return d, fmt.Errorf("embedded store: dlq entry %s headers: %w", d.ID, err)
+		return d, fmt.Errorf("dlq entry %s headers: %w", d.ID, err)
 	}
 	return d, nil
 }
