@@ -15,8 +15,8 @@ build: ## Build the causeway binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/causeway
 
 .PHONY: run
-run: build ## Run Causeway locally (studio API on :7070, OTLP on :4318/:4317, embedded store)
-	$(BIN) studio
+run: build ## Run causeway demo: embedded Kafka and NATS, a demo shop, the studio on :7070
+	$(BIN) demo
 
 .PHONY: deps test
 deps: ## Install the system packages the tests need (clickhouse-server, kcat, nats-server)

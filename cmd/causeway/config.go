@@ -84,6 +84,9 @@ type settings struct {
 	fs         *flag.FlagSet
 	configPath string
 	flagValues map[string]*string
+	// defaults, when set, adjusts the defaults before the file, the
+	// environment and the flags apply (the demo keeps its data apart).
+	defaults func(*config)
 }
 
 // newSettings declares the flags shared by the commands that use a store
@@ -108,6 +111,9 @@ func newSettings(name string) *settings {
 // environment, then the flags given on the command line.
 func (s *settings) load() (config, error) {
 	c := defaultConfig()
+	if s.defaults != nil {
+		s.defaults(&c)
+	}
 	if s.configPath != "" {
 		b, err := os.ReadFile(s.configPath)
 		if err != nil {

@@ -4,7 +4,7 @@
 //	causeway collector  receive OTLP, derive lineage, write to the store
 //	causeway studio     the read API with the collector in-process (UI: issue #5)
 //	causeway agent      the broker sidecar: Kafka consumer lag and DLQ arrivals
-//	causeway demo       everything in one process with a demo shop (issue #6)
+//	causeway demo       everything in one process with a demo shop
 //	causeway version    print the version
 package main
 
@@ -34,7 +34,7 @@ func commands() []command {
 		{"collector", "receive OTLP traces and metrics, derive lineage, write to the store", runCollector},
 		{"studio", "serve the read API (/api/v1) with the collector in-process", runStudio},
 		{"agent", "run the broker sidecar next to Kafka: consumer lag and DLQ arrivals", runAgent},
-		{"demo", "run everything with a demo shop in one process (not in this build yet: issue #6)", notYet("demo", 6)},
+		{"demo", "run everything in one process with a demo shop on embedded Kafka and NATS", runDemo},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintf(stdout, "causeway %s\n", version)
 			return err
@@ -93,9 +93,3 @@ type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
-
-func notYet(name string, issue int) func(context.Context, []string, io.Writer, io.Writer) error {
-	return func(context.Context, []string, io.Writer, io.Writer) error {
-		return fmt.Errorf("%s is not part of this build yet (tracked in issue #%d)", name, issue)
-	}
-}

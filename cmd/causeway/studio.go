@@ -30,6 +30,12 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	return serveStudio(ctx, cfg, stdout, nil)
+}
+
+// serveStudio runs the studio (store, collector, API, live hub, alerts)
+// until ctx is done; ready, when set, is called once everything listens.
+func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func()) error {
 	guard, err := auth.New(cfg.Studio.Tokens)
 	if err != nil {
 		return usageError{fmt.Errorf("studio tokens: %w", err)}
@@ -85,11 +91,14 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("studio running", "api", "http://"+ln.Addr().String()+"/api/v1", "otlp_http", col.HTTPAddr(), "otlp_grpc", col.GRPCAddr(), "store", store.Redact(cfg.Store))
 	fmt.Fprintf(stdout, "causeway studio: API on http://%s/api/v1, OTLP/HTTP on %s, OTLP/gRPC on %s\n", ln.Addr(), col.HTTPAddr(), col.GRPCAddr())
+	if ready != nil {
+		ready()
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-served:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	return errors.Join(err, hub.Close(sctx), srv.Shutdown(sctx), col.Shutdown(sctx))
 }
