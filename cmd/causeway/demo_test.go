@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
+)
+
+func port(t *testing.T) string {
+	_, p, _ := net.SplitHostPort(freePort(t))
+	return p
+}
+
+// demoProc runs `causeway demo` on free ports with its data in dir.
+type demoProc struct {
+	cmd                 *exec.Cmd
+	log                 *syncBuffer
+	api, kafka, otlpURL string
+}
+
+func startDemo(t *testing.T, dir string) *demoProc {
+	t.Helper()
+	d := &demoProc{log: &syncBuffer{}}
+	kafkaPort, natsPort, listen := port(t), port(t), freePort(t)
+	d.api, d.kafka = "http://"+listen+"/api/v1", "127.0.0.1:"+kafkaPort
+	d.cmd = exec.Command(causewayBin, "demo", "--data", dir, "--kafka-port", kafkaPort, "--nats-port", natsPort,
+		"--otlp-http", freePort(t), "--otlp-grpc", freePort(t), "--listen", listen, "--order-every", "100ms")
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			d.cmd.Wait()
+		}
+	})
+	eventually(t, 60*time.Second, func() string {
+		resp, err := http.Get(d.api + "/health")
+		if err != nil {
+			return "demo not up: " + err.Error() + "\n" + d.log.String()
+		}
+		resp.Body.Close()
+		return ""
+	})
+	return d
+}
+
+// stop sends Ctrl-C and requires a clean exit within 5 s.
+func (d *demoProc) stop(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	d.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo exited with %v after Ctrl-C\n%s", err, d.log.String())
+		}
+		t.Logf("demo stopped %s after Ctrl-C", time.Since(start).Round(time.Millisecond))
+	case <-time.After(5 * time.Second):
+		t.Fatalf("demo still running 5 s after Ctrl-C\n%s", d.log.String())
+	}
+}
+
+func getJSON(t *testing.T, url string, into any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// TestDemo runs the demo for about 20 s and checks, through the API, what
+// a new user should see; then kcat, Ctrl-C, and a restart on the same data.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for ~30 s")
+	}
+	dir := t.TempDir()
+	d := startDemo(t, dir)
+
+	services := []string{"order-service", "payment-service", "fulfillment-service", "inventory-service", "shipping-service", "analytics-service"}
+	eventually(t, 40*time.Second, func() string {
+		for _, svc := range services {
+			var page struct{ Events []event.Event }
+			if err := getJSON(t, d.api+"/events?limit=1&service="+svc, &page); err != nil || len(page.Events) == 0 {
+				return fmt.Sprintf("no events from %s yet (%v)", svc, err)
+			}
+		}
+		return ""
+	})
+	// an order's causation graph spans Kafka and NATS with at least 5 hops
+	eventually(t, 30*time.Second, func() string {
+		var g store.Graph
+		if err := getJSON(t, d.api+"/graph?correlation_id=order-3", &g); err != nil {
+			return err.Error()
+		}
+		systems := map[string]bool{}
+		for _, n := range g.Nodes {
+			systems[n.System] = true
+		}
+		if len(g.Edges) < 5 || !systems["kafka"] || !systems["nats"] {
+			return fmt.Sprintf("graph of order-3: %d nodes, %d edges, systems %v", len(g.Nodes), len(g.Edges), systems)
+		}
+		return ""
+	})
+	eventually(t, 30*time.Second, func() string {
+		var lag struct {
+			Groups []struct {
+				Group    string `json:"group"`
+				TotalLag int64  `json:"total_lag"`
+			} `json:"groups"`
+		}
+		if err := getJSON(t, d.api+"/lag", &lag); err != nil {
+			return err.Error()
+		}
+		for _, g := range lag.Groups {
+			if g.Group == "analytics" && g.TotalLag > 0 {
+				return ""
+			}
+		}
+		return fmt.Sprintf("no lag on the slow consumer yet: %+v", lag.Groups)
+	})
+	eventually(t, 30*time.Second, func() string {
+		var dlq struct{ Entries []store.DLQEntry }
+		if err := getJSON(t, d.api+"/dlq", &dlq); err != nil {
+			return err.Error()
+		}
+		if len(dlq.Entries) == 0 || !strings.Contains(dlq.Entries[0].Reason, "cannot parse order") {
+			return fmt.Sprintf("DLQ entries: %+v", dlq.Entries)
+		}
+		return ""
+	})
+
+	if kcat, err := exec.LookPath("kcat"); err == nil {
+		out, err := exec.Command(kcat, "-b", d.kafka, "-L").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "orders.placed") || !strings.Contains(string(out), "shipments.scheduled") {
+			t.Fatalf("kcat -L: %v\n%s", err, out)
+		}
+		cmd := exec.Command(kcat, "-b", d.kafka, "-t", "orders.placed", "-P", "-k", "kcat-order")
+		cmd.Stdin = strings.NewReader(`{"id":"kcat-order","sku":"sku-1","amount":5}` + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kcat -P: %v\n%s", err, out)
+		}
+		eventually(t, 30*time.Second, func() string {
+			var page struct{ Events []event.Event }
+			getJSON(t, d.api+"/events?service=payment-service&destination=orders.placed&limit=1000", &page)
+			for _, e := range page.Events {
+				if len(e.Links) == 0 && e.Op == event.OpProcess && e.Outcome == event.OutcomeOK {
+					return "" // processed, producer unknown
+				}
+			}
+			return "the kcat record was not processed"
+		})
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("CI requires kcat")
+	}
+
+	var before struct{ Events []event.Event }
+	getJSON(t, d.api+"/events?service=order-service&limit=10000", &before)
+	d.stop(t)
+
+	// a second start reuses the data directory
+	d = startDemo(t, dir)
+	var after struct{ Events []event.Event }
+	if err := getJSON(t, d.api+"/events?service=order-service&limit=10000", &after); err != nil || len(after.Events) < len(before.Events) {
+		t.Fatalf("after a restart %d order events (err %v), before %d", len(after.Events), err, len(before.Events))
+	}
+	d.stop(t)
+}
