@@ -30,6 +30,7 @@ bare=$(metric agent/kafka.BenchmarkProduceConsume/bare records/s)
 agentr=$(metric agent/kafka.BenchmarkProduceConsume/agent records/s)
 kotel=$(metric agent/kafka.BenchmarkProduceConsume/kotel records/s)
 down=$(metric agent/kafka.BenchmarkProduceConsume/agent-collector-down records/s)
+up=$(metric agent/kafka.BenchmarkProduceConsume/agent-collector-up records/s)
 met() { awk -v r="$1" -v t="$2" 'BEGIN { if (r == "n/a") print "n/a"; else if (r + 0 >= t) print "met"; else print "**not met**" }'; }
 
 {
@@ -49,7 +50,7 @@ met() { awk -v r="$1" -v t="$2" 'BEGIN { if (r == "n/a") print "n/a"; else if (r
   echo "| collector: OTLP/HTTP accepted into the spool in bursts (16 clients) | $(fmt "$accepted") spans/s | protobuf decode alone: $(fmt "$decode") spans/s | $(ratio "$accepted" "$decode") |"
   echo "| agent: franz-go produce→consume through kfake, 1 KiB records (\`BenchmarkProduceConsume\`) | $(fmt "$agentr") records/s | bare franz-go: $(fmt "$bare") records/s | $(ratio "$agentr" "$bare") (target ≥ 0.90: $(met "$(ratio "$agentr" "$bare")" 0.90)) |"
   echo "| agent vs franz-go's kotel plugin, same run | $(fmt "$agentr") records/s | kotel: $(fmt "$kotel") records/s ($(ratio "$kotel" "$bare") of bare) | $(ratio "$agentr" "$kotel") (target ≥ 1.00: $(met "$(ratio "$agentr" "$kotel")" 1.00)) |"
-  echo "| agent with the collector down (OTLP to a closed port) | $(fmt "$down") records/s | agent exporting: $(fmt "$agentr") records/s | $(ratio "$down" "$agentr") (target ≥ 0.95: $(met "$(ratio "$down" "$agentr")" 0.95)) |"
+  echo "| agent with the collector down (OTLP/HTTP to a closed port) | $(fmt "$down") records/s | collector up (OTLP/HTTP to a live endpoint): $(fmt "$up") records/s | $(ratio "$down" "$up") (target ≥ 0.95: $(met "$(ratio "$down" "$up")" 0.95)) |"
   echo
   echo "Store writes, rows/s (a row is an event, a span or an edge; embedded: batches of"
   echo "1,000 events plus their spans; ClickHouse: 10,000 events plus their spans, a private"

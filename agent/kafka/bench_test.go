@@ -2,7 +2,10 @@ package kafka_test
 
 import (
 	"context"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -18,10 +21,18 @@ import (
 // BenchmarkProduceConsume produces records through kfake and consumes
 // them, bare, with this agent (producer hooks plus a process span per
 // record) and with franz-go's own kotel plugin, spans going to a no-op
-// exporter in both instrumented cases. make bench puts the ratios in
+// exporter in both instrumented cases; and with the agent exporting over
+// OTLP/HTTP to a live endpoint (collector up) and to a closed port
+// (collector down), both encoding every span. make bench puts the ratios in
 // docs/benchmarks.md.
 func BenchmarkProduceConsume(b *testing.B) {
-	for _, mode := range []string{"bare", "agent", "agent-collector-down", "kotel"} {
+	// An OTLP/HTTP endpoint that accepts everything: the collector-up case.
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer sink.Close()
+	for _, mode := range []string{"bare", "agent", "agent-collector-up", "agent-collector-down", "kotel"} {
 		b.Run(mode, func(b *testing.B) {
 			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "bench"))
 			if err != nil {
@@ -32,8 +43,11 @@ func BenchmarkProduceConsume(b *testing.B) {
 			var hooks []kgo.Hook
 			var process func(r *kgo.Record)
 			switch mode {
-			case "agent", "agent-collector-down":
+			case "agent", "agent-collector-up", "agent-collector-down":
 				opt := agent.WithExporter(tracetest.NewNoopExporter())
+				if mode == "agent-collector-up" {
+					opt = agent.WithCollector(sink.URL)
+				}
 				if mode == "agent-collector-down" {
 					// OTLP to a port nobody listens on: every export fails.
 					l, _ := net.Listen("tcp", "127.0.0.1:0")
