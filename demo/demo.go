@@ -320,26 +320,18 @@ func (s *shop) inventory(ctx context.Context) error {
 
 // shipping schedules shipments for reserved stock.
 func (s *shop) shipping(ctx context.Context) error {
-	a, err := s.agent(ctx, "shipping-service")
-	if err != nil {
-		return err
-	}
-	cl, err := s.client(a)
-	if err != nil {
-		return err
-	}
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); <-ctx.Done(); cl.Close() }()
-	return s.jsConsumer(ctx, "shipping", "inventory.reserved", func(m jetstream.Msg) {
-		agentnats.HandleJS(ctx, a, s.js, "shipping", m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
-			return cl.ProduceSync(ctx, &kgo.Record{Topic: "shipments.scheduled", Value: m.Data(), Context: ctx}).FirstErr()
-		})
-	})
+	return s.jetStreamToKafka(ctx, "shipping-service", "shipping", "inventory.reserved", "shipments.scheduled")
 }
 
 // refunds is the saga's compensation: a rejected reservation is refunded.
 func (s *shop) refunds(ctx context.Context) error {
-	a, err := s.agent(ctx, "payment-service")
+	return s.jetStreamToKafka(ctx, "payment-service", "refunds", "inventory.rejected", "payments.refunded")
+}
+
+// jetStreamToKafka runs a service that handles a JetStream subject with a
+// durable consumer and produces each message on to a Kafka topic.
+func (s *shop) jetStreamToKafka(ctx context.Context, service, durable, subject, topic string) error {
+	a, err := s.agent(ctx, service)
 	if err != nil {
 		return err
 	}
@@ -349,9 +341,9 @@ func (s *shop) refunds(ctx context.Context) error {
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); <-ctx.Done(); cl.Close() }()
-	return s.jsConsumer(ctx, "refunds", "inventory.rejected", func(m jetstream.Msg) {
-		agentnats.HandleJS(ctx, a, s.js, "refunds", m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
-			return cl.ProduceSync(ctx, &kgo.Record{Topic: "payments.refunded", Value: m.Data(), Context: ctx}).FirstErr()
+	return s.jsConsumer(ctx, durable, subject, func(m jetstream.Msg) {
+		agentnats.HandleJS(ctx, a, s.js, durable, m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
+			return cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: m.Data(), Context: ctx}).FirstErr()
 		})
 	})
 }
