@@ -16,9 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/causeway-dev/causeway/agent/sidecar"
-	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store"
-	"github.com/causeway-dev/causeway/store/embedded"
 )
 
 // natsServers starts the embedded nats-server and, where installed,
@@ -74,26 +72,10 @@ func TestSidecarNATS(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			st, err := embedded.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			cfg := collector.DefaultConfig()
-			cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir, cfg.FlushInterval = "127.0.0.1:0", collector.Off, t.TempDir(), 50*time.Millisecond
-			col, err := collector.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			col.Start(ctx)
-			defer func() {
-				sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-				defer c()
-				col.Shutdown(sctx)
-			}()
+			st, collectorURL := collectorWithStore(t, 0)
 			done := make(chan error, 1)
 			go func() {
-				done <- sidecar.Run(ctx, sidecar.Config{NATSURL: url, Collector: "http://" + col.HTTPAddr(), Interval: 200 * time.Millisecond},
+				done <- sidecar.Run(ctx, sidecar.Config{NATSURL: url, Collector: collectorURL, Interval: 200 * time.Millisecond},
 					slog.New(slog.NewTextHandler(io.Discard, nil)))
 			}()
 

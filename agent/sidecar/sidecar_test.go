@@ -30,25 +30,7 @@ func TestSidecarToStore(t *testing.T) {
 	defer c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := embedded.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	cfg := collector.DefaultConfig()
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir, cfg.FlushInterval = "127.0.0.1:0", collector.Off, t.TempDir(), 50*time.Millisecond
-	cfg.DLQPayloadMaxBytes = 8
-	col, err := collector.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	col.Start(ctx)
-	defer func() {
-		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-		defer c()
-		col.Shutdown(sctx)
-	}()
-
+	st, collectorURL := collectorWithStore(t, 8)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
 	defer cl.Close()
 	for i := 0; i < 30; i++ {
@@ -80,7 +62,7 @@ func TestSidecarToStore(t *testing.T) {
 
 	done := make(chan error)
 	go func() {
-		done <- sidecar.Run(ctx, sidecar.Config{KafkaBrokers: c.ListenAddrs(), Collector: "http://" + col.HTTPAddr(),
+		done <- sidecar.Run(ctx, sidecar.Config{KafkaBrokers: c.ListenAddrs(), Collector: collectorURL,
 			Interval: 200 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 
@@ -125,4 +107,33 @@ func TestSidecarToStore(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("sidecar did not stop")
 	}
+}
+
+// collectorWithStore runs a collector writing to an embedded store, both
+// stopped when the test ends, and returns the store and the OTLP/HTTP URL.
+func collectorWithStore(t *testing.T, dlqPayloadMax int) (*embedded.Store, string) {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := collector.DefaultConfig()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir, cfg.FlushInterval = "127.0.0.1:0", collector.Off, t.TempDir(), 50*time.Millisecond
+	if dlqPayloadMax > 0 {
+		cfg.DLQPayloadMaxBytes = dlqPayloadMax
+	}
+	col, err := collector.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := col.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		col.Shutdown(ctx)
+		st.Close()
+	})
+	return st, "http://" + col.HTTPAddr()
 }

@@ -184,7 +184,8 @@ func (s *Store) missing(ctx context.Context, b *store.Batch) ([]event.Event, []e
 			edges = append(edges, e)
 		}
 	}
-	return dedupeEvents(events), dedupeSpans(spans), edges, nil
+	return dedupeRows(events, func(e *event.Event) string { return e.TraceID + e.SpanID }),
+		dedupeRows(spans, func(sp *event.Span) string { return sp.TraceID + sp.SpanID }), edges, nil
 }
 
 type rowScanner interface {
@@ -206,25 +207,14 @@ func scanKeys(rows rowScanner, into map[string]bool, key func(a, b string) strin
 	return rows.Err()
 }
 
-func dedupeEvents(es []event.Event) []event.Event {
-	seen := make(map[string]bool, len(es))
-	out := es[:0:0]
-	for _, e := range es {
-		if k := e.TraceID + e.SpanID; !seen[k] {
+// dedupeRows keeps the first row of each (trace id, span id) key.
+func dedupeRows[T any](rows []T, key func(*T) string) []T {
+	seen := make(map[string]bool, len(rows))
+	out := rows[:0:0]
+	for i := range rows {
+		if k := key(&rows[i]); !seen[k] {
 			seen[k] = true
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func dedupeSpans(ss []event.Span) []event.Span {
-	seen := make(map[string]bool, len(ss))
-	out := ss[:0:0]
-	for _, s := range ss {
-		if k := s.TraceID + s.SpanID; !seen[k] {
-			seen[k] = true
-			out = append(out, s)
+			out = append(out, rows[i])
 		}
 	}
 	return out
