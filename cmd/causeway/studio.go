@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/frontend"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/api"
@@ -81,6 +82,7 @@ func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func()
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers
 	mux.Handle("/api/v1/", guard.Require(auth.Viewer, apiMux))
+	mux.Handle("/", frontend.Handler()) // static files only; every API call checks its token
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		col.Shutdown(context.Background())
