@@ -13,8 +13,8 @@ import (
 
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store/embedded"
-	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/auth"
+	"github.com/causeway-dev/causeway/studio/server"
 )
 
 // config is the YAML configuration file (--config). Every setting can also
@@ -28,29 +28,7 @@ type config struct {
 	// Collector configures the OTLP receivers, the spool and batching.
 	Collector collector.Config `yaml:"collector"`
 	// Studio configures `causeway studio`.
-	Studio studioConfig `yaml:"studio"`
-}
-
-// studioConfig is the studio's part of the configuration.
-type studioConfig struct {
-	// Listen is the API's address (default 127.0.0.1:7070).
-	Listen string `yaml:"listen"`
-	// Tokens are the API tokens; without any, the studio only listens on loopback.
-	Tokens []auth.Token `yaml:"tokens"`
-	// Alerts configures the alert engine.
-	Alerts alertsConfig `yaml:"alerts"`
-}
-
-// alertsConfig is the alert engine's part of the configuration.
-type alertsConfig struct {
-	// Interval is how often rules are evaluated (default 15s).
-	Interval time.Duration `yaml:"interval"`
-	// AllowLoopback and AllowPrivate let webhooks target loopback or
-	// private addresses (link-local and metadata addresses never).
-	AllowLoopback bool `yaml:"allow_loopback"`
-	AllowPrivate  bool `yaml:"allow_private"`
-	// Rules are loaded at start; the API can add more.
-	Rules []alert.Rule `yaml:"rules"`
+	Studio server.Config `yaml:"studio"`
 }
 
 // defaultConfig is the configuration with nothing set: the embedded store
@@ -61,7 +39,7 @@ func defaultConfig() config {
 		Store:     "embedded://" + filepath.ToSlash(filepath.Join(dir, "store")),
 		LogLevel:  "info",
 		Collector: collector.DefaultConfig(),
-		Studio:    studioConfig{Listen: "127.0.0.1:7070", Alerts: alertsConfig{Interval: 15 * time.Second}},
+		Studio:    server.Config{Listen: "127.0.0.1:7070", Alerts: server.AlertsConfig{Interval: 15 * time.Second}},
 	}
 	c.Collector.SpoolDir = filepath.Join(dir, "spool")
 	return c

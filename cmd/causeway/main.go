@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/causeway-dev/causeway/studio/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
-		case errors.As(err, new(usageError)):
+		case errors.As(err, new(usageError)), errors.As(err, new(server.UsageError)):
 			fmt.Fprintf(stderr, "causeway %s: %v\n", c.name, err)
 			return 2
 		default:
