@@ -91,6 +91,7 @@ type Reader interface {
 type Store interface {
 	Writer
 	Reader
+	ReplayLog
 	// Close releases the store's resources. It does not lose written data.
 	Close() error
 }

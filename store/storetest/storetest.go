@@ -66,6 +66,8 @@ func RunAll(t *testing.T, h Harness) {
 		{"Restart", testRestart},
 		{"LagSeries", testLagSeries},
 		{"DLQ", testDLQ},
+		{"ReplayLog", testReplayLog},
+		{"ReplayPages", testReplayPages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
