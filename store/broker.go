@@ -81,6 +81,8 @@ type LagQuery struct {
 
 // DLQQuery selects DLQ entries, newest first.
 type DLQQuery struct {
+	// IDs, when set, selects these entries only (at most MaxLimit).
+	IDs                      []string
 	Source, Original, Reason string
 	Since, Until             time.Time
 	Limit                    int

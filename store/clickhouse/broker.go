@@ -169,6 +169,13 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 			where, args = append(where, f.col+" = ?"), append(args, f.v)
 		}
 	}
+	if len(q.IDs) > store.MaxLimit {
+		return store.DLQPage{}, fmt.Errorf("clickhouse store: dlq: at most %d ids", store.MaxLimit)
+	}
+	if len(q.IDs) > 0 {
+		in, ids := inList("id", q.IDs)
+		where, args = append(where, in), append(args, ids...)
+	}
 	if !q.Since.IsZero() {
 		where, args = append(where, "time_ns >= ?"), append(args, uint64(q.Since.UnixNano()))
 	}

@@ -101,6 +101,15 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 			where, args = append(where, f.col+" = ?"), append(args, f.v)
 		}
 	}
+	if len(q.IDs) > store.MaxLimit {
+		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: at most %d ids", store.MaxLimit)
+	}
+	if len(q.IDs) > 0 {
+		where = append(where, "id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.IDs)), ",")+")")
+		for _, id := range q.IDs {
+			args = append(args, id)
+		}
+	}
 	if !q.Since.IsZero() {
 		where, args = append(where, "time_ns >= ?"), append(args, q.Since.UnixNano())
 	}

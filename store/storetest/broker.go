@@ -86,6 +86,17 @@ func testDLQ(t *testing.T, h Harness) {
 	if err != nil || len(p.Entries) != 13 {
 		t.Fatalf("reason poison: %d, %v; want 13", len(p.Entries), err)
 	}
+	p, err = s.DLQ(ctx, store.DLQQuery{IDs: []string{dlqEntry(3).ID, dlqEntry(20).ID, dlqEntry(4).ID, "feedfeed"}, Reason: "timeout"})
+	if err != nil || len(p.Entries) != 1 || p.Entries[0].ID != dlqEntry(3).ID {
+		t.Fatalf("ids 3, 20, 4 with reason timeout: %+v, %v; want entry 3 only", p.Entries, err)
+	}
+	p, err = s.DLQ(ctx, store.DLQQuery{IDs: []string{dlqEntry(3).ID, dlqEntry(20).ID, dlqEntry(4).ID}})
+	if err != nil || len(p.Entries) != 3 || p.Entries[0].ID != dlqEntry(20).ID {
+		t.Fatalf("ids 3, 20, 4: %d entries, %v; want 3, newest first", len(p.Entries), err)
+	}
+	if _, err := s.DLQ(ctx, store.DLQQuery{IDs: make([]string, store.MaxLimit+1)}); err == nil {
+		t.Fatal("more than MaxLimit ids must be an error")
+	}
 	want := dlqEntry(7)
 	got, err := s.DLQEntry(ctx, want.ID)
 	if err != nil || !reflect.DeepEqual(got, want) {
