@@ -36,6 +36,9 @@ type LagSample struct {
 	GroupStatus string `json:"group_status"`
 }
 
+// Redacted is the value stored for a header the collector redacts.
+const Redacted = "[redacted]"
+
 // DLQEntry is a message that arrived on a dead-letter queue, as the
 // broker holds it, with what is needed to replay it.
 type DLQEntry struct {

@@ -160,7 +160,7 @@ func dlqEntry(sp ptrace.Span, a pcommon.Map, o DLQOptions) store.DLQEntry {
 			}
 			val := v.AsString()
 			if redact[strings.ToLower(h)] {
-				val = "[redacted]"
+				val = store.Redacted
 			}
 			d.Headers[h] = val
 		}
