@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -48,12 +49,13 @@ func defaultConfig() config {
 // envVars maps environment variables to the settings they set.
 func (c *config) envVars() map[string]*string {
 	return map[string]*string{
-		"CAUSEWAY_STORE":          &c.Store,
-		"CAUSEWAY_LOG_LEVEL":      &c.LogLevel,
-		"CAUSEWAY_OTLP_HTTP_ADDR": &c.Collector.HTTPAddr,
-		"CAUSEWAY_OTLP_GRPC_ADDR": &c.Collector.GRPCAddr,
-		"CAUSEWAY_SPOOL_DIR":      &c.Collector.SpoolDir,
-		"CAUSEWAY_STUDIO_ADDR":    &c.Studio.Listen,
+		"CAUSEWAY_STORE":           &c.Store,
+		"CAUSEWAY_LOG_LEVEL":       &c.LogLevel,
+		"CAUSEWAY_OTLP_HTTP_ADDR":  &c.Collector.HTTPAddr,
+		"CAUSEWAY_OTLP_GRPC_ADDR":  &c.Collector.GRPCAddr,
+		"CAUSEWAY_SPOOL_DIR":       &c.Collector.SpoolDir,
+		"CAUSEWAY_STUDIO_ADDR":     &c.Studio.Listen,
+		"CAUSEWAY_REPLAY_NATS_URL": &c.Studio.Replay.NATSURL,
 	}
 }
 
@@ -79,6 +81,8 @@ func newSettings(name string) *settings {
 		{"otlp-grpc", "OTLP/gRPC listen `address` (env CAUSEWAY_OTLP_GRPC_ADDR, default :4317)"},
 		{"spool-dir", "spool `directory` (env CAUSEWAY_SPOOL_DIR)"},
 		{"listen", "studio listen `address` (env CAUSEWAY_STUDIO_ADDR, default 127.0.0.1:7070; studio only)"},
+		{"replay-kafka-brokers", "Kafka `brokers` replays publish to, comma-separated (env CAUSEWAY_REPLAY_KAFKA_BROKERS; studio only)"},
+		{"replay-nats-url", "NATS `URL` replays publish to (env CAUSEWAY_REPLAY_NATS_URL; studio only)"},
 	} {
 		s.flagValues[f.name] = s.fs.String(f.name, "", f.usage)
 	}
@@ -111,11 +115,17 @@ func (s *settings) load() (config, error) {
 	byFlag := map[string]*string{
 		"store": &c.Store, "log-level": &c.LogLevel,
 		"otlp-http": &c.Collector.HTTPAddr, "otlp-grpc": &c.Collector.GRPCAddr, "spool-dir": &c.Collector.SpoolDir,
-		"listen": &c.Studio.Listen,
+		"listen": &c.Studio.Listen, "replay-nats-url": &c.Studio.Replay.NATSURL,
+	}
+	if v := os.Getenv("CAUSEWAY_REPLAY_KAFKA_BROKERS"); v != "" {
+		c.Studio.Replay.KafkaBrokers = splitList(v)
 	}
 	s.fs.Visit(func(f *flag.Flag) {
 		if dst, ok := byFlag[f.Name]; ok {
 			*dst = *s.flagValues[f.Name]
+		}
+		if f.Name == "replay-kafka-brokers" {
+			c.Studio.Replay.KafkaBrokers = splitList(*s.flagValues[f.Name])
 		}
 	})
 	if v := os.Getenv("CAUSEWAY_STUDIO_TOKENS"); v != "" {
@@ -132,6 +142,17 @@ func (s *settings) load() (config, error) {
 		return c, usageError{fmt.Errorf("collector config: %w", err)}
 	}
 	return c, nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func logLevel(s string) (slog.Level, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/causeway-dev/causeway/demo"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/alert"
+	"github.com/causeway-dev/causeway/studio/server"
 )
 
 // runDemo runs `causeway demo`: embedded Kafka and NATS, the demo shop,
@@ -59,9 +60,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer b.Close()
+	cfg.Studio.Replay.KafkaBrokers, cfg.Studio.Replay.NATSURL = []string{b.KafkaAddr()}, b.NATSURL()
 	fmt.Fprintf(stdout, "causeway demo: Kafka on %s (try: kcat -b %s -L), NATS on %s\n", b.KafkaAddr(), b.KafkaAddr(), b.NATSURL())
 
-	collectorURL := "http://" + localAddr(cfg.Collector.HTTPAddr)
+	collectorURL := "http://" + server.DialAddr(cfg.Collector.HTTPAddr)
 	var wg sync.WaitGroup
 	ready := func() {
 		wg.Add(2)
@@ -90,12 +92,4 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		slog.Warn("demo services did not stop within 4 s")
 	}
 	return err
-}
-
-// localAddr turns a listen address such as ":4318" into one to dial.
-func localAddr(listen string) string {
-	if len(listen) > 0 && listen[0] == ':' {
-		return "127.0.0.1" + listen
-	}
-	return listen
 }

@@ -147,6 +147,7 @@ type Engine struct {
 	now    func() time.Time
 
 	mu      sync.Mutex
+	onEvent func(Event)
 	rules   map[string]*Rule
 	states  map[string]*ruleState
 	history []Event
@@ -158,6 +159,14 @@ const maxHistory = 1000
 // NewEngine returns an engine reading from r and notifying through s.
 func NewEngine(r store.Reader, s *Sender, log *slog.Logger) *Engine {
 	return &Engine{r: r, sender: s, log: log, now: time.Now, rules: map[string]*Rule{}, states: map[string]*ruleState{}}
+}
+
+// OnEvent registers fn to be called with every alert event (firing,
+// resolved, test) once it is recorded.
+func (e *Engine) OnEvent(fn func(Event)) {
+	e.mu.Lock()
+	e.onEvent = fn
+	e.mu.Unlock()
 }
 
 // Put adds or replaces a rule.
@@ -311,7 +320,11 @@ func (e *Engine) record(ctx context.Context, r Rule, ev Event) Event {
 	if len(e.history) > maxHistory {
 		e.history = e.history[len(e.history)-maxHistory:]
 	}
+	notify := e.onEvent
 	e.mu.Unlock()
+	if notify != nil {
+		notify(ev)
+	}
 	e.log.Info("alert", "rule", r.ID, "status", ev.Status, "value", ev.Value, "summary", ev.Summary)
 	return ev
 }

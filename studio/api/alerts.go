@@ -14,10 +14,10 @@ import (
 // test sends) go through write, which checks the operator role.
 func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine, write func(http.Handler) http.Handler) {
 	w := func(h http.HandlerFunc) http.Handler { return write(h) }
-	mux.HandleFunc("GET /api/v1/alerts/rules", func(rw http.ResponseWriter, _ *http.Request) {
+	a.handleFunc(mux, "GET /api/v1/alerts/rules", func(rw http.ResponseWriter, _ *http.Request) {
 		writeJSON(rw, http.StatusOK, map[string]any{"rules": e.Rules()})
 	})
-	mux.HandleFunc("GET /api/v1/alerts/rules/{id}", func(rw http.ResponseWriter, r *http.Request) {
+	a.handleFunc(mux, "GET /api/v1/alerts/rules/{id}", func(rw http.ResponseWriter, r *http.Request) {
 		rule, ok := e.Rule(r.PathValue("id"))
 		if !ok {
 			writeError(rw, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no rule " + r.PathValue("id")})
@@ -25,20 +25,20 @@ func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine, write func(htt
 		}
 		writeJSON(rw, http.StatusOK, rule)
 	})
-	mux.Handle("POST /api/v1/alerts/rules", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "POST /api/v1/alerts/rules", w(func(rw http.ResponseWriter, r *http.Request) {
 		a.putRule(rw, r, e, "", http.StatusCreated)
 	}))
-	mux.Handle("PUT /api/v1/alerts/rules/{id}", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "PUT /api/v1/alerts/rules/{id}", w(func(rw http.ResponseWriter, r *http.Request) {
 		a.putRule(rw, r, e, r.PathValue("id"), http.StatusOK)
 	}))
-	mux.Handle("DELETE /api/v1/alerts/rules/{id}", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "DELETE /api/v1/alerts/rules/{id}", w(func(rw http.ResponseWriter, r *http.Request) {
 		if !e.Delete(r.PathValue("id")) {
 			writeError(rw, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no rule " + r.PathValue("id")})
 			return
 		}
 		rw.WriteHeader(http.StatusNoContent)
 	}))
-	mux.Handle("POST /api/v1/alerts/rules/{id}/test", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "POST /api/v1/alerts/rules/{id}/test", w(func(rw http.ResponseWriter, r *http.Request) {
 		ev, err := e.Test(r.Context(), r.PathValue("id"))
 		if err != nil {
 			a.fail(rw, r, err)
@@ -46,7 +46,7 @@ func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine, write func(htt
 		}
 		writeJSON(rw, http.StatusOK, ev)
 	}))
-	mux.HandleFunc("GET /api/v1/alerts/events", func(rw http.ResponseWriter, _ *http.Request) {
+	a.handleFunc(mux, "GET /api/v1/alerts/events", func(rw http.ResponseWriter, _ *http.Request) {
 		writeJSON(rw, http.StatusOK, map[string]any{"events": e.History()})
 	})
 }

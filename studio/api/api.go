@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,10 +31,27 @@ func OpenAPI() []byte { return openAPI }
 
 // API serves the read endpoints over a store.
 type API struct {
-	r   store.Reader
-	log *slog.Logger
-	now func() time.Time
+	r      store.Reader
+	log    *slog.Logger
+	now    func() time.Time
+	routes []string
 }
+
+// handle registers h for pattern on mux and remembers the route.
+func (a *API) handle(mux *http.ServeMux, pattern string, h http.Handler) {
+	if strings.Contains(pattern, " ") {
+		a.routes = append(a.routes, pattern)
+	}
+	mux.Handle(pattern, h)
+}
+
+func (a *API) handleFunc(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	a.handle(mux, pattern, h)
+}
+
+// Routes lists the "METHOD /path" patterns registered so far, for
+// checking them against the OpenAPI document.
+func (a *API) Routes() []string { return slices.Clone(a.routes) }
 
 // New returns the API over r.
 func New(r store.Reader, log *slog.Logger) *API {
@@ -42,20 +60,20 @@ func New(r store.Reader, log *slog.Logger) *API {
 
 // Register mounts the endpoints on mux.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/health", a.health)
-	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+	a.handleFunc(mux, "GET /api/v1/health", a.health)
+	a.handleFunc(mux, "GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)
 	})
-	mux.HandleFunc("GET /api/v1/events", a.events)
-	mux.HandleFunc("GET /api/v1/graph", a.graph)
-	mux.HandleFunc("GET /api/v1/traces/{trace_id}", a.trace)
-	mux.HandleFunc("GET /api/v1/flows", a.flows)
-	mux.HandleFunc("GET /api/v1/lag", a.lag)
-	mux.HandleFunc("GET /api/v1/lag/series", a.lagSeries)
-	mux.HandleFunc("GET /api/v1/dlq", a.dlq)
-	mux.HandleFunc("GET /api/v1/dlq/{id}", a.dlqEntry)
-	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+	a.handleFunc(mux, "GET /api/v1/events", a.events)
+	a.handleFunc(mux, "GET /api/v1/graph", a.graph)
+	a.handleFunc(mux, "GET /api/v1/traces/{trace_id}", a.trace)
+	a.handleFunc(mux, "GET /api/v1/flows", a.flows)
+	a.handleFunc(mux, "GET /api/v1/lag", a.lag)
+	a.handleFunc(mux, "GET /api/v1/lag/series", a.lagSeries)
+	a.handleFunc(mux, "GET /api/v1/dlq", a.dlq)
+	a.handleFunc(mux, "GET /api/v1/dlq/{id}", a.dlqEntry)
+	a.handleFunc(mux, "/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 }

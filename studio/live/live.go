@@ -9,8 +9,10 @@
 //
 // Channels: "events" (filter fields: correlation_id, trace_id, service,
 // destination, event_type, outcome), "flows" (per-batch flow deltas),
-// "lag" (lag samples; filter: group) and "dlq" (DLQ arrivals, without
-// payloads; filter: source). Server to client:
+// "lag" (lag samples; filter: group), "dlq" (DLQ arrivals, without
+// payloads; filter: source), "replays" (replay progress; filter:
+// replay_id) and "alerts" (alert events as rules fire and resolve).
+// Server to client:
 //
 //	{"channel":"events","data":[…]}
 //	{"channel":"resync","message":"…"}   frames were dropped: refetch over REST
@@ -39,11 +41,16 @@ import (
 
 // Channels a client can subscribe to.
 const (
-	ChannelEvents = "events"
-	ChannelFlows  = "flows"
-	ChannelLag    = "lag"
-	ChannelDLQ    = "dlq"
+	ChannelEvents  = "events"
+	ChannelFlows   = "flows"
+	ChannelLag     = "lag"
+	ChannelDLQ     = "dlq"
+	ChannelReplays = "replays"
+	ChannelAlerts  = "alerts"
 )
+
+// channels are the channels a client may subscribe to.
+var channels = []string{ChannelEvents, ChannelFlows, ChannelLag, ChannelDLQ, ChannelReplays, ChannelAlerts}
 
 // Options configure a hub.
 type Options struct {
@@ -99,6 +106,7 @@ type Filter struct {
 	Outcome       string `json:"outcome,omitempty"`
 	Group         string `json:"group,omitempty"`
 	Source        string `json:"source,omitempty"`
+	ReplayID      string `json:"replay_id,omitempty"`
 }
 
 func (f Filter) event(e *event.Event) bool {
@@ -165,8 +173,8 @@ func (h *Hub) readLoop(c *client) {
 			return
 		}
 		switch {
-		case req.Channel != ChannelEvents && req.Channel != ChannelFlows && req.Channel != ChannelLag && req.Channel != ChannelDLQ:
-			h.sendTo(c, frame{Channel: "error", Message: "unknown channel " + strings.TrimSpace(req.Channel) + ": want events, flows, lag or dlq"})
+		case !slices.Contains(channels, req.Channel):
+			h.sendTo(c, frame{Channel: "error", Message: "unknown channel " + strings.TrimSpace(req.Channel) + ": want one of " + strings.Join(channels, ", ")})
 		case req.Op == "subscribe":
 			c.mu.Lock()
 			c.subs[req.Channel] = req.Filter
@@ -290,6 +298,31 @@ func (h *Hub) Publish(b *store.Batch) {
 			}
 		}
 	}
+}
+
+// Broadcast sends data on channel to every client subscribed to it whose
+// filter keep accepts (nil keeps all). It never blocks on a client.
+func (h *Hub) Broadcast(channel string, data any, keep func(Filter) bool) {
+	h.mu.Lock()
+	clients := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.Unlock()
+	for _, c := range clients {
+		c.mu.Lock()
+		f, ok := c.subs[channel]
+		c.mu.Unlock()
+		if ok && (keep == nil || keep(f)) {
+			h.sendTo(c, frame{Channel: channel, Data: data})
+		}
+	}
+}
+
+// PublishReplay sends the progress of replay id (data, as the API shows
+// it) on the replays channel.
+func (h *Hub) PublishReplay(id string, data any) {
+	h.Broadcast(ChannelReplays, data, func(f Filter) bool { return f.ReplayID == "" || f.ReplayID == id })
 }
 
 func maps(m map[string]Filter) map[string]Filter {

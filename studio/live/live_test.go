@@ -209,3 +209,43 @@ func TestSlowClientDoesNotSlowOthers(t *testing.T) {
 		t.Fatalf("the slow client was never told to resync (read %d frames)", frames)
 	}
 }
+
+func TestReplaysAndAlerts(t *testing.T) {
+	h, url := newHub(t, Options{})
+	all, one := dial(t, url, ""), dial(t, url, "")
+	subscribe(t, h, all, ChannelReplays, Filter{})
+	subscribe(t, h, all, ChannelAlerts, Filter{})
+	subscribe(t, h, one, ChannelReplays, Filter{ReplayID: "bb"})
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		h.mu.Lock()
+		n := 0
+		for cl := range h.clients {
+			cl.mu.Lock()
+			if _, ok := cl.subs[ChannelReplays]; ok {
+				n++
+			}
+			cl.mu.Unlock()
+		}
+		h.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second client did not subscribe")
+		}
+	}
+	h.PublishReplay("aa", store.Replay{ID: "aa", Sent: 1})
+	h.PublishReplay("bb", store.Replay{ID: "bb", Sent: 2})
+	h.Broadcast(ChannelAlerts, map[string]string{"state": "firing"}, nil)
+	var got []string
+	for range 3 {
+		f := read(t, all)
+		got = append(got, f.Channel+" "+string(f.Data.(json.RawMessage)))
+	}
+	if !strings.Contains(got[0], `"id":"aa"`) || !strings.Contains(got[1], `"id":"bb"`) || got[2] != `alerts {"state":"firing"}` {
+		t.Fatalf("frames %q", got)
+	}
+	if f := read(t, one); !strings.Contains(string(f.Data.(json.RawMessage)), `"id":"bb"`) {
+		t.Fatalf("filtered client got %s", f.Data)
+	}
+}

@@ -30,6 +30,10 @@ type job struct {
 	results   []store.ReplayItem // not yet written to the store
 	stoppedBy string
 	notified  time.Time
+	inflight  sync.WaitGroup // publishes whose result is not recorded yet
+
+	pub       sync.Mutex // serialises audit writes and notifications
+	published uint64     // UpdatedNS of the last one
 }
 
 func (j *job) snapshot() store.Replay {
@@ -95,7 +99,11 @@ loop:
 			h, newID := replayHeaders(m.headers, it, j.r.ID)
 			ctx := agent.ContextWithOp(pctx, event.OpReplay)
 			ctx = agent.ContextWithEvent(ctx, agent.Event{ID: it.eventID, CorrelationID: it.corrID})
-			e.brokers[it.system].publish(ctx, it.to, message{key: m.key, value: m.value, headers: h}, func(err error) { j.finish(it, newID, err) })
+			j.inflight.Add(1)
+			e.brokers[it.system].publish(ctx, it.to, message{key: m.key, value: m.value, headers: h}, func(err error) {
+				j.finish(it, newID, err)
+				j.inflight.Done()
+			})
 		}
 		for _, b := range e.brokers {
 			if err := b.flush(pctx); err != nil && brokenOff == nil {
@@ -108,6 +116,7 @@ loop:
 			brokenOff = err
 		}
 	}
+	j.inflight.Wait() // every result counted before the final state
 	j.update(func(r *store.Replay) {
 		r.FinishedNS = now()
 		switch {
@@ -179,6 +188,10 @@ func (j *job) update(change func(*store.Replay), force bool) {
 	r, results := j.r, j.results
 	j.results = nil
 	j.mu.Unlock()
+	// One writer at a time, newest state last: a slow progress write must
+	// not land (or be announced) after the final one.
+	j.pub.Lock()
+	defer j.pub.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := j.e.st.PutReplayItems(ctx, results); err != nil {
@@ -187,6 +200,10 @@ func (j *job) update(change func(*store.Replay), force bool) {
 		j.results = append(results, j.results...) // try again with the next write
 		j.mu.Unlock()
 	}
+	if r.UpdatedNS <= j.published {
+		return
+	}
+	j.published = r.UpdatedNS
 	if err := j.e.st.PutReplay(ctx, r); err != nil {
 		j.e.log.Error("replay: writing the audit log failed", "replay", r.ID, "error", err)
 	}

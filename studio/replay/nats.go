@@ -27,7 +27,7 @@ type natsBroker struct {
 }
 
 func newNATS(ctx context.Context, url string, a *agent.Agent) (*natsBroker, error) {
-	nc, err := natsgo.Connect(url, natsgo.Name("causeway-replay"), natsgo.MaxReconnects(-1))
+	nc, err := natsgo.Connect(url, natsgo.Name("causeway-replay"), natsgo.MaxReconnects(-1), natsgo.RetryOnFailedConnect(true))
 	if err != nil {
 		return nil, fmt.Errorf("replay: nats %s: %w", url, err)
 	}

@@ -229,6 +229,11 @@ func TestReplayBulk(t *testing.T) {
 	if m, d := count(r.ID); m != n || d != n {
 		t.Fatalf("consumed %d records of %d distinct originals, want %d of %d", m, d, n, n)
 	}
+	eventually(t, "the final progress notification", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return slices.ContainsFunc(e.notes, func(r store.Replay) bool { return r.ID == done.ID && r.Done() })
+	})
 	e.mu.Lock()
 	var progress []int64
 	for _, note := range e.notes {

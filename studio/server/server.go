@@ -13,6 +13,9 @@ import (
 	"net/http"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/frontend"
 	"github.com/causeway-dev/causeway/store"
@@ -20,6 +23,7 @@ import (
 	"github.com/causeway-dev/causeway/studio/api"
 	"github.com/causeway-dev/causeway/studio/auth"
 	"github.com/causeway-dev/causeway/studio/live"
+	"github.com/causeway-dev/causeway/studio/replay"
 )
 
 // Config is the studio's part of the configuration (YAML key "studio").
@@ -33,6 +37,8 @@ type Config struct {
 	Origins []string `yaml:"origins"`
 	// Alerts configures the alert engine.
 	Alerts AlertsConfig `yaml:"alerts"`
+	// Replay configures the replay engine's broker connections and limits.
+	Replay replay.Config `yaml:"replay"`
 }
 
 // AlertsConfig is the alert engine's part of the configuration.
@@ -70,6 +76,9 @@ type Server struct {
 	served chan error
 	stop   context.CancelFunc
 	alerts chan struct{}
+
+	replayAgent *agent.Agent
+	replays     *replay.Engine
 }
 
 // UsageError is a configuration mistake the user must fix (as opposed to
@@ -126,6 +135,21 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 			return nil, UsageError{fmt.Errorf("alert rule from the config file: %w", err)}
 		}
 	}
+	alerts.OnEvent(func(ev alert.Event) { srv.hub.Broadcast(live.ChannelAlerts, ev, nil) })
+	srv.replayAgent, err = replayAgent(ctx, srv.col)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { srv.replayAgent.Close(context.Background()) })
+	srv.replays, err = replay.New(ctx, s.Studio.Replay, st, srv.replayAgent,
+		func(r store.Replay) { srv.hub.PublishReplay(r.ID, api.NewReplayView(r)) }, log.With("component", "replay"))
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, srv.replays.Close)
+	if err := srv.replays.Recover(ctx); err != nil {
+		return nil, err
+	}
 	srv.ln, err = net.Listen("tcp", s.Studio.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("studio listen on %s: %w", s.Studio.Listen, err)
@@ -143,7 +167,9 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	apiMux := http.NewServeMux()
 	a := api.New(st, log)
 	a.Register(apiMux)
-	a.RegisterAlerts(apiMux, alerts, func(h http.Handler) http.Handler { return guard.Require(auth.Operator, h) })
+	operator := func(h http.Handler) http.Handler { return guard.Require(auth.Operator, h) }
+	a.RegisterAlerts(apiMux, alerts, operator)
+	a.RegisterReplays(apiMux, srv.replays, operator)
 	apiMux.Handle("GET /api/v1/live", srv.hub)
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers
@@ -171,9 +197,43 @@ func (s *Server) Done() <-chan error { return s.served }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
 	<-s.alerts
-	err := errors.Join(s.hub.Close(ctx), s.srv.Shutdown(ctx), s.col.Shutdown(ctx))
+	err := s.srv.Shutdown(ctx)
+	s.replays.Close()
+	err = errors.Join(err, s.replayAgent.Close(ctx), s.hub.Close(ctx), s.col.Shutdown(ctx))
 	return errors.Join(err, s.st.Close())
 }
+
+// replayAgent is the agent the replay engine publishes through, exporting
+// to this studio's own collector (nowhere when its OTLP/HTTP receiver is
+// off: replays then leave no trace in the graph).
+func replayAgent(ctx context.Context, col *collector.Collector) (*agent.Agent, error) {
+	opts := []agent.Option{agent.WithService("causeway-replay")}
+	if addr := col.HTTPAddr(); addr != "" {
+		opts = append(opts, agent.WithCollector("http://"+DialAddr(addr)))
+	} else {
+		opts = append(opts, agent.WithExporter(discard{}))
+	}
+	return agent.New(ctx, opts...)
+}
+
+// DialAddr turns a listen address into one to connect to: an unspecified
+// host (":4318", "0.0.0.0:4318", "[::]:4318") becomes 127.0.0.1.
+func DialAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// discard is a span exporter that drops everything.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
 
 // LoopbackOnly refuses addresses other machines can reach, for a studio
 // without API tokens.

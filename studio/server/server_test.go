@@ -1,0 +1,200 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
+
+	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
+	_ "github.com/causeway-dev/causeway/store/embedded"
+	"github.com/causeway-dev/causeway/studio/auth"
+	"github.com/causeway-dev/causeway/studio/replay"
+	"github.com/causeway-dev/causeway/studio/server"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	viewerToken   = "viewer-token-0123456789"
+	operatorToken = "operator-token-0123456789"
+)
+
+// TestReplayOverHTTP drives replays through the studio's HTTP API with
+// tokens: who may do what, the count confirmation, the idempotency key,
+// the audit record and progress on the live websocket.
+func TestReplayOverHTTP(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders", "orders.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	ctx := context.Background()
+	cfg := collector.DefaultConfig()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir = "127.0.0.1:0", collector.Off, t.TempDir()
+	srv, err := server.Start(ctx, server.Setup{Store: "embedded://" + t.TempDir(), Collector: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Studio: server.Config{Listen: "127.0.0.1:0", Replay: replay.Config{KafkaBrokers: kc.ListenAddrs()},
+			Tokens: []auth.Token{{Name: "vera", Role: "viewer", Token: viewerToken}, {Name: "otto", Role: "operator", Token: operatorToken}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	// Two dead-lettered orders on the broker, and their DLQ entries in the store.
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
+	defer cl.Close()
+	var ids []string
+	var entries []store.DLQEntry
+	for i, v := range []string{`{"order":1}`, `{"order":2}`} {
+		r := &kgo.Record{Topic: "orders.dlq", Value: []byte(v), Headers: []kgo.RecordHeader{{Key: event.HeaderEventID, Value: []byte{'e', byte('1' + i)}}}}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		id := store.DLQID("kafka", "orders.dlq", r.Partition, r.Offset)
+		ids = append(ids, id)
+		entries = append(entries, store.DLQEntry{ID: id, TimeNS: uint64(time.Now().UnixNano()), System: "kafka", Source: "orders.dlq",
+			SourcePartition: r.Partition, SourceOffset: r.Offset, Original: "orders", OriginalPartition: -1, OriginalOffset: -1,
+			Reason: "timeout", EventID: string(r.Headers[0].Value), Payload: r.Value, PayloadSize: int64(len(r.Value))})
+	}
+	if err := srv.Store().Write(ctx, &store.Batch{DLQ: entries}); err != nil {
+		t.Fatal(err)
+	}
+
+	call := func(method, path, token, key string, body any, want int, out any) http.Header {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, srv.URL()+path, rd)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
+		}
+		if out != nil {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s %s: %v in %s", method, path, err, b)
+			}
+		}
+		return resp.Header
+	}
+	run := map[string]any{"dlq_ids": ids, "reason": "timeouts fixed"}
+	dry := map[string]any{"dlq_ids": ids, "dry_run": true}
+
+	call("GET", "/api/v1/replays", "", "", nil, 401, nil)
+	call("POST", "/api/v1/replays", "", "", dry, 401, nil)
+	if _, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL(), "http")+"/api/v1/live", nil); err == nil || resp.StatusCode != 401 {
+		t.Fatalf("websocket without a token: %v", err)
+	}
+	hdr := http.Header{"Origin": {"https://evil.example"}}
+	if _, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL(), "http")+"/api/v1/live?access_token="+viewerToken, hdr); err == nil || resp.StatusCode != 403 {
+		t.Fatalf("websocket from a foreign origin: %v", err)
+	}
+	var preview replay.Preview
+	call("POST", "/api/v1/replays", viewerToken, "", dry, 200, &preview)
+	if preview.Count != 2 || !preview.ConfirmCount || preview.Sample[0].PayloadPreview == "" {
+		t.Fatalf("preview %+v", preview)
+	}
+	call("POST", "/api/v1/replays", viewerToken, "", run, 403, nil)
+	var e struct{ Error struct{ Code string } }
+	call("POST", "/api/v1/replays", operatorToken, "", run, 409, &e)
+	if e.Error.Code != "count_mismatch" {
+		t.Fatalf("without expected_count: %+v", e)
+	}
+	call("POST", "/api/v1/replays", operatorToken, "", map[string]any{"dlq_ids": ids}, 400, nil)
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL(), "http")+"/api/v1/live?access_token="+operatorToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.WriteJSON(map[string]string{"op": "subscribe", "channel": "replays"})
+	time.Sleep(100 * time.Millisecond) // let the hub register the subscription
+
+	run["expected_count"] = 2
+	var started, again struct{ ID, State string }
+	call("POST", "/api/v1/replays", operatorToken, "double-click", run, 202, &started)
+	h := call("POST", "/api/v1/replays", operatorToken, "double-click", run, 200, &again)
+	if again.ID != started.ID || h.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("second click: %+v %v, want replay %s", again, h, started.ID)
+	}
+
+	// Progress frames over the websocket, ending in the final state.
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var f struct {
+			Channel string
+			Data    struct{ ID, State string }
+		}
+		if err := ws.ReadJSON(&f); err != nil {
+			t.Fatalf("no final replay frame: %v", err)
+		}
+		if f.Channel == "replays" && f.Data.ID == started.ID && f.Data.State == store.ReplaySucceeded {
+			break
+		}
+	}
+	var got struct {
+		State, RequestedBy string
+		Sent               int
+		CreatedAt          string `json:"created_at"`
+		Items              []store.ReplayItem
+	}
+	call("GET", "/api/v1/replays/"+started.ID, viewerToken, "", nil, 200, &got)
+	if got.State != "succeeded" || got.Sent != 2 || len(got.Items) != 2 || got.CreatedAt == "" {
+		t.Fatalf("replay record %+v", got)
+	}
+	var list struct{ Replays []struct{ ID, RequestedBy string } }
+	call("GET", "/api/v1/replays", viewerToken, "", nil, 200, &list)
+	if len(list.Replays) != 1 || list.Replays[0].ID != started.ID {
+		t.Fatalf("replay list %+v", list)
+	}
+	call("POST", "/api/v1/replays/"+started.ID+"/cancel", viewerToken, "", nil, 403, nil)
+	call("POST", "/api/v1/replays/"+started.ID+"/cancel", operatorToken, "", nil, 409, nil)
+	call("GET", "/api/v1/replays/nope", viewerToken, "", nil, 404, nil)
+
+	// Exactly two records reached the original topic.
+	rc, _ := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...), kgo.ConsumeTopics("orders"))
+	defer rc.Close()
+	var recs []*kgo.Record
+	for deadline := time.Now().Add(10 * time.Second); len(recs) < 2 && time.Now().Before(deadline); {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		recs = append(recs, rc.PollFetches(pctx).Records()...)
+		cancel()
+	}
+	pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	recs = append(recs, rc.PollFetches(pctx).Records()...)
+	cancel()
+	if len(recs) != 2 {
+		t.Fatalf("%d records on orders, want 2", len(recs))
+	}
+}
