@@ -173,7 +173,9 @@ func TestReplayOverHTTP(t *testing.T) {
 	if got.State != "succeeded" || got.Sent != 2 || len(got.Items) != 2 || got.CreatedAt == "" {
 		t.Fatalf("replay record %+v", got)
 	}
-	var list struct{ Replays []struct{ ID, RequestedBy string } }
+	var list struct {
+		Replays []struct{ ID, RequestedBy string }
+	}
 	call("GET", "/api/v1/replays", viewerToken, "", nil, 200, &list)
 	if len(list.Replays) != 1 || list.Replays[0].ID != started.ID {
 		t.Fatalf("replay list %+v", list)
