@@ -9,8 +9,10 @@
 //	orders.placed ─► analytics (slow for the first half of every minute: lag builds and drains)
 //
 // Faults, on by default: a poison order that cannot be parsed (dead-lettered
-// to orders.placed.dlq), transient payment errors retried, orders sent twice
-// (skipped by the idempotency helper), out-of-stock items (the saga refunds).
+// to orders.placed.dlq), a fraud-check outage every two minutes whose
+// orders are dead-lettered after their retries (replay them once it is
+// over), transient payment errors retried, orders sent twice (skipped by
+// the idempotency helper), out-of-stock items (the saga refunds).
 package demo
 
 import (
@@ -235,6 +237,7 @@ func (s *shop) payments(ctx context.Context) error {
 		return err
 	}
 	var attempts sync.Map
+	start := time.Now()
 	s.consume(ctx, cl, func(r *kgo.Record) {
 		kafka.Handle(ctx, a, cl, "payments", r, s.policy, func(ctx context.Context, r *kgo.Record) error {
 			var o Order
@@ -246,6 +249,9 @@ func (s *shop) payments(ctx context.Context) error {
 			if s.cfg.Faults && len(o.SKU) > 0 && o.SKU[len(o.SKU)-1] == '7' && *n.(*int) == 1 {
 				return errors.New("card processor timeout")
 			}
+			if s.cfg.Faults && len(o.SKU) > 0 && o.SKU[len(o.SKU)-1] == '3' && fraudCheckDown(time.Since(start)) {
+				return errors.New("fraud-check unavailable: connection refused")
+			}
 			topic := "payments.authorized"
 			if o.Amount > 900 {
 				topic = "payments.failed"
@@ -254,6 +260,15 @@ func (s *shop) payments(ctx context.Context) error {
 		})
 	})
 	return nil
+}
+
+// fraudCheckDown says whether the fraud-check service the payment service
+// calls is in one of its outages: from 5 s to 12 s after the start, and
+// again every two minutes. Orders it cannot check exhaust their retries
+// and are dead-lettered; replayed after the outage, they go through.
+func fraudCheckDown(since time.Duration) bool {
+	at := since % (2 * time.Minute)
+	return at >= 5*time.Second && at < 12*time.Second
 }
 
 // fulfillment moves authorized payments to NATS.

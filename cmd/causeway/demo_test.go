@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -146,11 +147,17 @@ func TestDemo(t *testing.T) {
 		if err := getJSON(t, d.api+"/dlq", &dlq); err != nil {
 			return err.Error()
 		}
-		if len(dlq.Entries) == 0 || !strings.Contains(dlq.Entries[0].Reason, "cannot parse order") {
-			return fmt.Sprintf("DLQ entries: %+v", dlq.Entries)
+		var poison, outage bool
+		for _, e := range dlq.Entries {
+			poison = poison || strings.Contains(e.Reason, "cannot parse order")
+			outage = outage || strings.Contains(e.Reason, "fraud-check unavailable")
+		}
+		if !poison || !outage {
+			return fmt.Sprintf("want poison and fraud-check outage entries in the DLQ: %+v", dlq.Entries)
 		}
 		return ""
 	})
+	d.replayFraudCheckOutage(t)
 
 	if kcat, err := exec.LookPath("kcat"); err == nil {
 		out, err := exec.Command(kcat, "-b", d.kafka, "-L").CombinedOutput()
@@ -187,4 +194,62 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("after a restart %d order events (err %v), before %d", len(after.Events), err, len(before.Events))
 	}
 	d.stop(t)
+}
+
+// replayFraudCheckOutage replays one order the fraud-check outage
+// dead-lettered, through the API as a user would, once the outage is over:
+// the payment service processes it and the order's causation graph shows
+// the replay as a new branch.
+func (d *demoProc) replayFraudCheckOutage(t *testing.T) {
+	t.Helper()
+	var dlq struct{ Entries []store.DLQEntry }
+	if err := getJSON(t, d.api+"/dlq?limit=1000", &dlq); err != nil {
+		t.Fatal(err)
+	}
+	var entry store.DLQEntry
+	for _, e := range dlq.Entries {
+		if strings.Contains(e.Reason, "fraud-check unavailable") && e.CorrelationID != "" {
+			entry = e
+		}
+	}
+	if entry.ID == "" {
+		t.Fatalf("no fraud-check DLQ entry with a correlation id: %+v", dlq.Entries)
+	}
+	// The outage lasts 7 s; wait it out.
+	time.Sleep(time.Until(time.Unix(0, int64(entry.TimeNS)).Add(8 * time.Second)))
+	body := fmt.Sprintf(`{"dlq_ids":[%q],"reason":"fraud-check is back"}`, entry.ID)
+	req, _ := http.NewRequest("POST", d.api+"/replays", strings.NewReader(body))
+	req.Header.Set("Idempotency-Key", "demo-test-"+entry.ID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct{ ID, State string }
+	json.NewDecoder(resp.Body).Decode(&r)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || r.ID == "" {
+		t.Fatalf("POST /replays: %d %+v", resp.StatusCode, r)
+	}
+	eventually(t, 30*time.Second, func() string {
+		getJSON(t, d.api+"/replays/"+r.ID, &r)
+		if r.State != "succeeded" {
+			return "replay state " + r.State
+		}
+		return ""
+	})
+	eventually(t, 30*time.Second, func() string {
+		var g struct{ Nodes []event.Event }
+		if err := getJSON(t, d.api+"/graph?correlation_id="+url.QueryEscape(entry.CorrelationID), &g); err != nil {
+			return err.Error()
+		}
+		var replayed, processed bool
+		for _, n := range g.Nodes {
+			replayed = replayed || n.Op == event.OpReplay && n.ReplayOf == entry.EventID
+			processed = processed || n.Op == event.OpProcess && n.Service == "payment-service" && n.Outcome == event.OutcomeOK && n.ReplayOf == entry.EventID
+		}
+		if !replayed || !processed {
+			return fmt.Sprintf("graph of %s: replay publish %v, processed %v", entry.CorrelationID, replayed, processed)
+		}
+		return ""
+	})
 }
