@@ -1,5 +1,6 @@
 // Package alert is the studio's alert engine: rules over consumer lag, DLQ
-// arrivals and handler error rates, evaluated on a schedule against the
+// arrivals, handler error rates and end-to-end latency between two event
+// types, evaluated on a schedule against the
 // store, with `for` durations, and firing / resolved notifications to
 // webhooks (generic JSON signed with HMAC-SHA256, or Slack-compatible).
 //
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 )
 
@@ -37,6 +39,11 @@ const (
 	// KindErrorRate: errors / operations on a destination within Window
 	// above Threshold (0..1).
 	KindErrorRate Kind = "error_rate"
+	// KindLatency: the p99 end-to-end latency, in seconds, from the
+	// publish of a FromEventType event to the first publish of a
+	// ToEventType event of the same correlation id, over the flows that
+	// reached ToEventType within Window, above Threshold.
+	KindLatency Kind = "e2e_latency"
 )
 
 // Rule is an alert rule.
@@ -50,6 +57,9 @@ type Rule struct {
 	Destination string `json:"destination,omitempty" yaml:"destination"`
 	// Threshold is the limit the value must exceed.
 	Threshold float64 `json:"threshold" yaml:"threshold"`
+	// FromEventType and ToEventType are the two ends of an e2e_latency rule.
+	FromEventType string `json:"from_event_type,omitempty" yaml:"from_event_type"`
+	ToEventType   string `json:"to_event_type,omitempty" yaml:"to_event_type"`
 	// Statuses are the lag statuses that fire a lag_status rule.
 	Statuses []string `json:"statuses,omitempty" yaml:"statuses"`
 	// Window is the look-back of dlq_arrivals and error_rate (default 5m).
@@ -99,8 +109,15 @@ func (r *Rule) Validate() error {
 		if len(r.Statuses) == 0 {
 			return fmt.Errorf("rule %s: lag_status needs statuses", r.ID)
 		}
+	case KindLatency:
+		if r.FromEventType == "" || r.ToEventType == "" || r.FromEventType == r.ToEventType {
+			return fmt.Errorf("rule %s: e2e_latency needs two different event types, from_event_type and to_event_type", r.ID)
+		}
+		if r.Threshold <= 0 {
+			return fmt.Errorf("rule %s: e2e_latency needs a threshold in seconds", r.ID)
+		}
 	default:
-		return fmt.Errorf("rule %s: unknown kind %q (want lag_messages, lag_seconds, lag_status, dlq_arrivals, error_rate)", r.ID, r.Kind)
+		return fmt.Errorf("rule %s: unknown kind %q (want lag_messages, lag_seconds, lag_status, dlq_arrivals, error_rate, e2e_latency)", r.ID, r.Kind)
 	}
 	for i, w := range r.Webhooks {
 		if err := w.validate(); err != nil {
@@ -366,8 +383,53 @@ func (e *Engine) check(ctx context.Context, r *Rule, now time.Time) (bool, float
 		}
 		rate := float64(errs) / float64(ops)
 		return rate > r.Threshold, rate, fmt.Sprintf("%.1f%% of %d handler runs failed in the last %s", 100*rate, ops, window), nil
+	case KindLatency:
+		return e.latency(ctx, r, now.Add(-window), now)
 	}
 	return false, 0, "", fmt.Errorf("unknown kind %q", r.Kind)
+}
+
+// latency evaluates an e2e_latency rule over the flows that reached
+// r.ToEventType within [since, until).
+func (e *Engine) latency(ctx context.Context, r *Rule, since, until time.Time) (bool, float64, string, error) {
+	firstPublish := func(eventType string, since time.Time) (map[string]uint64, error) {
+		page, err := e.r.Events(ctx, store.EventQuery{EventType: eventType, Since: since, Until: until, Limit: store.MaxLimit})
+		if err != nil {
+			return nil, err
+		}
+		first := map[string]uint64{}
+		for _, ev := range page.Events {
+			if ev.Op != event.OpPublish || ev.CorrelationID == "" {
+				continue
+			}
+			if t, ok := first[ev.CorrelationID]; !ok || ev.StartNS < t {
+				first[ev.CorrelationID] = ev.StartNS
+			}
+		}
+		return first, nil
+	}
+	ends, err := firstPublish(r.ToEventType, since)
+	if err != nil {
+		return false, 0, "", err
+	}
+	// A flow may have started well before its end: look back an hour more.
+	starts, err := firstPublish(r.FromEventType, since.Add(-time.Hour))
+	if err != nil {
+		return false, 0, "", err
+	}
+	var lat []float64
+	for corr, end := range ends {
+		if start, ok := starts[corr]; ok && end >= start {
+			lat = append(lat, float64(end-start)/1e9)
+		}
+	}
+	if len(lat) == 0 {
+		return false, 0, fmt.Sprintf("no flow from %s to %s in the last %s", r.FromEventType, r.ToEventType, until.Sub(since)), nil
+	}
+	sort.Float64s(lat)
+	p99 := lat[min(len(lat)-1, int(float64(len(lat))*0.99))]
+	return p99 > r.Threshold, p99, fmt.Sprintf("p99 latency from %s to %s is %.2f s over %d flows in the last %s",
+		r.FromEventType, r.ToEventType, p99, len(lat), until.Sub(since)), nil
 }
 
 // lagCondition looks at each group's latest sample set.
