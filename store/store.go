@@ -92,6 +92,7 @@ type Store interface {
 	Writer
 	Reader
 	ReplayLog
+	AlertLog
 	// Close releases the store's resources. It does not lose written data.
 	Close() error
 }

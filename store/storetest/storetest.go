@@ -68,6 +68,7 @@ func RunAll(t *testing.T, h Harness) {
 		{"DLQ", testDLQ},
 		{"ReplayLog", testReplayLog},
 		{"ReplayPages", testReplayPages},
+		{"AlertLog", testAlertLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

@@ -6,18 +6,21 @@
 //
 // A rule fires when its condition has held for its For duration, and
 // resolves when the condition stops holding; each transition is notified
-// once. Rules and the firing history live in memory (rules come back from
-// the configuration file at start).
+// once. Rules from the configuration file are loaded at every start; rules
+// saved through the API and the alert history are kept in the store.
 package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
@@ -156,9 +159,16 @@ type ruleState struct {
 	since time.Time // when the condition started holding
 }
 
+// Store is what the engine reads (lag, DLQ entries, events, flows) and
+// where it keeps the rules made through the API and the alert history.
+type Store interface {
+	store.Reader
+	store.AlertLog
+}
+
 // Engine evaluates rules and sends notifications.
 type Engine struct {
-	r      store.Reader
+	r      Store
 	sender *Sender
 	log    *slog.Logger
 	now    func() time.Time
@@ -173,8 +183,9 @@ type Engine struct {
 // maxHistory bounds the kept transitions.
 const maxHistory = 1000
 
-// NewEngine returns an engine reading from r and notifying through s.
-func NewEngine(r store.Reader, s *Sender, log *slog.Logger) *Engine {
+// NewEngine returns an engine over r notifying through s. Load brings
+// back the rules and the history r keeps.
+func NewEngine(r Store, s *Sender, log *slog.Logger) *Engine {
 	return &Engine{r: r, sender: s, log: log, now: time.Now, rules: map[string]*Rule{}, states: map[string]*ruleState{}}
 }
 
@@ -203,6 +214,88 @@ func (e *Engine) Put(r Rule) error {
 		e.states[r.ID] = &ruleState{state: StateOK}
 	}
 	return nil
+}
+
+// Load brings back the rules saved through Save and the latest history.
+// A saved rule the sender now refuses (its target became forbidden) is
+// skipped with a warning.
+func (e *Engine) Load(ctx context.Context) error {
+	recs, err := e.r.AlertRules(ctx)
+	if err != nil {
+		return fmt.Errorf("alert rules: %w", err)
+	}
+	for _, rec := range recs {
+		var r Rule
+		if err := yaml.Unmarshal([]byte(rec.Spec), &r); err != nil {
+			e.log.Warn("stored alert rule unreadable; skipped", "rule", rec.ID, "error", err)
+			continue
+		}
+		if err := e.Put(r); err != nil {
+			e.log.Warn("stored alert rule refused; skipped", "rule", rec.ID, "error", err)
+		}
+	}
+	evs, err := e.r.AlertEvents(ctx, maxHistory)
+	if err != nil {
+		return fmt.Errorf("alert history: %w", err)
+	}
+	history := make([]Event, 0, len(evs))
+	for i := len(evs) - 1; i >= 0; i-- {
+		var ev Event
+		if json.Unmarshal([]byte(evs[i].Body), &ev) == nil {
+			history = append(history, ev)
+		}
+	}
+	e.mu.Lock()
+	e.history = append(history, e.history...)
+	e.mu.Unlock()
+	return nil
+}
+
+// Save adds or replaces a rule and keeps it in the store. A webhook
+// secret given as "[set]" (as the API shows it) keeps the rule's current
+// secret for that URL.
+func (e *Engine) Save(ctx context.Context, r Rule) error {
+	if old, ok := e.Rule(r.ID); ok {
+		for i, w := range r.Webhooks {
+			if w.Secret != secretShown {
+				continue
+			}
+			r.Webhooks[i].Secret = ""
+			for _, ow := range old.Webhooks {
+				if ow.URL == w.URL {
+					r.Webhooks[i].Secret = ow.Secret
+				}
+			}
+		}
+	}
+	for _, w := range r.Webhooks {
+		if w.Secret == secretShown {
+			return fmt.Errorf("rule %s: webhook %s: %q stands for an existing secret, and this webhook has none", r.ID, w.URL, secretShown)
+		}
+	}
+	if err := e.Put(r); err != nil {
+		return err
+	}
+	spec, err := yaml.Marshal(r)
+	if err == nil {
+		err = e.r.PutAlertRule(ctx, store.AlertRuleRecord{ID: r.ID, Spec: string(spec), UpdatedNS: uint64(time.Now().UnixNano())})
+	}
+	if err != nil {
+		return fmt.Errorf("rule %s: %w: %w", r.ID, ErrNotSaved, err)
+	}
+	return nil
+}
+
+// ErrNotSaved wraps a Save error from the store: the rule is active but
+// will not survive a restart.
+var ErrNotSaved = errors.New("rule active but not saved")
+
+// Remove deletes a rule, also from the store; it reports whether the rule existed.
+func (e *Engine) Remove(ctx context.Context, id string) (bool, error) {
+	if !e.Delete(id) {
+		return false, nil
+	}
+	return true, e.r.PutAlertRule(ctx, store.AlertRuleRecord{ID: id, Deleted: true, UpdatedNS: uint64(time.Now().UnixNano())})
 }
 
 // Delete removes a rule; it reports whether the rule existed.
@@ -339,6 +432,11 @@ func (e *Engine) record(ctx context.Context, r Rule, ev Event) Event {
 	}
 	notify := e.onEvent
 	e.mu.Unlock()
+	if body, err := json.Marshal(ev); err == nil {
+		if err := e.r.PutAlertEvent(ctx, store.AlertEventRecord{TimeNS: uint64(ev.At.UnixNano()), RuleID: ev.RuleID, Status: ev.Status, Body: string(body)}); err != nil {
+			e.log.Error("alert history: store write failed", "rule", ev.RuleID, "error", err)
+		}
+	}
 	if notify != nil {
 		notify(ev)
 	}

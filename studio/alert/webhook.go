@@ -44,12 +44,15 @@ func (w Webhook) validate() error {
 	return nil
 }
 
+// secretShown stands for a webhook secret in API answers.
+const secretShown = "[set]"
+
 // MarshalJSON leaves the secret out of API answers.
 func (w Webhook) MarshalJSON() ([]byte, error) {
 	type plain Webhook
 	p := plain(w)
 	if p.Secret != "" {
-		p.Secret = "[set]"
+		p.Secret = secretShown
 	}
 	return json.Marshal(p)
 }

@@ -32,7 +32,12 @@ func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine, write func(htt
 		a.putRule(rw, r, e, r.PathValue("id"), http.StatusOK)
 	}))
 	a.handle(mux, "DELETE /api/v1/alerts/rules/{id}", w(func(rw http.ResponseWriter, r *http.Request) {
-		if !e.Delete(r.PathValue("id")) {
+		ok, err := e.Remove(r.Context(), r.PathValue("id"))
+		if err != nil {
+			a.fail(rw, r, err)
+			return
+		}
+		if !ok {
 			writeError(rw, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no rule " + r.PathValue("id")})
 			return
 		}
@@ -69,7 +74,11 @@ func (a *API) putRule(w http.ResponseWriter, r *http.Request, e *alert.Engine, i
 		writeError(w, &Error{Status: http.StatusConflict, Code: "already_exists", Message: fmt.Sprintf("rule %s exists: PUT to replace it", rule.ID)})
 		return
 	}
-	if err := e.Put(rule); err != nil {
+	if err := e.Save(r.Context(), rule); err != nil {
+		if errors.Is(err, alert.ErrNotSaved) {
+			a.fail(w, r, err)
+			return
+		}
 		if errors.Is(err, alert.ErrForbiddenTarget) {
 			writeError(w, &Error{Status: http.StatusBadRequest, Code: "forbidden_target", Message: err.Error()})
 			return

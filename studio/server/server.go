@@ -130,6 +130,9 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	undo = append(undo, func() { srv.col.Shutdown(context.Background()) })
 	alerts := alert.NewEngine(st, alert.NewSender(alert.SenderOptions{AllowLoopback: s.Studio.Alerts.AllowLoopback,
 		AllowPrivate: s.Studio.Alerts.AllowPrivate}), log)
+	if err := alerts.Load(ctx); err != nil {
+		return nil, err
+	}
 	for _, r := range s.Studio.Alerts.Rules {
 		if err := alerts.Put(r); err != nil {
 			return nil, UsageError{fmt.Errorf("alert rule from the config file: %w", err)}
