@@ -238,4 +238,10 @@ func TestRulesAndHistorySurviveRestart(t *testing.T) {
 	if evs := rcv.events(t); len(evs) != 1 {
 		t.Fatalf("receiver got %d notifications", len(evs))
 	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	ts, mac, _ := strings.Cut(strings.TrimPrefix(rcv.sigs[0], "t="), ",v1=")
+	if mac != Sign("s3cret", ts, rcv.bodies[0]) {
+		t.Fatalf("signature %q does not verify with the saved secret", rcv.sigs[0])
+	}
 }
