@@ -36,7 +36,11 @@ type env struct {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newEnv(t *testing.T, topics ...string) *env {
+func newEnv(t *testing.T, topics ...string) *env { return setup(t, true, replay.Config{}, topics...) }
+
+// setup builds an env; without the sidecar, DLQ entries must be written
+// to the store by the caller.
+func setup(t testing.TB, withSidecar bool, cfg replay.Config, topics ...string) *env {
 	t.Helper()
 	e := &env{}
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topics...))
@@ -59,9 +63,9 @@ func newEnv(t *testing.T, topics ...string) *env {
 	if e.st, err = embedded.Open(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	cfg := collector.DefaultConfig()
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir, cfg.FlushInterval = "127.0.0.1:0", collector.Off, t.TempDir(), 50*time.Millisecond
-	col, err := collector.New(cfg, e.st, quiet())
+	ccfg := collector.DefaultConfig()
+	ccfg.HTTPAddr, ccfg.GRPCAddr, ccfg.SpoolDir, ccfg.FlushInterval = "127.0.0.1:0", collector.Off, t.TempDir(), 50*time.Millisecond
+	col, err := collector.New(ccfg, e.st, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +78,13 @@ func newEnv(t *testing.T, topics ...string) *env {
 	sidecarDone := make(chan struct{})
 	go func() {
 		defer close(sidecarDone)
-		sidecar.Run(ctx, sidecar.Config{KafkaBrokers: e.kafka, NATSURL: e.nats, Collector: e.collector, Interval: 200 * time.Millisecond}, quiet())
+		if withSidecar {
+			sidecar.Run(ctx, sidecar.Config{KafkaBrokers: e.kafka, NATSURL: e.nats, Collector: e.collector, Interval: 200 * time.Millisecond}, quiet())
+		}
 	}()
 	a := e.agent(t, "causeway-replay")
-	e.eng, err = replay.New(context.Background(), replay.Config{KafkaBrokers: e.kafka, NATSURL: e.nats}, e.st, a, func(r store.Replay) {
+	cfg.KafkaBrokers, cfg.NATSURL = e.kafka, e.nats
+	e.eng, err = replay.New(context.Background(), cfg, e.st, a, func(r store.Replay) {
 		e.mu.Lock()
 		e.notes = append(e.notes, r)
 		e.mu.Unlock()
@@ -99,7 +106,7 @@ func newEnv(t *testing.T, topics ...string) *env {
 }
 
 // agent returns an agent exporting to the env's collector.
-func (e *env) agent(t *testing.T, service string) *agent.Agent {
+func (e *env) agent(t testing.TB, service string) *agent.Agent {
 	a, err := agent.New(context.Background(), agent.WithService(service), agent.WithCollector(e.collector))
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +115,7 @@ func (e *env) agent(t *testing.T, service string) *agent.Agent {
 	return a
 }
 
-func (e *env) client(t *testing.T, opts ...kgo.Opt) *kgo.Client {
+func (e *env) client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(e.kafka...)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +125,7 @@ func (e *env) client(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 }
 
 // eventually polls cond every 50ms for up to 30s.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -128,7 +135,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // wait returns the replay once it is done.
-func (e *env) wait(t *testing.T, id string) store.Replay {
+func (e *env) wait(t testing.TB, id string) store.Replay {
 	t.Helper()
 	var r store.Replay
 	eventually(t, "replay "+id+" to finish", func() bool {
