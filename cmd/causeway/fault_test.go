@@ -152,6 +152,43 @@ func TestClickHouseOutage(t *testing.T) {
 	c.stop()
 }
 
+// TestClickHouseShardOutage stops one shard of a two-shard ClickHouse
+// cluster for 15 s while spans stream in through the Distributed tables:
+// the collector spools what it cannot write and catches up after; no
+// accepted span is lost or duplicated on either shard.
+func TestClickHouseShardOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long fault test")
+	}
+	nodes := chtest.StartCluster(t, "causeway_fault", 2)
+	db := chtest.UniqueDB(t.Name())
+	b := backend{name: "clickhouse-cluster", url: nodes[0].DSN(db) + "?cluster=causeway_fault", rawSpanCounts: func(t testing.TB) (rows, unique uint64) {
+		for _, n := range nodes { // a trace's spans live on one shard: the sums are exact
+			r, u := n.SpanCounts(t, db+"_local")
+			rows, unique = rows+r, unique+u
+		}
+		return rows, unique
+	}}
+	c := startCollector(t, b.url, t.TempDir())
+	s := newStreamer(c.httpAddr)
+	go s.run(20 * time.Millisecond)
+	time.Sleep(3 * time.Second)
+	nodes[1].Stop()
+	t.Log("shard 2 stopped")
+	time.Sleep(15 * time.Second)
+	nodes[1].Restart(t)
+	t.Log("shard 2 restarted")
+	time.Sleep(3 * time.Second)
+	s.halt()
+	waitExact(t, b, s)
+	for i, n := range nodes {
+		if r, _ := n.SpanCounts(t, db+"_local"); r == 0 {
+			t.Errorf("shard %d holds no spans", i+1)
+		}
+	}
+	c.stop()
+}
+
 // TestCollectorKilled kills the collector with SIGKILL twice: once while
 // its spool holds spans the store (stopped) has not taken, once in the
 // middle of a stream. After restarts, every accepted span is stored once.

@@ -55,7 +55,19 @@ var _ store.Store = (*Store)(nil)
 var validDB = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Open connects, creates the database if needed and applies migrations.
+// With ?cluster=NAME in the DSN it sets up and uses a cluster (cluster.go).
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	cluster := ""
+	if u, err := url.Parse(dsn); err == nil {
+		q := u.Query()
+		cluster = q.Get("cluster")
+		q.Del("cluster")
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
+	if cluster != "" && !validDB.MatchString(cluster) {
+		return nil, fmt.Errorf("clickhouse store: cluster name %q: want letters, digits and _", cluster)
+	}
 	opts, err := ch.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
@@ -71,6 +83,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		opts.DialTimeout = 5 * time.Second
 	}
 	opts.ReadTimeout = time.Minute
+	if cluster != "" {
+		if opts.Settings == nil {
+			opts.Settings = ch.Settings{}
+		}
+		opts.Settings["insert_distributed_sync"] = 1
+		if err := setupCluster(ctx, *opts, db, cluster); err != nil {
+			return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
+		}
+		opts.Auth.Database = db
+		conn, err := ch.Open(opts)
+		if err != nil {
+			return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
+		}
+		return &Store{conn: conn, db: db}, nil
+	}
 	opts.Auth.Database = "default"
 	boot, err := ch.Open(opts)
 	if err != nil {

@@ -145,9 +145,15 @@ func start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tcp, http, inter := freePort(), freePort(), freePort()
+	return startPrivate(bin, dir, freePort(), "")
+}
+
+// startPrivate starts a private server in dir on tcp, with extra XML
+// inside <yandex> (a cluster definition, say).
+func startPrivate(bin, dir, tcp, extra string) (*Server, error) {
+	http, inter := freePort(), freePort()
 	s := &Server{host: "127.0.0.1:" + tcp, dir: dir, binary: bin, private: true, config: filepath.Join(dir, "config.xml")}
-	cfg := fmt.Sprintf(configXML, dir, dir, dir, dir, dir, tcp, http, inter)
+	cfg := fmt.Sprintf(configXML, dir, dir, dir, dir, dir, tcp, http, inter, extra)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
@@ -156,6 +162,39 @@ func start() (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// StartCluster starts n private servers that each know the cluster name
+// as n shards of one replica, one per server, and stops them when t ends.
+// Without clickhouse-server the test is skipped, or fails under CI=true.
+func StartCluster(t testing.TB, name string, n int) []*Server {
+	t.Helper()
+	bin, err := findBinary()
+	if err != nil {
+		unavailable(t, err)
+	}
+	ports := make([]string, n)
+	var shards strings.Builder
+	for i := range ports {
+		ports[i] = freePort()
+		fmt.Fprintf(&shards, "<shard><replica><host>127.0.0.1</host><port>%s</port></replica></shard>", ports[i])
+	}
+	extra := fmt.Sprintf("<remote_servers><%s>%s</%s></remote_servers>", name, shards.String(), name)
+	servers := make([]*Server, n)
+	for i := range servers {
+		dir, err := os.MkdirTemp("", "causeway-clickhouse-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := startPrivate(bin, dir, ports[i], extra)
+		if err != nil {
+			os.RemoveAll(dir)
+			t.Fatal(err)
+		}
+		servers[i] = s
+		t.Cleanup(func() { s.Stop(); s.cleanup() })
+	}
+	return servers
 }
 
 // Restart starts a stopped private server again, on the same port and data.
@@ -275,7 +314,7 @@ func tail(s string, n int) string {
 	return s
 }
 
-// configXML: dir ×5, tcp port, http port, interserver port.
+// configXML: dir ×5, tcp port, http port, interserver port, extra XML.
 const configXML = `<?xml version="1.0"?>
 <yandex>
     <logger>
@@ -324,5 +363,6 @@ const configXML = `<?xml version="1.0"?>
             <interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval>
         </default>
     </quotas>
+    %[9]s
 </yandex>
 `
