@@ -73,6 +73,9 @@ type Config struct {
 	// DLQRedactHeaders names headers whose values are not stored with DLQ
 	// entries (default: authorization, cookie, x-api-key).
 	DLQRedactHeaders []string `yaml:"dlq_redact_headers"`
+	// Ingest, when set (kafka://brokers/topic), buffers requests in a Kafka
+	// topic instead of the disk spool; see ingest.go.
+	Ingest string `yaml:"ingest"`
 }
 
 // Off disables a listener when used as its address.
@@ -139,7 +142,7 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.SpoolDir == "":
+	case c.SpoolDir == "" && c.Ingest == "":
 		return errors.New("spool_dir is required")
 	case c.HTTPAddr == "" || c.GRPCAddr == "":
 		return errors.New(`http_addr and grpc_addr must be set (use "off" to disable one)`)
@@ -157,6 +160,11 @@ func (c Config) Validate() error {
 		return errors.New("batch_spans must be positive")
 	case c.FlushInterval <= 0:
 		return errors.New("flush_interval must be positive")
+	}
+	if c.Ingest != "" {
+		if _, err := ParseIngest(c.Ingest); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -182,10 +190,11 @@ type Stats struct {
 
 // Collector is the pipeline. Create it with New, then Start and Shutdown.
 type Collector struct {
-	cfg   Config
-	w     store.Writer
-	log   *slog.Logger
-	spool *spool.Spool
+	cfg    Config
+	w      store.Writer
+	log    *slog.Logger
+	spool  *spool.Spool // nil with an ingest buffer
+	ingest *ingest      // nil without
 
 	limiter  *otlp.Limiter
 	counters *otlp.Counters
@@ -214,9 +223,19 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 		return nil, fmt.Errorf("collector config: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	sp, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.MaxSpoolBytes})
-	if err != nil {
-		return nil, fmt.Errorf("collector: %w", err)
+	var sp *spool.Spool
+	var in *ingest
+	if cfg.Ingest != "" {
+		icfg, _ := ParseIngest(cfg.Ingest) // validated
+		var err error
+		if in, err = newIngest(context.Background(), icfg, cfg.MaxDecodedBytes); err != nil {
+			return nil, fmt.Errorf("collector: %w", err)
+		}
+	} else {
+		var err error
+		if sp, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.MaxSpoolBytes}); err != nil {
+			return nil, fmt.Errorf("collector: %w", err)
+		}
 	}
 	limits := otlp.Limits{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
@@ -224,11 +243,13 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 		MaxInflightBytes:      cfg.MaxInflightBytes,
 		MaxConcurrentRequests: cfg.MaxConcurrentRequests,
 	}
-	c := &Collector{cfg: cfg, w: w, log: log, spool: sp, mux: http.NewServeMux(),
+	c := &Collector{cfg: cfg, w: w, log: log, spool: sp, ingest: in, mux: http.NewServeMux(),
 		limiter: otlp.NewLimiter(limits), counters: new(otlp.Counters)}
-	c.retryUpTo, c.recovered = sp.RecoveredUpTo, sp.Recovered
-	if sp.Recovered > 0 {
-		log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered, "spool_bytes", sp.Bytes())
+	if sp != nil {
+		c.retryUpTo, c.recovered = sp.RecoveredUpTo, sp.Recovered
+		if sp.Recovered > 0 {
+			log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered, "spool_bytes", sp.Bytes())
+		}
 	}
 	opts := otlp.Options{Limits: limits, Limiter: c.limiter, Counters: c.counters, Logger: log}
 	otlp.NewHTTP(c, opts).Register(c.mux)
@@ -264,8 +285,14 @@ func (c *Collector) Start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	c.wg.Add(1)
-	go func() { defer c.wg.Done(); c.writeLoop(wctx) }()
+	switch {
+	case c.spool != nil:
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.writeLoop(wctx) }()
+	case c.ingest.cons != nil:
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.consumeLoop(wctx) }()
+	}
 	if c.httpLn != nil {
 		c.httpSrv = &http.Server{Handler: c.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 		c.wg.Add(1)
@@ -324,14 +351,19 @@ func (c *Collector) Shutdown(ctx context.Context) error {
 		}
 	}
 	// Drain: let the writer store and commit everything, until ctx ends.
-	for c.cancel != nil && !c.spool.Done() && ctx.Err() == nil {
+	for c.cancel != nil && c.spool != nil && !c.spool.Done() && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if c.cancel != nil {
 		c.cancel()
 		c.wg.Wait()
 	}
-	errs = append(errs, c.spool.Close())
+	if c.spool != nil {
+		errs = append(errs, c.spool.Close())
+	}
+	if c.ingest != nil {
+		c.ingest.close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -378,6 +410,18 @@ func (c *Collector) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error 
 }
 
 func (c *Collector) append(kind byte, b []byte, spans uint64) error {
+	if c.ingest != nil {
+		if c.ingest.prod == nil {
+			return fmt.Errorf("%w: this collector only stores (ingest mode=store); send to a receiving collector", otlp.ErrFull)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		err := c.ingest.produce(ctx, append([]byte{kind}, b...))
+		if errors.Is(err, otlp.ErrFull) {
+			c.refused.Add(spans)
+		}
+		return err
+	}
 	if err := c.spool.Append(append([]byte{kind}, b...)); err != nil {
 		switch {
 		case errors.Is(err, spool.ErrFull):
@@ -404,8 +448,15 @@ func (c *Collector) Stats() Stats {
 		SpansRefused: c.refused.Load(), SpansWritten: c.written.Load(),
 		PointsReceived: c.counters.PointsReceived(), MetricPoints: c.points.Load(),
 		Rejected: c.counters.Rejected(), WriteErrors: c.writeErrors.Load(), SpoolErrors: c.spoolErrors.Load(),
-		SpoolBytes: c.spool.Bytes(), InflightBytes: c.limiter.InflightBytes(), RecoveredOnOpen: c.recovered,
+		SpoolBytes: c.spoolBytes(), InflightBytes: c.limiter.InflightBytes(), RecoveredOnOpen: c.recovered,
 	}
+}
+
+func (c *Collector) spoolBytes() int64 {
+	if c.spool == nil {
+		return 0
+	}
+	return c.spool.Bytes()
 }
 
 // writeLoop moves spooled requests to the store until ctx is cancelled.
@@ -435,7 +486,7 @@ func (c *Collector) writeLoop(ctx context.Context) {
 		}
 		readBackoff = 100 * time.Millisecond
 		reset(batch)
-		spans := c.add(batch, rec)
+		spans := c.add(batch, rec.Data, int64(rec.Seq))
 		first, last := rec.Seq, rec.Seq
 		deadline := time.Now().Add(c.cfg.FlushInterval)
 		for spans < c.cfg.BatchSpans {
@@ -445,7 +496,7 @@ func (c *Collector) writeLoop(ctx context.Context) {
 			if err != nil {
 				break
 			}
-			spans += c.add(batch, rec)
+			spans += c.add(batch, rec.Data, int64(rec.Seq))
 			last = rec.Seq
 		}
 		batch.Retry = first < c.retryUpTo // holds records that may have been written before the restart
@@ -477,13 +528,14 @@ func reset(b *store.Batch) {
 	*b = store.Batch{Events: b.Events[:0], Edges: b.Edges[:0], Spans: b.Spans[:0], Lag: b.Lag[:0], DLQ: b.DLQ[:0]}
 }
 
-// add derives a spooled request into batch and returns its row count.
-func (c *Collector) add(b *store.Batch, rec spool.Record) int {
-	if len(rec.Data) == 0 {
+// add derives a spooled or enqueued request into batch and returns its
+// row count; at is its position (spool sequence or topic offset), for logs.
+func (c *Collector) add(b *store.Batch, rec []byte, at int64) int {
+	if len(rec) == 0 {
 		return 0
 	}
 	var err error
-	switch kind, data := rec.Data[0], rec.Data[1:]; kind {
+	switch kind, data := rec[0], rec[1:]; kind {
 	case recordTraces:
 		req := ptraceotlp.NewExportRequest()
 		if err = req.UnmarshalProto(data); err == nil {
@@ -505,8 +557,9 @@ func (c *Collector) add(b *store.Batch, rec spool.Record) int {
 	default:
 		err = fmt.Errorf("unknown record kind %q", kind)
 	}
-	// The spool checks CRCs, so this is a bug, not a torn write.
-	c.log.Error("skipping undecodable spool record", "seq", rec.Seq, "error", err)
+	// The spool checks CRCs and Kafka its own: this is a bug or a foreign
+	// producer on the ingest topic, not a torn write.
+	c.log.Error("skipping an undecodable record", "position", at, "error", err)
 	return 0
 }
 

@@ -80,6 +80,7 @@ func newSettings(name string) *settings {
 		{"otlp-http", "OTLP/HTTP listen `address` (env CAUSEWAY_OTLP_HTTP_ADDR, default :4318)"},
 		{"otlp-grpc", "OTLP/gRPC listen `address` (env CAUSEWAY_OTLP_GRPC_ADDR, default :4317)"},
 		{"spool-dir", "spool `directory` (env CAUSEWAY_SPOOL_DIR)"},
+		{"ingest", "Kafka ingest buffer `URL` instead of the spool: kafka://broker:9092/topic[?group=&mode=both|receive|store] (env CAUSEWAY_INGEST)"},
 		{"listen", "studio listen `address` (env CAUSEWAY_STUDIO_ADDR, default 127.0.0.1:7070; studio only)"},
 		{"replay-kafka-brokers", "Kafka `brokers` replays publish to, comma-separated (env CAUSEWAY_REPLAY_KAFKA_BROKERS; studio only)"},
 		{"replay-nats-url", "NATS `URL` replays publish to (env CAUSEWAY_REPLAY_NATS_URL; studio only)"},
@@ -114,7 +115,7 @@ func (s *settings) load() (config, error) {
 	}
 	byFlag := map[string]*string{
 		"store": &c.Store, "log-level": &c.LogLevel,
-		"otlp-http": &c.Collector.HTTPAddr, "otlp-grpc": &c.Collector.GRPCAddr, "spool-dir": &c.Collector.SpoolDir,
+		"otlp-http": &c.Collector.HTTPAddr, "otlp-grpc": &c.Collector.GRPCAddr, "spool-dir": &c.Collector.SpoolDir, "ingest": &c.Collector.Ingest,
 		"listen": &c.Studio.Listen, "replay-nats-url": &c.Studio.Replay.NATSURL,
 	}
 	if v := os.Getenv("CAUSEWAY_REPLAY_KAFKA_BROKERS"); v != "" {

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 )
 
@@ -98,17 +100,24 @@ func (s *streamer) traceIDs() []string {
 	return ids
 }
 
-// waitExact waits until the store holds exactly the accepted spans, then
-// checks ClickHouse's raw rows for duplicates.
-func waitExact(t *testing.T, b backend, s *streamer) {
+// waitExact waits until the store holds exactly the spans the streamers
+// got accepted, then checks ClickHouse's raw rows for duplicates.
+func waitExact(t *testing.T, b backend, streamers ...*streamer) {
 	t.Helper()
 	st := openStore(t, b.url)
-	want := int(s.accepted.Load())
+	var want int
+	var rejected int64
+	var ids []string
+	for _, s := range streamers {
+		want += int(s.accepted.Load())
+		rejected += s.rejected.Load()
+		ids = append(ids, s.traceIDs()...)
+	}
 	if want == 0 {
 		t.Fatal("no span was accepted")
 	}
 	eventually(t, 90*time.Second, func() string {
-		n, err := countSpans(t, st, s.traceIDs())
+		n, err := countSpans(t, st, ids)
 		if err != nil || n != want {
 			return fmt.Sprintf("stored %d of %d accepted spans (err %v)", n, want, err)
 		}
@@ -120,12 +129,12 @@ func waitExact(t *testing.T, b backend, s *streamer) {
 		// client counts it as failed, yet it is stored, once. So the
 		// store may hold more than the acknowledged spans, never more
 		// than were sent, and never a span twice.
-		sent := uint64(want) + uint64(s.rejected.Load())
+		sent := uint64(want) + uint64(rejected)
 		if rows, unique := b.rawSpanCounts(t); rows != unique || rows < uint64(want) || rows > sent {
 			t.Fatalf("raw span rows = %d, unique = %d; want no duplicates and between %d acknowledged and %d sent", rows, unique, want, sent)
 		}
 	}
-	t.Logf("%d spans accepted, %d rejected (backpressure or collector down), all accepted stored exactly once", want, s.rejected.Load())
+	t.Logf("%d spans accepted, %d rejected (backpressure or collector down), all accepted stored exactly once", want, rejected)
 }
 
 // TestClickHouseOutage stops ClickHouse for 20 s while spans stream in,
@@ -187,6 +196,39 @@ func TestClickHouseShardOutage(t *testing.T) {
 		}
 	}
 	c.stop()
+}
+
+// TestIngestBuffer runs two collectors that buffer OTLP requests in a
+// Kafka topic (kfake) and consume it as one group into ClickHouse. One is
+// SIGKILLed mid-stream: the other takes its partitions over and every
+// accepted span is stored exactly once.
+func TestIngestBuffer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long fault test")
+	}
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	srv := chtest.Shared(t)
+	db := chtest.UniqueDB(t.Name())
+	b := backend{name: "clickhouse", url: srv.DSN(db), rawSpanCounts: func(t testing.TB) (uint64, uint64) { return srv.SpanCounts(t, db) }}
+	ingest := "kafka://" + kc.ListenAddrs()[0] + "/otlp-ingest?partitions=6"
+	a := startCollector(t, b.url, t.TempDir(), "--ingest", ingest)
+	victim := startCollector(t, b.url, t.TempDir(), "--ingest", ingest)
+	sa, sv := newStreamer(a.httpAddr), newStreamer(victim.httpAddr)
+	sv.seq.Store(1 << 40) // distinct trace ids for the second streamer
+	go sa.run(20 * time.Millisecond)
+	go sv.run(20 * time.Millisecond)
+	time.Sleep(5 * time.Second)
+	sv.halt()
+	victim.kill()
+	t.Log("second collector killed")
+	time.Sleep(5 * time.Second)
+	sa.halt()
+	waitExact(t, b, sa, sv)
+	a.stop()
 }
 
 // TestCollectorKilled kills the collector with SIGKILL twice: once while

@@ -86,11 +86,11 @@ func (s *syncBuffer) String() string {
 
 // startCollector runs `causeway collector` on free ports with the given
 // store and spool directory and waits until it listens.
-func startCollector(t testing.TB, storeURL, spoolDir string) *proc {
+func startCollector(t testing.TB, storeURL, spoolDir string, extra ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, httpAddr: freePort(t), grpcAddr: freePort(t)}
-	p.args = []string{"collector", "--store", storeURL, "--spool-dir", spoolDir,
-		"--otlp-http", p.httpAddr, "--otlp-grpc", p.grpcAddr, "--log-level", "debug"}
+	p.args = append([]string{"collector", "--store", storeURL, "--spool-dir", spoolDir,
+		"--otlp-http", p.httpAddr, "--otlp-grpc", p.grpcAddr, "--log-level", "debug"}, extra...)
 	p.start()
 	t.Cleanup(p.kill)
 	return p
