@@ -28,9 +28,20 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	chtest.StopShared() // started by BenchmarkIngestClickHouse
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			println("goroutine leak:", err.Error())
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // flakyStore is a store.Writer that fails while down is set and counts
 // every span it is given by id, so loss and duplication both show.

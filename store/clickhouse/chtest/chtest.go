@@ -297,6 +297,60 @@ func (s *Server) SpanCounts(t testing.TB, db string) (rows, unique uint64) {
 	return rows, unique
 }
 
+// NativeCopy exports a table of database from in ClickHouse's Native
+// format with clickhouse-client, then inserts it into the same table of
+// database to with clickhouse-client, and returns the rows and the time
+// the insert alone took: the raw ceiling a writer can be compared with.
+func (s *Server) NativeCopy(t testing.TB, from, to, table string) (rows uint64, took time.Duration) {
+	t.Helper()
+	client, err := exec.LookPath("clickhouse-client")
+	if err != nil {
+		unavailable(t, err)
+	}
+	conn, err := sql.Open("clickhouse", s.DSN(from))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var cols string
+	if err := conn.QueryRow(`SELECT arrayStringConcat(groupArray(name), ', ') FROM (SELECT name FROM system.columns
+		WHERE database = ? AND table = ? AND default_kind NOT IN ('MATERIALIZED', 'ALIAS'))`, from, table).Scan(&cols); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow("SELECT count() FROM " + table).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(s.host)
+	base := []string{"--host", host, "--port", port}
+	if s.user != "" {
+		base = append(base, "--user", s.user, "--password", s.pass)
+	}
+	file := filepath.Join(t.TempDir(), table+".native")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := exec.Command(client, append(base, "--query", fmt.Sprintf("SELECT %s FROM %s.%s FORMAT Native", cols, from, table))...)
+	var stderr strings.Builder
+	export.Stdout, export.Stderr = f, &stderr
+	if err := export.Run(); err != nil {
+		t.Fatalf("clickhouse-client export: %v\n%s", err, stderr.String())
+	}
+	f.Close()
+	in, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	insert := exec.Command(client, append(base, "--query", fmt.Sprintf("INSERT INTO %s.%s (%s) FORMAT Native", to, table, cols))...)
+	insert.Stdin = in
+	start := time.Now()
+	if out, err := insert.CombinedOutput(); err != nil {
+		t.Fatalf("clickhouse-client insert: %v\n%s", err, out)
+	}
+	return rows, time.Since(start)
+}
+
 func freePort() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

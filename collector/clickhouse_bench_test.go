@@ -1,0 +1,132 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/causeway-dev/causeway/store/clickhouse"
+	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
+)
+
+// BenchmarkIngestClickHouse sends OTLP/HTTP protobuf requests of 1,000
+// messaging spans (each becomes a span row and an event row) from 4
+// clients to a collector writing to a private ClickHouse server, and
+// reports the spans stored per second. Then, in the same run, the ceiling:
+// clickhouse-client inserting the very rows the collector stored (spans
+// and events tables, Native format) into a fresh database with the same
+// schema, reported as spans per second.
+func BenchmarkIngestClickHouse(b *testing.B) {
+	srv := chtest.Shared(b)
+	db := chtest.UniqueDB(b.Name())
+	st, err := clickhouse.Open(context.Background(), srv.DSN(db))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	cfg := DefaultConfig()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir = "127.0.0.1:0", Off, b.TempDir()
+	cfg.MaxSpoolBytes = 8 << 30
+	c, err := New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c.Shutdown(ctx)
+	}()
+	const perRequest = 1000
+	body := func(req int) []byte {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", "orders")
+		spans := rs.ScopeSpans().AppendEmpty().Spans()
+		now := pcommon.NewTimestampFromTime(time.Now())
+		for i := 0; i < perRequest; i++ {
+			sp := spans.AppendEmpty()
+			sp.SetTraceID(pcommon.TraceID([16]byte{1, byte(req >> 16), byte(req >> 8), byte(req), byte(i >> 8), byte(i)}))
+			sp.SetSpanID(pcommon.SpanID([8]byte{2, byte(req >> 16), byte(req >> 8), byte(req), byte(i >> 8), byte(i)}))
+			sp.SetName("orders.placed publish")
+			sp.SetKind(ptrace.SpanKindProducer)
+			sp.SetStartTimestamp(now)
+			sp.SetEndTimestamp(now + 1000)
+			sp.Attributes().PutStr("messaging.system", "kafka")
+			sp.Attributes().PutStr("messaging.destination.name", "orders.placed")
+			sp.Attributes().PutStr("messaging.message.id", "m")
+		}
+		out, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		return out
+	}
+	bodies := make([][]byte, 64)
+	for i := range bodies {
+		bodies[i] = body(i)
+	}
+	url := "http://" + c.HTTPAddr() + "/v1/traces"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	defer client.CloseIdleConnections()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				for {
+					resp, err := client.Post(url, "application/x-protobuf", bytes.NewReader(bodies[i%len(bodies)]))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						break
+					}
+					time.Sleep(10 * time.Millisecond) // 429: the spool is full, let the writer catch up
+				}
+			}
+		}()
+	}
+	for i := 0; i < b.N; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	want := uint64(b.N * perRequest)
+	for c.Stats().SpansWritten < want {
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(want)/elapsed.Seconds(), "stored-spans/s")
+
+	// The ceiling: the same rows, inserted by clickhouse-client in Native format.
+	fresh := chtest.UniqueDB(b.Name() + "_ceiling")
+	cs, err := clickhouse.Open(context.Background(), srv.DSN(fresh))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs.Close()
+	var rows uint64
+	var took time.Duration
+	for _, table := range []string{"spans", "events"} {
+		n, d := srv.NativeCopy(b, db, fresh, table)
+		rows, took = rows+n, took+d
+	}
+	b.ReportMetric(float64(rows)/2/took.Seconds(), "ceiling-spans/s")
+}
