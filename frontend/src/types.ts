@@ -1,0 +1,260 @@
+// Shapes of the studio API (docs/openapi.json), as the Go code encodes them.
+
+export type Outcome = 'ok' | 'error' | 'retry' | 'dead_lettered' | 'duplicate_skipped'
+export type Op = 'publish' | 'receive' | 'process' | 'settle' | 'dead_letter' | 'replay'
+
+export interface Link {
+  trace_id: string
+  span_id: string
+}
+
+export interface CwEvent {
+  event_id: string
+  event_type?: string
+  schema_version?: string
+  correlation_id?: string
+  causation_id?: string
+  trace_id: string
+  span_id: string
+  parent_span_id?: string
+  links?: Link[]
+  service: string
+  handler?: string
+  system?: string
+  cluster?: string
+  destination?: string
+  partition: number
+  offset: number
+  consumer_group?: string
+  op: Op
+  outcome: Outcome
+  error?: string
+  attempt: number
+  start_ns: number
+  duration_ns: number
+  payload_size: number
+  replay_of?: string
+  attributes?: Record<string, string>
+}
+
+export interface EventPage {
+  events: CwEvent[]
+  next_cursor: string
+}
+
+export interface GraphEdge {
+  from: string
+  to: string
+  kind: 'link' | 'parent' | 'causation'
+}
+
+export interface Graph {
+  nodes: CwEvent[]
+  edges: GraphEdge[]
+  truncated: boolean
+}
+
+export interface FlowNode {
+  id: string
+  kind: 'service' | 'destination'
+  name: string
+  system?: string
+}
+
+export interface FlowEdge {
+  source: string
+  target: string
+  op: Op
+  consumer_group?: string
+  count: number
+  errors: number
+  p50_ns: number
+  p99_ns: number
+}
+
+export interface FlowMap {
+  since: string
+  until: string
+  nodes: FlowNode[]
+  edges: FlowEdge[]
+}
+
+export type LagStatus = 'OK' | 'WARN' | 'ERR' | 'STOP' | 'STALL' | 'REWIND' | string
+
+export interface LagSample {
+  time_ns: number
+  system: string
+  cluster?: string
+  group: string
+  topic: string
+  partition: number
+  committed: number
+  end: number
+  lag: number
+  lag_seconds: number
+  status: LagStatus
+  group_status: LagStatus
+}
+
+export interface GroupLag {
+  group: string
+  system: string
+  status: LagStatus
+  total_lag: number
+  max_lag_seconds: number
+  time: string
+  partitions: LagSample[]
+}
+
+export interface DLQEntry {
+  id: string
+  time_ns: number
+  system: string
+  source: string
+  source_partition: number
+  source_offset: number
+  original: string
+  original_partition: number
+  original_offset: number
+  reason: string
+  deliveries: number
+  event_id?: string
+  correlation_id?: string
+  headers?: Record<string, string>
+  payload?: string // base64, GET /dlq/{id} only
+  payload_size: number
+  truncated: boolean
+}
+
+export interface DLQGroup {
+  reason: string
+  original: string
+  count: number
+}
+
+export interface DLQPage {
+  entries: DLQEntry[]
+  groups: DLQGroup[]
+  next_cursor: string
+}
+
+export interface DLQFilter {
+  source?: string
+  destination?: string
+  reason?: string
+  since?: string
+  until?: string
+}
+
+export interface ReplayRequest {
+  dlq_ids?: string[]
+  dlq_filter?: DLQFilter
+  event_ids?: string[]
+  target?: string
+  reason?: string
+  dry_run?: boolean
+  expected_count?: number
+  rate_per_sec?: number
+}
+
+export interface ReplayPreview {
+  dry_run: true
+  count: number
+  targets: { system: string; destination: string; count: number }[]
+  sample: {
+    dlq_id?: string
+    event_id?: string
+    correlation_id?: string
+    system?: string
+    destination: string
+    reason?: string
+    payload_preview?: string
+    payload_size?: number
+  }[]
+  confirm_count: boolean
+  rate_per_sec: number
+  seconds: number
+}
+
+export type ReplayState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+
+export interface ReplayItem {
+  replay_id: string
+  seq: number
+  dlq_id?: string
+  event_id?: string
+  new_event_id?: string
+  system: string
+  destination: string
+  status: 'sent' | 'failed'
+  error?: string
+  time_ns: number
+}
+
+export interface Replay {
+  id: string
+  idempotency_key?: string
+  requested_by: string
+  reason: string
+  request: string
+  target?: string
+  state: ReplayState
+  total: number
+  sent: number
+  failed: number
+  rate_per_sec: number
+  created_ns: number
+  started_ns?: number
+  finished_ns?: number
+  updated_ns: number
+  created_at: string
+  started_at?: string
+  finished_at?: string
+  error?: string
+  items?: ReplayItem[]
+  items_next?: number
+}
+
+export interface ReplayPage {
+  replays: Replay[]
+  next_cursor: string
+}
+
+export type RuleKind = 'lag_messages' | 'lag_seconds' | 'lag_status' | 'dlq_arrivals' | 'error_rate' | 'e2e_latency'
+
+export interface Webhook {
+  url: string
+  format?: 'json' | 'slack' | ''
+  secret?: string
+}
+
+export interface Rule {
+  id: string
+  name: string
+  kind: RuleKind
+  group?: string
+  destination?: string
+  threshold: number
+  from_event_type?: string
+  to_event_type?: string
+  statuses?: string[]
+  window?: string
+  for?: string
+  webhooks: Webhook[] | null
+}
+
+export interface RuleStatus extends Rule {
+  state: 'ok' | 'pending' | 'firing'
+  since?: string
+}
+
+export interface AlertEvent {
+  rule_id: string
+  rule_name: string
+  status: 'firing' | 'resolved' | 'test'
+  value: number
+  summary: string
+  at: string
+  delivered: number
+  failed?: string[]
+}

@@ -1,0 +1,163 @@
+// Causation graph for a correlation id, trace id or event id — one search
+// box takes any of them — drawn on a canvas, with a waterfall beside it
+// and the selected event's details. Follows the correlation live: new
+// events (a replay, say) appear as new branches without a reload.
+
+import { useMemo, useState } from 'react'
+import { api } from '../api'
+import { layoutCausation } from '../causation'
+import { Empty, ErrorBox, KeyValues, Link, Loading, Refreshing } from '../components'
+import { fmtBytes, fmtClock, fmtDuration, idKindLabel, idKinds, type IdKind } from '../format'
+import { navigate, useResource } from '../hooks'
+import type { Graph } from '../types'
+import { CausationCanvas } from './CausationCanvas'
+import { Timeline } from './Timeline'
+
+interface Found {
+  kind: IdKind | null
+  graph: Graph
+  arrivedAt: number
+}
+
+// find asks for the graph reading id as each kind in turn (or only the
+// given kind), keeping the first that has events.
+async function find(id: string, kind: IdKind | null, signal: AbortSignal): Promise<Found> {
+  const kinds = kind ? [kind] : idKinds(id)
+  for (const k of kinds) {
+    const graph = await api.graph({ [k]: id, max_nodes: 2000 }, signal)
+    if (graph.nodes.length) return { kind: k, graph, arrivedAt: performance.now() }
+  }
+  return { kind: null, graph: { nodes: [], edges: [], truncated: false }, arrivedAt: performance.now() }
+}
+
+export function CausationView({ params }: { params: URLSearchParams }) {
+  const id = (params.get('id') ?? '').trim()
+  const kindParam = params.get('kind') as IdKind | null
+  const [draft, setDraft] = useState(id)
+  const [draftFor, setDraftFor] = useState(id)
+  if (draftFor !== id) {
+    setDraftFor(id)
+    setDraft(id)
+  }
+  const [selId, setSelId] = useState<string | null>(null)
+  const [paintMs, setPaintMs] = useState<number | null>(null)
+
+  const [follow, setFollow] = useState<{ correlation_id?: string; trace_id?: string } | null>(null)
+  const res = useResource<Found | null>(
+    (signal) => (id ? find(id, kindParam, signal) : Promise.resolve(null)),
+    [id, kindParam],
+    follow ? { channel: 'events', filter: follow, throttleMs: 1000 } : null,
+  )
+  const found = res.data
+  const layout = useMemo(() => (found && found.graph.nodes.length ? layoutCausation(found.graph) : null), [found])
+  // The selection is kept by node id: a live refetch re-numbers the nodes.
+  const selected = layout && selId ? layout.index.get(selId) ?? null : null
+  const setSelected = (i: number) => layout && setSelId(layout.nodes[i].id)
+
+  // Follow what the graph is about: its correlation id, else its trace.
+  const corr = layout?.correlationId
+  const trace = found?.kind === 'trace_id' ? id.toLowerCase() : undefined
+  const want = corr ? { correlation_id: corr } : trace ? { trace_id: trace } : null
+  if (JSON.stringify(want) !== JSON.stringify(follow)) setFollow(want)
+
+  const sel = layout && selected !== null ? layout.nodes[selected] : undefined
+  const systems = layout ? [...new Set(layout.nodes.map((n) => n.ev.system).filter(Boolean))] : []
+  const services = layout ? new Set(layout.nodes.map((n) => n.ev.service)).size : 0
+  const replays = layout ? layout.nodes.filter((n) => n.ev.op === 'replay').length : 0
+
+  return (
+    <section className="view view-graph">
+      <header className="view-header">
+        <h1>Causation graph</h1>
+        <form
+          className="searchbar"
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault()
+            setSelId(null)
+            navigate('/graph', { id: draft.trim() })
+          }}
+        >
+          <input
+            data-search
+            aria-label="Correlation id, trace id or event id"
+            placeholder="correlation id, trace id or event id"
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            spellCheck={false}
+          />
+          <button type="submit" disabled={!draft.trim()}>
+            Show
+          </button>
+        </form>
+        <Refreshing on={res.refreshing} />
+      </header>
+      {res.error && <ErrorBox error={res.error} retry={res.reload} />}
+      {!id ? (
+        <Empty>Type a correlation id (e.g. an order id), a trace id or an event id. Any event in Events links here too.</Empty>
+      ) : res.loading ? (
+        <Loading what={`the graph of ${id}`} />
+      ) : !layout ? (
+        !res.error && (
+          <Empty>
+            No events found for <code>{id}</code> as {(kindParam ? [kindParam] : idKinds(id)).map((k) => idKindLabel[k]).join(', ')}.
+          </Empty>
+        )
+      ) : (
+        <>
+          <div className="graph-summary" data-testid="graph-summary" data-paint-ms={paintMs ?? ''}>
+            <span>
+              {found!.kind && idKindLabel[found!.kind]} <code>{id}</code>
+            </span>
+            <span>{layout.nodes.length} events</span>
+            <span>{layout.edges.length} edges</span>
+            <span>{services} services</span>
+            <span>{systems.join(' + ')}</span>
+            <span>{fmtDuration(layout.t1 - layout.t0)} end to end</span>
+            {replays > 0 && <span className="mark-replay">{replays} replay{replays > 1 ? 's' : ''}</span>}
+            {found!.graph.truncated && <span className="warn">truncated: a bound stopped the walk</span>}
+            {follow && <span className="muted">following live</span>}
+          </div>
+          <div className="graph-layout">
+            <CausationCanvas layout={layout} selected={selected} onSelect={setSelected} arrivedAt={found!.arrivedAt} onPainted={setPaintMs} />
+            <div className="graph-side">
+              <Timeline layout={layout} selected={selected} onSelect={setSelected} />
+              {sel ? (
+                <div className="graph-detail" aria-live="polite">
+                  <h2>
+                    {sel.ev.event_type || sel.ev.op} <small>{sel.ev.service}</small>
+                  </h2>
+                  <KeyValues
+                    rows={[
+                      ['operation', `${sel.ev.op} · ${sel.ev.outcome}${sel.ev.attempt ? ` · attempt ${sel.ev.attempt}` : ''}`],
+                      ['destination', `${sel.ev.system ?? ''} ${sel.ev.destination ?? ''}${sel.ev.partition >= 0 ? ` [${sel.ev.partition}]` : ''}${sel.ev.offset >= 0 ? ` @${sel.ev.offset}` : ''}`],
+                      ['started', fmtClock(sel.ev.start_ns)],
+                      ['duration', fmtDuration(sel.ev.duration_ns)],
+                      ['event id', <code key="e">{sel.ev.event_id}</code>],
+                      ['trace id', <Link key="t" to="/graph" params={{ id: sel.ev.trace_id, kind: 'trace_id' }}>{sel.ev.trace_id}</Link>],
+                      ['replay of', sel.ev.replay_of ?? ''],
+                      ['payload', sel.ev.payload_size >= 0 ? fmtBytes(sel.ev.payload_size) : ''],
+                      ['error', sel.ev.error ?? ''],
+                    ]}
+                  />
+                  <Link to="/events" params={{ trace_id: sel.ev.trace_id }}>
+                    All events of this trace →
+                  </Link>
+                </div>
+              ) : (
+                <p className="muted small">Select an event in the graph or the list for its details.</p>
+              )}
+            </div>
+          </div>
+          <div className="legend graph-legend">
+            <span className="sys-kafka">▌Kafka</span>
+            <span className="sys-nats">▌NATS</span>
+            <span className="mark-replay">- - replay branch</span>
+            <span className="mark-dlq">- - DLQ hop</span>
+            <span className="mark-retry">— retry</span>
+          </div>
+        </>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,166 @@
+// Flow map: services, topics/subjects and consumer groups laid out by ELK,
+// edges labelled with rate, error rate, p99 and lag, coloured by health;
+// refreshed when the live "flows" and "lag" channels report traffic.
+
+import {
+  Background, BaseEdge, Controls, EdgeLabelRenderer, Handle, Position, ReactFlow, getBezierPath,
+  type Edge, type EdgeProps, type Node, type NodeProps,
+} from '@xyflow/react'
+import { useEffect, useMemo, useState } from 'react'
+import { api } from '../api'
+import { Badge, Empty, ErrorBox, Loading, Refreshing, WindowPicker } from '../components'
+import { buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from '../flowmap'
+import { fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds } from '../format'
+import { navigate, useLiveData, useResource } from '../hooks'
+
+type FlowNodeData = FlowModelNode & Record<string, unknown>
+type FlowEdgeData = FlowModelEdge & { windowSeconds: number } & Record<string, unknown>
+
+function FlowNodeView({ data }: NodeProps<Node<FlowNodeData>>) {
+  const kindLabel = data.kind === 'service' ? 'service' : data.kind === 'group' ? 'consumer group' : data.system === 'nats' ? 'NATS subject' : data.system === 'kafka' ? 'Kafka topic' : 'destination'
+  return (
+    <div className={`flow-node flow-${data.kind} health-${data.health}`} data-testid="flow-node" data-name={data.name} title={`${kindLabel} ${data.name}`}>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <div className="flow-node-kind">
+        {kindLabel}
+        {data.dlq && <Badge kind="err">DLQ</Badge>}
+      </div>
+      <div className="flow-node-name">{data.name}</div>
+      {data.lag && (
+        <div className="flow-node-lag">
+          <Badge kind={data.lag.status}>{data.lag.status}</Badge> lag {fmtCount(data.lag.messages)} · {fmtSeconds(data.lag.seconds)}
+        </div>
+      )}
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  )
+}
+
+function FlowEdgeView(p: EdgeProps<Edge<FlowEdgeData>>) {
+  const [path, lx, ly] = getBezierPath(p)
+  const d = p.data!
+  const membership = d.count === 0 && !d.lag
+  return (
+    <>
+      <BaseEdge id={p.id} path={path} className={`flow-edge health-${d.health}`} style={{ strokeWidth: Math.min(6, 1.5 + Math.log10(1 + d.ratePerSec) * 1.5) }} />
+      {!membership && (
+        <EdgeLabelRenderer>
+          <div
+            className={`flow-edge-label nodrag nopan health-${d.health}`}
+            style={{ transform: `translate(-50%, -50%) translate(${lx}px,${ly}px)` }}
+            title={`${d.ops.join(', ')} · ${fmtCount(d.count)} in the window`}
+          >
+            <span>{fmtRate(d.count, d.windowSeconds)}</span>
+            {d.errors > 0 && <span className="err">err {fmtPercent(d.errorRate)}</span>}
+            {d.p99_ns > 0 && <span>p99 {fmtDuration(d.p99_ns)}</span>}
+            {d.lag && <span className={`lag lag-${d.lag.status.toLowerCase()}`}>lag {fmtCount(d.lag.messages)}</span>}
+          </div>
+        </EdgeLabelRenderer>
+      )}
+    </>
+  )
+}
+
+const nodeTypes = { flow: FlowNodeView }
+const edgeTypes = { flow: FlowEdgeView }
+
+export function FlowMapView({ params }: { params: URLSearchParams }) {
+  const win = params.get('window') ?? '15m'
+  const res = useResource(
+    async (signal) => {
+      const [flows, lag] = await Promise.all([api.flows({ since: win }, signal), api.lag({}, signal)])
+      return buildFlowModel(flows, lag.groups)
+    },
+    [win],
+    { channel: 'flows', throttleMs: 2000 },
+  )
+  // Lag changes without traffic (a stalled consumer): follow it too.
+  useLiveData('lag', {}, () => res.reload())
+  const model = res.data
+  const [laid, setLaid] = useState<{ model: FlowModel; pos: Map<string, { x: number; y: number }> } | null>(null)
+  const [layoutError, setLayoutError] = useState<Error | null>(null)
+  const shape = model ? shapeOf(model) : ''
+  useEffect(() => {
+    if (!model) return
+    let stale = false
+    // Only a change of shape needs a new layout; numbers just re-render.
+    if (laid && laid.model !== model && shapeOf(laid.model) === shape) {
+      setLaid({ model, pos: laid.pos })
+      return
+    }
+    layoutFlow(model).then(
+      (pos) => !stale && setLaid({ model, pos }),
+      (err: Error) => !stale && setLayoutError(err),
+    )
+    return () => {
+      stale = true
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [model])
+
+  const { nodes, edges } = useMemo((): { nodes: Node<FlowNodeData>[]; edges: Edge<FlowEdgeData>[] } => {
+    if (!laid) return { nodes: [], edges: [] }
+    const m = laid.model
+    return {
+      nodes: m.nodes.map((n) => ({ id: n.id, type: 'flow', position: laid.pos.get(n.id) ?? { x: 0, y: 0 }, data: n as FlowNodeData, draggable: false, connectable: false })),
+      edges: m.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, type: 'flow', data: { ...e, windowSeconds: m.windowSeconds } as FlowEdgeData })),
+    }
+  }, [laid])
+
+  const openNode = (n: FlowModelNode) => {
+    if (n.kind === 'service') navigate('/events', { service: n.name })
+    else if (n.kind === 'destination') navigate('/events', { destination: n.name })
+    else navigate('/lag', { group: n.name })
+  }
+
+  return (
+    <section className="view view-flows">
+      <header className="view-header">
+        <h1>Flow map</h1>
+        <WindowPicker value={win} onChange={(w) => navigate('/flows', { window: w }, true)} />
+        <Refreshing on={res.refreshing} />
+        <div className="legend" aria-label="legend">
+          <span className="health-ok">● healthy</span>
+          <span className="health-warn">● errors or lag</span>
+          <span className="health-err">● &gt;5% errors or stalled</span>
+        </div>
+      </header>
+      {res.error && <ErrorBox error={res.error} retry={res.reload} />}
+      {layoutError && <ErrorBox error={layoutError} />}
+      {res.loading ? (
+        <Loading what="the flow map" />
+      ) : model && model.nodes.length === 0 ? (
+        <Empty>
+          No traffic in the last {win}. Point an OpenTelemetry SDK or the Causeway agent at the collector, or pick a longer window.
+        </Empty>
+      ) : !laid ? (
+        model && <Loading what="the layout" />
+      ) : (
+        <div className="flow-canvas" data-testid="flow-map">
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            edgeTypes={edgeTypes}
+            fitView
+            fitViewOptions={{ padding: 0.12 }}
+            minZoom={0.2}
+            nodesDraggable={false}
+            nodesConnectable={false}
+            onNodeClick={(_, n) => openNode(n.data)}
+            onEdgeClick={(_, e) => e.data && navigate('/events', e.data.filter)}
+            proOptions={{ hideAttribution: true }}
+          >
+            <Background gap={24} size={1} />
+            <Controls showInteractive={false} />
+          </ReactFlow>
+        </div>
+      )}
+      <p className="footnote">Click a service, topic or edge for its events, a consumer group for its lag. Rates are over the window; p99 is the handler or publish duration.</p>
+    </section>
+  )
+}
+
+function shapeOf(m: FlowModel): string {
+  return m.nodes.map((n) => n.id).join('|') + '#' + m.edges.map((e) => e.id).join('|')
+}
