@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -140,6 +142,10 @@ func newIngest(ctx context.Context, cfg IngestConfig, maxRecord int64) (*ingest,
 
 func ptr[T any](v T) *T { return &v }
 
+// discardLogger drops what Tail's derivation would log (its collector
+// logs the same records).
+var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 // produce enqueues one request, waiting for Kafka's acknowledgement.
 func (in *ingest) produce(ctx context.Context, rec []byte) error {
 	err := in.prod.ProduceSync(ctx, &kgo.Record{Value: rec}).FirstErr()
@@ -210,5 +216,42 @@ func (c *Collector) consumeLoop(ctx context.Context) {
 			in.mu.Unlock()
 		}
 		in.cons.AllowRebalance()
+	}
+}
+
+// Tail follows the ingest topic of cfg from its end, outside any consumer
+// group, and calls fn with what each record derives to, until ctx is done.
+// Every studio behind a load balancer tails the topic this way, so each
+// one's live stream shows every collector's events (as they are received,
+// a moment before the store has them).
+func Tail(ctx context.Context, cfg Config, fn func(*store.Batch)) error {
+	icfg, err := ParseIngest(cfg.withDefaults().Ingest)
+	if err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(icfg.Brokers...), kgo.ConsumeTopics(icfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()), kgo.BrokerMaxReadBytes(int32(2*cfg.MaxDecodedBytes+1<<20)),
+		kgo.FetchMaxBytes(int32(2*cfg.MaxDecodedBytes)), kgo.FetchMaxPartitionBytes(int32(cfg.MaxDecodedBytes+1024)))
+	if err != nil {
+		return fmt.Errorf("ingest tail: %w", err)
+	}
+	defer cl.Close()
+	c := &Collector{cfg: cfg, log: discardLogger}
+	batch := &store.Batch{}
+	for {
+		fs := cl.PollRecords(ctx, 256)
+		if ctx.Err() != nil {
+			return nil
+		}
+		recs := fs.Records()
+		if len(recs) == 0 {
+			continue
+		}
+		reset(batch)
+		for _, r := range recs {
+			c.add(batch, r.Value, r.Offset)
+		}
+		fn(batch)
 	}
 }

@@ -49,7 +49,7 @@ func tenMillion(b *testing.B) (*Store, int) {
 		// Per order k = number div 5: trace md5(k), correlation order-k;
 		// event i of the order is published by one of 5 services to one
 		// of 5 topics; every 50th handler run fails.
-		insertEvents := fmt.Sprintf(`INSERT INTO events (date, start_ns, trace_id, span_id, event_id, event_type, correlation_id,
+		insertEvents := `INSERT INTO events (date, start_ns, trace_id, span_id, event_id, event_type, correlation_id,
 			causation_id, parent_span_id, service, system, destination, partition, offset, consumer_group, op, outcome, attempt,
 			duration_ns, payload_size, attr_keys, attr_values)
 		SELECT toDate(intDiv(%[1]d + number * %[2]d, 1000000000)), %[1]d + number * %[2]d,
@@ -61,18 +61,22 @@ func tenMillion(b *testing.B) (*Store, int) {
 			if(number %% 2 = 1, concat('group-', toString(number %% 5)), ''), if(number %% 2 = 1, 'process', 'publish'),
 			if(number %% 50 = 49, 'error', 'ok'), 1, 1000000 + (number %% 1000) * 1000, 200 + number %% 300,
 			['messaging.system', 'region'], ['kafka', if(number %% 3 = 0, 'eu', 'us')]
-		FROM numbers(%[3]d)`, start, step, n)
-		insertEdges := fmt.Sprintf(`INSERT INTO edges (date, from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id,
+		FROM (SELECT number + %[3]d AS number FROM numbers(%[4]d))`
+		insertEdges := `INSERT INTO edges (date, from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id,
 			correlation_id, kind, start_ns)
 		SELECT toDate(intDiv(%[1]d + number * %[2]d, 1000000000)), lower(hex(MD5(toString(intDiv(number, 5))))),
 			substring(lower(hex(MD5(toString(number - 1)))), 1, 16), concat('evt-', toString(number - 1)),
 			lower(hex(MD5(toString(intDiv(number, 5))))), substring(lower(hex(MD5(toString(number)))), 1, 16),
 			concat('order-', toString(intDiv(number, 5))), 'parent', %[1]d + number * %[2]d
-		FROM numbers(%[3]d) WHERE number %% 5 != 0`, start, step, n)
-		for _, q := range []string{insertEvents, insertEdges} {
-			if err := s.conn.Exec(ctx, q); err != nil {
-				bench10M.err = err
-				return
+		FROM (SELECT number + %[3]d AS number FROM numbers(%[4]d)) WHERE number %% 5 != 0`
+		// In chunks of a million rows: each insert stays well within the read timeout.
+		const chunk = 1_000_000
+		for from := 0; from < n; from += chunk {
+			for _, q := range []string{insertEvents, insertEdges} {
+				if err := s.conn.Exec(ctx, fmt.Sprintf(q, start, step, from, min(chunk, n-from))); err != nil {
+					bench10M.err = err
+					return
+				}
 			}
 		}
 		// One flow of 1,000 events: 100 traces of 10, chained by links.

@@ -19,6 +19,8 @@ import (
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/frontend"
 	"github.com/causeway-dev/causeway/store"
+	_ "github.com/causeway-dev/causeway/store/clickhouse" // registers clickhouse://
+	_ "github.com/causeway-dev/causeway/store/embedded"   // registers embedded://
 	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/api"
 	"github.com/causeway-dev/causeway/studio/auth"
@@ -79,6 +81,8 @@ type Server struct {
 
 	replayAgent *agent.Agent
 	replays     *replay.Engine
+	stopTail    context.CancelFunc
+	tailDone    chan struct{}
 }
 
 // UsageError is a configuration mistake the user must fix (as opposed to
@@ -123,7 +127,22 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		return nil, err
 	}
 	srv.hub = live.NewHub(live.Options{AllowedOrigins: append([]string{"wails://wails"}, s.Studio.Origins...)}, log)
-	srv.col.OnStored(srv.hub.Publish)
+	tctx, stopTail := context.WithCancel(context.WithoutCancel(ctx))
+	srv.stopTail, srv.tailDone = stopTail, make(chan struct{})
+	if s.Collector.Ingest != "" {
+		// Behind a load balancer: every studio's live stream follows the
+		// ingest topic, which carries what every collector receives.
+		go func() {
+			defer close(srv.tailDone)
+			if err := collector.Tail(tctx, s.Collector, srv.hub.Publish); err != nil {
+				log.Error("live stream from the ingest topic stopped", "error", err)
+			}
+		}()
+	} else {
+		close(srv.tailDone)
+		srv.col.OnStored(srv.hub.Publish)
+	}
+	undo = append(undo, func() { stopTail(); <-srv.tailDone })
 	if err := srv.col.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -202,6 +221,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.alerts
 	err := s.srv.Shutdown(ctx)
 	s.replays.Close()
+	s.stopTail()
+	<-s.tailDone
 	err = errors.Join(err, s.replayAgent.Close(ctx), s.hub.Close(ctx), s.col.Shutdown(ctx))
 	return errors.Join(err, s.st.Close())
 }

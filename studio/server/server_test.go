@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +20,25 @@ import (
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
+	_ "github.com/causeway-dev/causeway/store/clickhouse"
+	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 	_ "github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/auth"
 	"github.com/causeway-dev/causeway/studio/replay"
 	"github.com/causeway-dev/causeway/studio/server"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	chtest.StopShared()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			println("goroutine leak:", err.Error())
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 const (
 	viewerToken   = "viewer-token-0123456789"
