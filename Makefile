@@ -11,11 +11,14 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the causeway binary into bin/
+# With frontend/node_modules installed, the binary embeds a fresh UI build;
+# without, it serves a placeholder page that says how to build the UI.
+build: $(if $(wildcard frontend/node_modules),frontend/dist/index.html) ## Build the causeway binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/causeway
 
 .PHONY: run
-run: build ## Run causeway demo: embedded Kafka and NATS, a demo shop, the studio on :7070
+run: frontend ## Build the UI if needed, then run causeway demo: embedded Kafka and NATS, a demo shop, the studio on :7070
+	@$(MAKE) --no-print-directory build
 	$(BIN) demo
 
 .PHONY: deps test
@@ -23,9 +26,12 @@ deps: ## Install the system packages the tests need (clickhouse-server, kcat, na
 	bash .ci/setup
 
 .PHONY: deps test
-test: deps ## Install what is missing, vet, run every test with the race detector
+test: deps frontend ## Install what is missing, vet, run every test with the race detector, the UI's unit tests and its e2e run in Chromium
 	$(GO) vet ./...
 	$(GO) test -race -timeout 30m ./...
+	cd frontend && npm run typecheck && npm test
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/causeway
+	cd frontend && CAUSEWAY_BIN=$(abspath $(BIN)) npm run e2e
 
 .PHONY: bench
 bench: ## Run the benchmarks and write docs/benchmarks.md
@@ -44,9 +50,17 @@ fuzz: ## Run every fuzz target for 20 s each
 	  done; \
 	done
 
+# UI is the web UI's build; it is rebuilt when a source is newer.
+UI := frontend/dist/index.html
+UI_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig.json
+
 .PHONY: frontend
-frontend: ## Build the web UI (arrives with issue #5)
-	@echo "the frontend is not built yet: see issue #5" >&2; exit 1
+frontend: $(UI) ## Build the web UI into frontend/dist (npm ci first when node_modules is missing or stale)
+
+$(UI): $(UI_SRC)
+	@if [ ! -f frontend/node_modules/.package-lock.json ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then \
+	  echo "npm ci (frontend/node_modules missing or older than package-lock.json)"; cd frontend && npm ci --no-audit --no-fund; fi
+	cd frontend && npm run build
 
 .PHONY: desktop
 desktop: ## Build the Wails desktop app (arrives with issue #7)

@@ -39,9 +39,9 @@ function useTheme(): void {
 
 function LiveIndicator() {
   const { status, detail } = useLiveStatus()
-  const label = { idle: 'live idle', connecting: 'connecting…', open: 'live', reconnecting: 'reconnecting…' }[status]
+  const label = { idle: 'live: idle', connecting: 'connecting…', open: 'live', reconnecting: 'reconnecting…' }[status]
   return (
-    <div className={`live-indicator live-${status}`} title={detail || label} data-testid="live-status">
+    <div className={`live-indicator live-${status}`} title={detail || (status === 'idle' ? 'this view follows no live data' : label)} data-testid="live-status">
       <span className="dot" aria-hidden /> {label}
     </div>
   )

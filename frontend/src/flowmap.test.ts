@@ -41,6 +41,8 @@ describe('buildFlowModel', () => {
     expect(edge('destination:kafka:orders.placed->group:kafka:payments')).toBeDefined()
     expect(edge('group:kafka:payments->service:payment-service')).toBeDefined()
     expect(m.edges.find((e) => e.id === 'destination:kafka:orders.placed->service:payment-service')).toBeUndefined()
+    expect(edge('group:kafka:payments->service:payment-service').member).toBe(true)
+    expect(edge('destination:kafka:orders.placed->group:kafka:payments').member).toBe(false)
   })
 
   it('folds settles into the edge and computes rate, error rate and p99', () => {

@@ -35,6 +35,9 @@ export interface FlowModelEdge {
   ratePerSec: number
   errorRate: number
   ops: string[]
+  // member: a consumer group → service edge, whose numbers the
+  // destination → group edge already shows.
+  member: boolean
   lag?: FlowLag
   health: Health
   // filter narrows the event search to this edge's events.
@@ -99,11 +102,11 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
   }
 
   const edges = new Map<string, FlowModelEdge>()
-  const edge = (source: string, target: string, filter: FlowModelEdge['filter']) => {
+  const edge = (source: string, target: string, filter: FlowModelEdge['filter'], member = false) => {
     const id = `${source}->${target}`
     let e = edges.get(id)
     if (!e) {
-      e = { id, source, target, count: 0, errors: 0, p99_ns: 0, ratePerSec: 0, errorRate: 0, ops: [], health: 'ok', filter }
+      e = { id, source, target, count: 0, errors: 0, p99_ns: 0, ratePerSec: 0, errorRate: 0, ops: [], member, health: 'ok', filter }
       edges.set(id, e)
     }
     return e
@@ -127,7 +130,7 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
       }
       e = edge(fe.source, gid, { destination: dest.name })
       e.lag = topicLag.get(`${dest.system ?? ''}\0${fe.consumer_group}\0${dest.name}`)
-      const member = edge(gid, fe.target, filter)
+      const member = edge(gid, fe.target, filter, true)
       if (!member.ops.includes(fe.op)) member.ops.push(fe.op)
       if (primary.has(fe.op)) {
         member.count += fe.count
@@ -165,7 +168,7 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
 export const flowNodeSize: Record<FlowKind, { width: number; height: number }> = {
   service: { width: 190, height: 56 },
   destination: { width: 190, height: 56 },
-  group: { width: 150, height: 44 },
+  group: { width: 160, height: 44 },
 }
 
 // modelOrder lists the nodes breadth-first from the ones nothing flows
@@ -218,7 +221,7 @@ export async function layoutFlow(m: FlowModel, aspectRatio = 1.6): Promise<Map<s
     layoutOptions: {
       'elk.algorithm': 'layered',
       'elk.direction': 'RIGHT',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '70',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '90',
       'elk.spacing.nodeNode': '28',
       'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',

@@ -39,13 +39,18 @@ const markStyle = (c: ReturnType<typeof colors>, m: EdgeMark) =>
   m === 'retry' ? { color: c.warn, dash: [], label: 'retry' } :
   { color: c.edge, dash: [], label: '' }
 
+// fit shows the whole graph; a small graph that would need text too small
+// to read is shown from its top-left at a readable zoom instead, to pan.
 function fit(l: CLayout, w: number, h: number): View {
   if (!l.nodes.length || !w || !h) return { x: 20, y: 20, k: 1 }
   const pad = 24
-  const k = Math.min(1.2, (w - 2 * pad) / Math.max(l.width, 1), (h - 2 * pad) / Math.max(l.height, 1))
-  const kk = Math.max(0.02, k)
-  return { k: kk, x: (w - l.width * kk) / 2, y: Math.max(pad, (h - l.height * kk) / 2) }
+  const k = Math.max(0.02, Math.min(1.2, (w - 2 * pad) / Math.max(l.width, 1), (h - 2 * pad) / Math.max(l.height, 1)))
+  if (k < readable && l.nodes.length <= 300) return { k: readable, x: pad, y: pad }
+  return { k, x: (w - l.width * k) / 2, y: Math.max(pad, (h - l.height * k) / 2) }
 }
+
+// readable is the zoom from which node text is drawn and can be read.
+const readable = 0.6
 
 export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPainted }: Props) {
   const wrap = useRef<HTMLDivElement>(null)
@@ -73,7 +78,7 @@ export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPaint
     // The visible world rectangle, for culling.
     const x0 = -x / k, y0 = -y / k, x1 = (w - x) / k, y1 = (h - y) / k
     const visible = (n: CNode) => n.x + NODE_W >= x0 && n.x <= x1 && n.y + NODE_H >= y0 && n.y <= y1
-    const detail = k >= 0.45
+    const detail = k >= 0.45 // text below 45% would be a smudge
     const nodes = layout.nodes
 
     ctx.lineWidth = Math.max(1, 1.4 / Math.max(k, 0.5))
@@ -126,7 +131,7 @@ export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPaint
       ctx.fillRect(n.x + 1, n.y + 6, 4, NODE_H - 12)
       ctx.fillStyle = c.text
       ctx.font = '600 12px system-ui, sans-serif'
-      ctx.fillText(clip(ctx, ev.event_type || ev.op, NODE_W - 70), n.x + 12, n.y + 16)
+      ctx.fillText(clip(ctx, ev.event_type || ev.destination || ev.op, NODE_W - 70), n.x + 12, n.y + 16)
       ctx.font = '11px system-ui, sans-serif'
       ctx.fillText(clip(ctx, ev.service, NODE_W - 20), n.x + 12, n.y + 31)
       ctx.fillStyle = c.muted

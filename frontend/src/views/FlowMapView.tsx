@@ -39,21 +39,24 @@ function FlowNodeView({ data }: NodeProps<Node<FlowNodeData>>) {
 function FlowEdgeView(p: EdgeProps<Edge<FlowEdgeData>>) {
   const [path, lx, ly] = getBezierPath(p)
   const d = p.data!
-  const membership = d.count === 0 && !d.lag
   return (
     <>
       <BaseEdge id={p.id} path={path} className={`flow-edge health-${d.health}`} style={{ strokeWidth: Math.min(6, 1.5 + Math.log10(1 + d.ratePerSec) * 1.5) }} />
-      {!membership && (
+      {!d.member && (
         <EdgeLabelRenderer>
           <div
             className={`flow-edge-label nodrag nopan health-${d.health}`}
             style={{ transform: `translate(-50%, -50%) translate(${lx}px,${ly}px)` }}
             title={`${d.ops.join(', ')} · ${fmtCount(d.count)} in the window`}
           >
-            <span>{fmtRate(d.count, d.windowSeconds)}</span>
-            {d.errors > 0 && <span className="err">err {fmtPercent(d.errorRate)}</span>}
-            {d.p99_ns > 0 && <span>p99 {fmtDuration(d.p99_ns)}</span>}
-            {d.lag && <span className={`lag lag-${d.lag.status.toLowerCase()}`}>lag {fmtCount(d.lag.messages)}</span>}
+            <span>
+              {fmtRate(d.count, d.windowSeconds)}
+              {d.errors > 0 && <b className="err"> · {fmtPercent(d.errorRate)} err</b>}
+            </span>
+            <span>
+              {d.p99_ns > 0 && `p99 ${fmtDuration(d.p99_ns)}`}
+              {d.lag && <b className={`lag lag-${d.lag.status.toLowerCase()}`}> · lag {fmtCount(d.lag.messages)}</b>}
+            </span>
           </div>
         </EdgeLabelRenderer>
       )}
