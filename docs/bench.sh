@@ -58,7 +58,7 @@ ui_graph=$( (make -s frontend >&2 && cd frontend && node e2e/bench-graph.mjs) | 
   echo "Written by \`make bench\` on $(date -u +%Y-%m-%d). Machine: $(nproc) cores,"
   echo "$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'), $(go version | awk '{print $3}')."
   echo "Each figure is set against a ceiling measured in the same run; the"
-  echo "targets of DESIGN.md §8 that are not measured here yet are listed at the end."
+  echo "targets of DESIGN.md §8 are marked met or **not met** where they apply."
   echo "One run each (BENCHTIME=${BENCHTIME:-2s}); on this shared 2-core machine repeated runs"
   echo "vary by about ±15%, so a ratio near its target can land on either side."
   echo
