@@ -88,18 +88,41 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := w.loadTraces(ctx, seedTraces); err != nil {
+	// Two round trips at once: the seed's traces load while the edges of
+	// the seed events and traces are asked for. Event ids that only the
+	// traces bring are asked for in the next round.
+	todo := w.claim(seedTraces)
+	traces0, ids0 := w.frontier()
+	var es0 []event.Edge
+	var edgesErr error
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		if len(traces0) > 0 || len(ids0) > 0 {
+			es0, edgesErr = r.Edges(ctx, EdgeQuery{TraceIDs: traces0, FromEventIDs: ids0})
+		}
+	}()
+	if len(todo) > 0 {
+		_, err = w.load(ctx, EventQuery{TraceIDs: todo})
+	}
+	<-asked
+	if err != nil {
 		return nil, err
+	}
+	if edgesErr != nil {
+		return nil, fmt.Errorf("graph: edges: %w", edgesErr)
 	}
 	edges := map[string]event.Edge{}
 	for depth := 0; ; depth++ {
-		traces, ids := w.frontier()
-		if len(traces) == 0 && len(ids) == 0 {
-			break
-		}
-		es, err := r.Edges(ctx, EdgeQuery{TraceIDs: traces, FromEventIDs: ids})
-		if err != nil {
-			return nil, fmt.Errorf("graph: edges: %w", err)
+		es := es0
+		if depth > 0 {
+			traces, ids := w.frontier()
+			if len(traces) == 0 && len(ids) == 0 {
+				break
+			}
+			if es, err = r.Edges(ctx, EdgeQuery{TraceIDs: traces, FromEventIDs: ids}); err != nil {
+				return nil, fmt.Errorf("graph: edges: %w", err)
+			}
 		}
 		var more, causes []string
 		for _, e := range es {
@@ -200,6 +223,17 @@ func (w *walker) load(ctx context.Context, q EventQuery) ([]string, error) {
 // for their edges. A trace is loaded whole, so that the walk sees every
 // hop through it.
 func (w *walker) loadTraces(ctx context.Context, traces []string) error {
+	todo := w.claim(traces)
+	if len(todo) == 0 {
+		return nil
+	}
+	_, err := w.load(ctx, EventQuery{TraceIDs: todo})
+	return err
+}
+
+// claim marks traces as loaded and pending their edges, and returns those
+// not claimed before.
+func (w *walker) claim(traces []string) []string {
 	var todo []string
 	for _, t := range dedupe(traces) {
 		if !w.traces[t] {
@@ -207,12 +241,8 @@ func (w *walker) loadTraces(ctx context.Context, traces []string) error {
 			todo = append(todo, t)
 		}
 	}
-	if len(todo) == 0 {
-		return nil
-	}
 	w.pending = append(w.pending, todo...)
-	_, err := w.load(ctx, EventQuery{TraceIDs: todo})
-	return err
+	return todo
 }
 
 // loadCauses loads the events with the given event ids (the causes named
