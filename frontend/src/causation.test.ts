@@ -61,6 +61,29 @@ describe('layoutCausation', () => {
     expect(at('dead').error && at('dead').dlq).toBe(true)
     expect(at('try2').retry).toBe(true)
     expect(at('pub').replay || at('pub').dlq || at('pub').retry).toBe(false)
+    expect(at('replay').row).not.toBe(at('dead').row) // a branch of its own
+    expect(at('again').row).toBe(at('replay').row)
+  })
+
+  it('puts a replay on a branch of its own even as the only effect', () => {
+    const g: Graph = { nodes: [ev('a', 0), ev('r', 1, { op: 'replay' }), ev('c', 2, { replay_of: 'ea' })], edges: [edge('a', 'r'), edge('r', 'c')], truncated: false }
+    const l = layoutCausation(g)
+    const at = (s: string) => l.nodes[l.index.get('t/' + s)!]
+    expect(at('r').row).toBe(at('a').row + 1)
+    expect(at('c').row).toBe(at('r').row)
+  })
+
+  it('walks replays after the flow they replay', () => {
+    // root → try1 → replay → again; root → try2 (the replay's lane comes after try2's)
+    const g: Graph = {
+      nodes: [ev('root', 0), ev('try1', 1, { outcome: 'retry' }), ev('try2', 2, { outcome: 'dead_lettered' }), ev('r', 3, { op: 'replay' }), ev('again', 4, { replay_of: 'eroot' })],
+      edges: [edge('root', 'try1'), edge('root', 'try2'), edge('try1', 'r'), edge('try2', 'r'), edge('r', 'again')],
+      truncated: false,
+    }
+    const l = layoutCausation(g)
+    const at = (s: string) => l.nodes[l.index.get('t/' + s)!]
+    expect([at('root').row, at('try1').row, at('try2').row, at('r').row, at('again').row]).toEqual([0, 0, 1, 2, 2])
+    expect(at('r').depth).toBe(2)
   })
 
   it('ignores edges to unknown nodes, self-loops and duplicates, and survives a cycle', () => {

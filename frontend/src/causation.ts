@@ -7,7 +7,8 @@
 // below their causes. Lanes come from a depth-first walk from the roots in
 // time order: an event's first effect stays in its lane, each further
 // effect opens a new lane to the right, which keeps chains on one line and
-// puts branches (retries, DLQ hops, replays) beside them.
+// puts branches (retries, DLQ hops) beside them; replays come last, as new
+// branches right of the flow they replay.
 
 import type { CwEvent, Graph, GraphEdge } from './types'
 
@@ -98,6 +99,7 @@ export function layoutCausation(g: Graph): CLayout {
   // Lanes by an iterative depth-first walk from the roots, in time order.
   const row = new Int32Array(n).fill(-1)
   let rows = 0
+  const replays: number[] = []
   const roots: number[] = []
   for (let i = 0; i < n; i++) if (indeg[i] === 0) roots.push(i)
   roots.sort(byStart)
@@ -116,6 +118,12 @@ export function layoutCausation(g: Graph): CLayout {
       }
       const b = out[a][top[1]++]
       if (row[b] >= 0) continue
+      // A replay is a new branch: it is walked after the flow it
+      // replays, in lanes of its own right of it.
+      if (g.nodes[b].op === 'replay') {
+        replays.push(b)
+        continue
+      }
       // The first effect a places comes right after a in the walk, when
       // nothing is below a in its lane yet, and its level is below a's:
       // it can share a's lane.
@@ -125,6 +133,7 @@ export function layoutCausation(g: Graph): CLayout {
     }
   }
   for (const r of roots) walk(r)
+  for (let i = 0; i < replays.length; i++) walk(replays[i])
   for (const i of rest) walk(i) // cycles without a root
 
   const nodes: CNode[] = g.nodes.map((ev, i) => ({

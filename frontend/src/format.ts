@@ -101,7 +101,6 @@ export function payloadView(b64: string | undefined): PayloadView {
   } catch {
     text = null
   }
-  // eslint-disable-next-line no-control-regex
   if (text !== null && !/[\u0000-\u0008\u000e-\u001f]/.test(text)) {
     try {
       return { kind: 'json', text: JSON.stringify(JSON.parse(text), null, 2) }

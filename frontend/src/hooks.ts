@@ -45,6 +45,8 @@ export interface Resource<T> {
   // refreshing: a refetch after a live update is under way.
   refreshing: boolean
   reload: () => void
+  // poke asks for a refetch, at most once per throttle period.
+  poke: () => void
 }
 
 // useResource fetches with load whenever deps change, and again (at most
@@ -88,7 +90,6 @@ export function useResource<T>(
       if (timer.current) clearTimeout(timer.current)
       timer.current = null
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps)
 
   const throttleMs = liveOn?.throttleMs ?? 1500
@@ -103,7 +104,7 @@ export function useResource<T>(
 
   useLiveData(liveOn?.channel ?? null, liveOn?.filter ?? {}, poke, poke)
   const reload = useCallback(() => run(false), [run])
-  return { data: state.data, error: state.error, loading: state.loading, refreshing: state.refreshing, reload }
+  return { data: state.data, error: state.error, loading: state.loading, refreshing: state.refreshing, reload, poke }
 }
 
 // Routing: the path picks the view, the query string holds its state, so

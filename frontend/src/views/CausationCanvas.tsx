@@ -177,18 +177,28 @@ export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPaint
     ro.observe(el)
     resize()
     return () => ro.disconnect()
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [])
 
   // A new layout: fit it (unless the user moved), draw, report the time.
+  // When the whole graph does not fit readably, a live update that added
+  // events (a replay, say) brings the first of them into view.
+  const shown = useRef<Set<string> | null>(null)
   useLayoutEffect(() => {
-    if (!moved.current) view.current = fit(layout, size.current.w, size.current.h)
+    const { w, h } = size.current
+    if (!moved.current) {
+      view.current = fit(layout, w, h)
+      const added = shown.current ? layout.nodes.filter((n) => !shown.current!.has(n.id)) : []
+      if (added.length && view.current.k === readable) {
+        const first = added.reduce((a, b) => (b.y < a.y || (b.y === a.y && b.x < a.x) ? b : a))
+        view.current = { k: readable, x: w / 2 - (first.x + NODE_W / 2) * readable, y: h / 3 - first.y * readable }
+      }
+    }
+    shown.current = new Set(layout.nodes.map((n) => n.id))
     draw()
     if (reported.current !== arrivedAt) {
       reported.current = arrivedAt
       requestAnimationFrame(() => onPainted(performance.now() - arrivedAt))
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [layout])
 
   useEffect(() => schedule(), [selected, schedule])

@@ -78,7 +78,7 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
     { channel: 'flows', throttleMs: 2000 },
   )
   // Lag changes without traffic (a stalled consumer): follow it too.
-  useLiveData('lag', {}, () => res.reload())
+  useLiveData('lag', {}, res.poke, res.poke)
   const model = res.data
   const [laid, setLaid] = useState<{ model: FlowModel; pos: Map<string, { x: number; y: number }> } | null>(null)
   const [layoutError, setLayoutError] = useState<Error | null>(null)
@@ -98,7 +98,6 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
     return () => {
       stale = true
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [model])
 
   const { nodes, edges } = useMemo((): { nodes: Node<FlowNodeData>[]; edges: Edge<FlowEdgeData>[] } => {
@@ -139,7 +138,16 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
       ) : !laid ? (
         model && <Loading what="the layout" />
       ) : (
-        <div className="flow-canvas" data-testid="flow-map">
+        <div
+          className="flow-canvas"
+          data-testid="flow-map"
+          onKeyDown={(e) => {
+            // Tab reaches the nodes; Enter opens the focused one.
+            const id = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.react-flow__node')?.dataset.id
+            const n = id ? laid.model.nodes.find((x) => x.id === id) : undefined
+            if (e.key === 'Enter' && n) openNode(n)
+          }}
+        >
           <ReactFlow
             nodes={nodes}
             edges={edges}

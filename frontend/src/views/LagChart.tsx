@@ -50,7 +50,6 @@ export function LagChart({ cols, title }: { cols: LagColumns; title: string }) {
       plot.current = null
     }
     // A new set of partitions or a theme change builds a new chart.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape, title, theme])
 
   useEffect(() => {

@@ -41,7 +41,6 @@ export function ReplayDialog({ source, title, correlationId, onClose }: Props) {
       (error: Error) => setPreview({ error, loading: false }),
     )
   }
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(loadPreview, [])
 
   const id = run.replay?.id
@@ -50,7 +49,6 @@ export function ReplayDialog({ source, title, correlationId, onClose }: Props) {
   }
   useLiveData(id ? 'replays' : null, { replay_id: id }, (d) => setRun((s) => ({ ...s, replay: newer(s.replay, d as Replay) })), refresh)
   // Catch up with what happened before the subscription took effect.
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(refresh, [id])
   const done = run.replay && replayDone(run.replay)
   useEffect(() => {
