@@ -71,6 +71,8 @@ async function main() {
     if (labels < 5) throw new Error(`only ${labels} edge labels`)
     const text = await page.locator('.flow-edge-label').allInnerTexts()
     if (!text.some((t) => /p99/.test(t))) throw new Error('no p99 on any edge: ' + text.join(' | '))
+    // Flow deltas from the websocket turn into current rates after 5 s.
+    await page.locator('.flow-edge-label[title*="over the last 30 s"]').first().waitFor({ timeout: 20_000 })
     await shot(page, '01-flow-map')
   })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildFlowModel, errorHealth, flowNodeSize, lagHealth, layoutFlow, modelOrder, worstStatus } from './flowmap'
+import { LiveRates, buildFlowModel, errorHealth, flowNodeSize, lagHealth, layoutFlow, modelOrder, worstStatus } from './flowmap'
 import type { FlowMap, GroupLag } from './types'
 
 const fm: FlowMap = {
@@ -108,5 +108,28 @@ describe('health', () => {
     expect(errorHealth(6, 100)).toBe('err')
     expect(worstStatus('OK', 'STOP')).toBe('STOP')
     expect(worstStatus('WARN', 'REWIND')).toBe('WARN')
+  })
+})
+
+describe('LiveRates', () => {
+  const delta = (n: number) => ({
+    nodes: fm.nodes,
+    edges: [{ source: 'service:order-service', target: 'destination:kafka:orders.placed', op: 'publish' as const, count: n, errors: 0, p50_ns: 0, p99_ns: 0 }],
+  })
+  const id = 'service:order-service->destination:kafka:orders.placed'
+
+  it('waits for 5 s of observation, then rates over what it saw', () => {
+    const r = new LiveRates(0, 30_000)
+    r.add(delta(10), 1000)
+    expect(r.perSecond(4000)).toBeNull()
+    r.add(delta(40), 9000)
+    expect(r.perSecond(10_000)!.get(id)).toBe(5) // 50 in 10 s
+  })
+
+  it('forgets what is older than the span', () => {
+    const r = new LiveRates(0, 30_000)
+    r.add(delta(300), 1000)
+    r.add(delta(60), 40_000)
+    expect(r.perSecond(40_000)!.get(id)).toBe(2) // only the 60 of the last 30 s
   })
 })

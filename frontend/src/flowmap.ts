@@ -84,7 +84,7 @@ export function errorHealth(errors: number, count: number): Health {
 const primary = new Set(['publish', 'process', 'dead_letter', 'replay'])
 
 export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
-  const windowSeconds = Math.max(1, (Date.parse(fm.until) - Date.parse(fm.since)) / 1000)
+  const windowSeconds = Math.max(1, (Date.parse(fm.until) - Date.parse(fm.since)) / 1000 || 1)
   const nodes = new Map<string, FlowModelNode>()
   for (const n of fm.nodes) {
     nodes.set(n.id, { id: n.id, kind: n.kind, name: n.name, system: n.system, dlq: false, health: 'ok' })
@@ -165,10 +165,44 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
   return { nodes: [...nodes.values()], edges: [...edges.values()], windowSeconds }
 }
 
+// LiveRates turns the live channel's flow deltas (one per stored batch)
+// into each edge's current rate over the last span, which a window
+// average (count / window) cannot show while the window is still filling.
+export class LiveRates {
+  private frames: { t: number; counts: Map<string, number> }[] = []
+  private readonly start: number
+  private readonly spanMs: number
+
+  constructor(now: number, spanMs = 30_000) {
+    this.start = now
+    this.spanMs = spanMs
+  }
+
+  add(delta: Pick<FlowMap, 'nodes' | 'edges'>, now: number): void {
+    const m = buildFlowModel({ since: '', until: '', ...delta }, [])
+    this.frames.push({ t: now, counts: new Map(m.edges.map((e) => [e.id, e.count])) })
+    while (this.frames.length && this.frames[0].t <= now - this.spanMs) this.frames.shift()
+  }
+
+  // perSecond is each edge's rate over what was observed of the span, or
+  // null before 5 s of observation (too little to call a rate).
+  perSecond(now: number): Map<string, number> | null {
+    const observed = Math.min(this.spanMs, now - this.start)
+    if (observed < 5000) return null
+    const out = new Map<string, number>()
+    for (const f of this.frames) {
+      if (f.t <= now - this.spanMs) continue
+      for (const [id, n] of f.counts) out.set(id, (out.get(id) ?? 0) + n)
+    }
+    for (const [id, n] of out) out.set(id, n / (observed / 1000))
+    return out
+  }
+}
+
 export const flowNodeSize: Record<FlowKind, { width: number; height: number }> = {
   service: { width: 190, height: 56 },
   destination: { width: 190, height: 56 },
-  group: { width: 160, height: 44 },
+  group: { width: 172, height: 44 },
 }
 
 // modelOrder lists the nodes breadth-first from the ones nothing flows
@@ -222,7 +256,7 @@ export async function layoutFlow(m: FlowModel, aspectRatio = 1.6): Promise<Map<s
       'elk.algorithm': 'layered',
       'elk.direction': 'RIGHT',
       'elk.layered.spacing.nodeNodeBetweenLayers': '90',
-      'elk.spacing.nodeNode': '28',
+      'elk.spacing.nodeNode': '34',
       'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
       'elk.layered.wrapping.strategy': 'MULTI_EDGE',

@@ -9,12 +9,13 @@ import {
 import { useEffect, useMemo, useState } from 'react'
 import { api } from '../api'
 import { Badge, Empty, ErrorBox, Loading, Refreshing, WindowPicker } from '../components'
-import { buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from '../flowmap'
+import { LiveRates, buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from '../flowmap'
 import { fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds } from '../format'
 import { navigate, useLiveData, useResource } from '../hooks'
+import type { FlowMap } from '../types'
 
 type FlowNodeData = FlowModelNode & Record<string, unknown>
-type FlowEdgeData = FlowModelEdge & { windowSeconds: number } & Record<string, unknown>
+type FlowEdgeData = FlowModelEdge & { windowSeconds: number; livePerSec?: number } & Record<string, unknown>
 
 function FlowNodeView({ data }: NodeProps<Node<FlowNodeData>>) {
   const kindLabel = data.kind === 'service' ? 'service' : data.kind === 'group' ? 'consumer group' : data.system === 'nats' ? 'NATS subject' : data.system === 'kafka' ? 'Kafka topic' : 'destination'
@@ -47,10 +48,10 @@ function FlowEdgeView(p: EdgeProps<Edge<FlowEdgeData>>) {
           <div
             className={`flow-edge-label nodrag nopan health-${d.health}`}
             style={{ transform: `translate(-50%, -50%) translate(${lx}px,${ly}px)` }}
-            title={`${d.ops.join(', ')} · ${fmtCount(d.count)} in the window`}
+            title={`${d.ops.join(', ')} · ${fmtCount(d.count)} in the window (${fmtRate(d.count, d.windowSeconds)} on average)${d.livePerSec !== undefined ? `; ${fmtRate(d.livePerSec, 1)} over the last 30 s` : ''}`}
           >
             <span>
-              {fmtRate(d.count, d.windowSeconds)}
+              {d.livePerSec !== undefined ? fmtRate(d.livePerSec, 1) : fmtRate(d.count, d.windowSeconds)}
               {d.errors > 0 && <b className="err"> · {fmtPercent(d.errorRate)} err</b>}
             </span>
             <span>
@@ -79,6 +80,10 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
   )
   // Lag changes without traffic (a stalled consumer): follow it too.
   useLiveData('lag', {}, res.poke, res.poke)
+  // Edges show the current rate from the live deltas once there are 5 s
+  // of them, the window average before.
+  const [rates] = useState(() => new LiveRates(Date.now()))
+  useLiveData('flows', {}, (d) => rates.add(d as Pick<FlowMap, 'nodes' | 'edges'>, Date.now()))
   const model = res.data
   const [laid, setLaid] = useState<{ model: FlowModel; pos: Map<string, { x: number; y: number }> } | null>(null)
   const [layoutError, setLayoutError] = useState<Error | null>(null)
@@ -103,11 +108,12 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
   const { nodes, edges } = useMemo((): { nodes: Node<FlowNodeData>[]; edges: Edge<FlowEdgeData>[] } => {
     if (!laid) return { nodes: [], edges: [] }
     const m = laid.model
+    const live = rates.perSecond(Date.now())
     return {
       nodes: m.nodes.map((n) => ({ id: n.id, type: 'flow', position: laid.pos.get(n.id) ?? { x: 0, y: 0 }, data: n as FlowNodeData, draggable: false, connectable: false })),
-      edges: m.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, type: 'flow', data: { ...e, windowSeconds: m.windowSeconds } as FlowEdgeData })),
+      edges: m.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, type: 'flow', data: { ...e, windowSeconds: m.windowSeconds, livePerSec: live ? live.get(e.id) ?? 0 : undefined } as FlowEdgeData })),
     }
-  }, [laid])
+  }, [laid, rates])
 
   const openNode = (n: FlowModelNode) => {
     if (n.kind === 'service') navigate('/events', { service: n.name })
@@ -167,7 +173,7 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
           </ReactFlow>
         </div>
       )}
-      <p className="footnote">Click a service, topic or edge for its events, a consumer group for its lag. Rates are over the window; p99 is the handler or publish duration.</p>
+      <p className="footnote">Click a service, topic or edge for its events, a consumer group for its lag. Rates are over the last 30 s once live updates arrive (the window's average until then); error rate, p99 (handler or publish duration) and counts are over the window.</p>
     </section>
   )
 }
