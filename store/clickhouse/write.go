@@ -2,8 +2,10 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
@@ -20,7 +22,8 @@ const (
 )
 
 // Write implements store.Writer. Spans, events and edges are three
-// inserts; when Retry is set, rows already stored are left out of them.
+// concurrent inserts; when Retry is set, rows already stored are left out
+// of them.
 func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	events, spans, edges := b.Events, b.Spans, b.Edges
 	if b.Retry {
@@ -29,43 +32,55 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 			return fmt.Errorf("clickhouse store: checking a retried batch: %w", err)
 		}
 	}
+	// The tables are independent: insert them at once, each on its own
+	// connection, so the server works on all of them (and their
+	// materialized views) in parallel. If one fails the batch is retried
+	// as a whole, and the retry leaves out what the others stored.
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	run := func(i int, fn func() error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = fn() }()
+	}
 	if len(spans) > 0 {
-		if err := s.insert(ctx, "spans", spanCols, len(spans), func(i int) []any {
-			sp := &spans[i]
-			lt, ls := links(sp.Links)
-			k, v := attrs(sp.Attributes)
-			return []any{day(sp.StartNS), sp.TraceID, sp.SpanID, sp.ParentSpanID, sp.Service, sp.Name, sp.Kind,
-				sp.StartNS, sp.DurationNS, sp.StatusCode, sp.StatusMessage, lt, ls, k, v}
-		}); err != nil {
-			return err
-		}
+		run(0, func() error {
+			return s.insert(ctx, "spans", spanCols, len(spans), func(i int) []any {
+				sp := &spans[i]
+				lt, ls := links(sp.Links)
+				k, v := attrs(sp.Attributes)
+				return []any{day(sp.StartNS), sp.TraceID, sp.SpanID, sp.ParentSpanID, sp.Service, sp.Name, sp.Kind,
+					sp.StartNS, sp.DurationNS, sp.StatusCode, sp.StatusMessage, lt, ls, k, v}
+			})
+		})
 	}
 	if len(events) > 0 {
-		if err := s.insert(ctx, "events", eventCols, len(events), func(i int) []any {
-			e := &events[i]
-			lt, ls := links(e.Links)
-			k, v := attrs(e.Attributes)
-			return []any{day(e.StartNS), e.StartNS, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
-				e.CorrelationID, e.CausationID, e.ParentSpanID, lt, ls, e.Service, e.Handler, e.System, e.Cluster,
-				e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op), string(e.Outcome), e.Error,
-				e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v}
-		}); err != nil {
+		run(1, func() error {
+			return s.insert(ctx, "events", eventCols, len(events), func(i int) []any {
+				e := &events[i]
+				lt, ls := links(e.Links)
+				k, v := attrs(e.Attributes)
+				return []any{day(e.StartNS), e.StartNS, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
+					e.CorrelationID, e.CausationID, e.ParentSpanID, lt, ls, e.Service, e.Handler, e.System, e.Cluster,
+					e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op), string(e.Outcome), e.Error,
+					e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v}
+			})
+		})
+	}
+	run(2, func() error {
+		if err := s.writeBroker(ctx, b); err != nil {
 			return err
 		}
-	}
-	if err := s.writeBroker(ctx, b); err != nil {
-		return err
-	}
-	if len(edges) > 0 {
-		if err := s.insert(ctx, "edges", edgeCols, len(edges), func(i int) []any {
+		if len(edges) == 0 {
+			return nil
+		}
+		return s.insert(ctx, "edges", edgeCols, len(edges), func(i int) []any {
 			e := &edges[i]
 			return []any{day(e.StartNS), e.FromTraceID, e.FromSpanID, e.FromEventID, e.ToTraceID, e.ToSpanID,
 				e.CorrelationID, string(e.Kind), e.StartNS}
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+		})
+	})
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // insert sends one block. The explicit column list is required on 18.16.
