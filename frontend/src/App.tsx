@@ -113,7 +113,7 @@ export function App() {
         <ul>
           {views.map((v) => (
             <li key={v.path}>
-              <Link to={v.path} className={path === v.path ? 'active' : ''}>
+              <Link to={v.path} className={path === v.path ? 'active' : ''} current={path === v.path}>
                 {v.label}
               </Link>
             </li>

@@ -131,7 +131,7 @@ export const windowSeconds = (w: string) => {
 }
 
 // Link navigates inside the app without reloading the page.
-export function Link({ to, params, children, className }: { to: string; params?: Record<string, string | undefined>; children: ReactNode; className?: string }) {
+export function Link({ to, params, children, className, current }: { to: string; params?: Record<string, string | undefined>; children: ReactNode; className?: string; current?: boolean }) {
   const q = new URLSearchParams()
   for (const [k, v] of Object.entries(params ?? {})) if (v) q.set(k, v)
   const href = to + (q.toString() ? '?' + q.toString() : '')
@@ -139,6 +139,7 @@ export function Link({ to, params, children, className }: { to: string; params?:
     <a
       href={href}
       className={className}
+      aria-current={current ? 'page' : undefined}
       onClick={(e) => {
         if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return
         e.preventDefault()

@@ -41,9 +41,10 @@ interface Dialog {
 function Entries({ params }: { params: URLSearchParams }) {
   const reason = params.get('reason') ?? ''
   const original = params.get('original') ?? ''
-  const res = useResource((signal) => api.dlq({ reason, original, limit: 500 }, signal), [reason, original], { channel: 'dlq', throttleMs: 1500 })
-  // Groups come from every dead letter, not just the filtered ones.
-  const all = useResource((signal) => api.dlq({ limit: 1000 }, signal), [], { channel: 'dlq', throttleMs: 3000 })
+  const res = useResource((signal) => api.dlq({ reason, original, limit: 200 }, signal), [reason, original], { channel: 'dlq', throttleMs: 2000 })
+  // Groups come from all dead letters, not just the filtered ones: a
+  // bigger page, so refreshed less often.
+  const all = useResource((signal) => api.dlq({ limit: 1000 }, signal), [], { channel: 'dlq', throttleMs: 10_000 })
   const [picked, setPicked] = useState<Set<string>>(new Set())
   const [open, setOpen] = useState<DLQEntry | null>(null)
   const [dialog, setDialog] = useState<Dialog | null>(null)
@@ -75,25 +76,30 @@ function Entries({ params }: { params: URLSearchParams }) {
         ) : all.error ? (
           <ErrorBox error={all.error} retry={all.reload} />
         ) : groups.length === 0 ? null : (
-          groups.map((g) => {
-            const on = g.reason === reason && g.original === original
-            return (
-              <div key={g.reason + '\0' + g.original} className={'dlq-group' + (on ? ' on' : '')} data-testid="dlq-group">
-                <button type="button" className="plain" onClick={() => navigate('/dlq', on ? {} : { reason: g.reason, original: g.original })} aria-pressed={on}>
-                  <span className="count">{fmtCount(g.count)}</span>
-                  <span className="reason">{g.reason || '(no reason)'}</span>
-                  <span className="muted small">→ {g.original}</span>
-                </button>
-                <button
-                  type="button"
-                  className="secondary small"
-                  onClick={() => setDialog({ source: { dlq_filter: { reason: g.reason, destination: g.original } }, title: `Replay every dead letter of “${g.reason}” to ${g.original}` })}
-                >
-                  Replay group…
-                </button>
-              </div>
-            )
-          })
+          <>
+            {all.data?.next_cursor && (
+              <p className="muted small dlq-note">Counts of the newest {fmtCount(all.data.entries.length)} dead letters; a group’s dry run counts all of them.</p>
+            )}
+            {groups.map((g) => {
+              const on = g.reason === reason && g.original === original
+              return (
+                <div key={g.reason + '\0' + g.original} className={'dlq-group' + (on ? ' on' : '')} data-testid="dlq-group">
+                  <button type="button" className="plain" onClick={() => navigate('/dlq', on ? {} : { reason: g.reason, original: g.original })} aria-pressed={on}>
+                    <span className="count">{fmtCount(g.count)}</span>
+                    <span className="reason">{g.reason || '(no reason)'}</span>
+                    <span className="muted small">→ {g.original}</span>
+                  </button>
+                  <button
+                    type="button"
+                    className="secondary small"
+                    onClick={() => setDialog({ source: { dlq_filter: { reason: g.reason, destination: g.original } }, title: `Replay every dead letter of “${g.reason}” to ${g.original}` })}
+                  >
+                    Replay group…
+                  </button>
+                </div>
+              )
+            })}
+          </>
         )}
       </div>
       <div className="toolbar">

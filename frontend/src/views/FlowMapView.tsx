@@ -8,7 +8,7 @@ import {
 } from '@xyflow/react'
 import { useEffect, useMemo, useState } from 'react'
 import { api } from '../api'
-import { Badge, Empty, ErrorBox, Loading, Refreshing, WindowPicker } from '../components'
+import { Badge, Empty, ErrorBox, Loading, Refreshing, WindowPicker, windowSeconds } from '../components'
 import { LiveRates, buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from '../flowmap'
 import { fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds } from '../format'
 import { navigate, useLiveData, useResource } from '../hooks'
@@ -76,7 +76,9 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
       return buildFlowModel(flows, lag.groups)
     },
     [win],
-    { channel: 'flows', throttleMs: 2000 },
+    // Edge rates follow the live deltas; the window's aggregates are
+    // refetched less often the longer (and costlier) the window.
+    { channel: 'flows', throttleMs: Math.min(15_000, Math.max(2000, windowSeconds(win) * 4)) },
   )
   // Lag changes without traffic (a stalled consumer): follow it too.
   useLiveData('lag', {}, res.poke, res.poke)
@@ -84,6 +86,11 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
   // of them, the window average before.
   const [rates] = useState(() => new LiveRates(Date.now()))
   useLiveData('flows', {}, (d) => rates.add(d as Pick<FlowMap, 'nodes' | 'edges'>, Date.now()))
+  const [tick, setTick] = useState(0) // re-reads the rates between refetches
+  useEffect(() => {
+    const t = setInterval(() => setTick((x) => x + 1), 2000)
+    return () => clearInterval(t)
+  }, [])
   const model = res.data
   const [laid, setLaid] = useState<{ model: FlowModel; pos: Map<string, { x: number; y: number }> } | null>(null)
   const [layoutError, setLayoutError] = useState<Error | null>(null)
@@ -113,7 +120,7 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
       nodes: m.nodes.map((n) => ({ id: n.id, type: 'flow', position: laid.pos.get(n.id) ?? { x: 0, y: 0 }, data: n as FlowNodeData, draggable: false, connectable: false })),
       edges: m.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, type: 'flow', data: { ...e, windowSeconds: m.windowSeconds, livePerSec: live ? live.get(e.id) ?? 0 : undefined } as FlowEdgeData })),
     }
-  }, [laid, rates])
+  }, [laid, rates, tick])
 
   const openNode = (n: FlowModelNode) => {
     if (n.kind === 'service') navigate('/events', { service: n.name })

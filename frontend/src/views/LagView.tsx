@@ -10,6 +10,9 @@ import { navigate, useResource } from '../hooks'
 import { lagColumns } from '../lagseries'
 import { LagChart } from './LagChart'
 
+// seriesLimit is the most samples a chart asks for (the API's maximum page).
+const seriesLimit = 10000
+
 const statusHelp: Record<string, string> = {
   OK: 'consuming and keeping up',
   WARN: 'lag is growing',
@@ -26,7 +29,7 @@ export function LagView({ params }: { params: URLSearchParams }) {
   const group = params.get('group') ?? list[0]?.group ?? ''
   const current = list.find((g) => g.group === group)
   const series = useResource(
-    (signal) => (group ? api.lagSeries({ group, since: win, limit: 10000 }, signal) : Promise.resolve(null)),
+    (signal) => (group ? api.lagSeries({ group, since: win, limit: seriesLimit }, signal) : Promise.resolve(null)),
     [group, win],
     group ? { channel: 'lag', filter: { group }, throttleMs: 2000 } : null,
   )
@@ -95,7 +98,7 @@ export function LagView({ params }: { params: URLSearchParams }) {
                 {series.loading ? (
                   <Loading what="the lag series" />
                 ) : cols && cols.x.length > 0 ? (
-                  <LagChart cols={cols} title={`${current.group}: lag over the last ${win}`} />
+                  <LagChart cols={cols} title={`${current.group}: lag over the last ${win}${series.data!.samples.length >= seriesLimit ? ` (the newest ${fmtCount(seriesLimit)} samples)` : ''}`} />
                 ) : (
                   !series.error && <Empty>No samples for {current.group} in the last {win}.</Empty>
                 )}

@@ -79,7 +79,6 @@ export function Timeline({ layout, selected, onSelect }: { layout: CLayout; sele
       role="listbox"
       tabIndex={0}
       aria-label="Events by start time"
-      aria-activedescendant={undefined}
       onScroll={(e) => setScroll({ top: e.currentTarget.scrollTop, height: e.currentTarget.clientHeight })}
       onKeyDown={(e) => {
         if (!order.length) return
