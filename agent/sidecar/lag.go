@@ -4,7 +4,11 @@
 // partition, and derives lag in messages, lag in seconds and a
 // Burrow-style status.
 //
-// Lag in seconds is interpolated from the sampled end offsets: the
+// Lag in seconds is exact when the monitor can read produce timestamps
+// (LagOptions.Brokers set): it fetches the record at each lagging
+// partition's committed offset — the oldest message not yet consumed — and
+// reports now minus its timestamp (PartitionLag.Exact). Otherwise, or when
+// that read fails, it is interpolated from the sampled end offsets: the
 // committed offset c was produced when the end offset passed c, which lies
 // between two samples (t1, e1) and (t2, e2) with e1 ≤ c < e2, at
 // t1 + (c−e1)/(e2−e1)·(t2−t1). When c is older than the oldest sample the
@@ -32,6 +36,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Status is a Burrow-style consumer status.
@@ -57,8 +62,11 @@ type PartitionLag struct {
 	Seconds   float64 `json:"lag_seconds"`
 	// LowerBound is set when Seconds is only a lower bound (the committed
 	// offset is older than the monitor's history).
-	LowerBound bool   `json:"lag_seconds_lower_bound"`
-	Status     Status `json:"status"`
+	LowerBound bool `json:"lag_seconds_lower_bound"`
+	// Exact is set when Seconds comes from the produce timestamp of the
+	// record at the committed offset.
+	Exact  bool   `json:"lag_seconds_exact"`
+	Status Status `json:"status"`
 }
 
 // GroupLag is a consumer group's lag in a sample.
@@ -81,6 +89,12 @@ type LagOptions struct {
 	// History is how many end-offset samples are kept per partition for
 	// lag seconds (default 720: an hour at 5 s).
 	History int
+	// Brokers, when set, are the seed brokers the monitor reads produce
+	// timestamps from, for exact lag seconds.
+	Brokers []string
+	// MaxExact bounds the lagging partitions whose timestamps one sample
+	// reads (default 1000); the rest are interpolated.
+	MaxExact int
 }
 
 type point struct {
@@ -138,7 +152,83 @@ func (m *LagMonitor) Sample(ctx context.Context, now time.Time, groups ...string
 	for _, g := range lags.Sorted() {
 		out = append(out, m.observe(now, g))
 	}
+	m.exact(ctx, now, out)
 	return out, nil
+}
+
+// exact replaces interpolated lag seconds with the age of the record at
+// each lagging partition's committed offset, where it can read it.
+func (m *LagMonitor) exact(ctx context.Context, now time.Time, groups []GroupLag) {
+	if len(m.opts.Brokers) == 0 {
+		return
+	}
+	maxN := m.opts.MaxExact
+	if maxN <= 0 {
+		maxN = 1000
+	}
+	type at struct {
+		topic     string
+		partition int32
+		offset    int64
+	}
+	want := map[at][]*PartitionLag{}
+	offsets := map[string]map[int32]kgo.Offset{}
+	for gi := range groups {
+		for pi := range groups[gi].Partitions {
+			p := &groups[gi].Partitions[pi]
+			if p.Lag <= 0 {
+				continue
+			}
+			k := at{p.Topic, p.Partition, p.Committed}
+			if _, ok := want[k]; !ok {
+				if len(want) >= maxN {
+					continue
+				}
+				// Several groups may wait at different offsets of one
+				// partition: one read from the lowest covers them all.
+				if offsets[p.Topic] == nil {
+					offsets[p.Topic] = map[int32]kgo.Offset{}
+				}
+				if o, ok := offsets[p.Topic][p.Partition]; !ok || p.Committed < o.EpochOffset().Offset {
+					offsets[p.Topic][p.Partition] = kgo.NewOffset().At(p.Committed)
+				}
+			}
+			want[k] = append(want[k], p)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(m.opts.Brokers...), kgo.ConsumePartitions(offsets), kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.FetchMaxPartitionBytes(64<<10))
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	for len(want) > 0 && rctx.Err() == nil {
+		cl.PollRecords(rctx, 0).EachRecord(func(r *kgo.Record) {
+			for k, ps := range want {
+				// The record at the committed offset, or the first after it
+				// when that one is gone (compaction, transactions).
+				if k.topic != r.Topic || k.partition != r.Partition || r.Offset < k.offset {
+					continue
+				}
+				for _, p := range ps {
+					p.Seconds, p.LowerBound, p.Exact = max(now.Sub(r.Timestamp).Seconds(), 0), false, true
+				}
+				delete(want, k)
+			}
+		})
+	}
+	for gi := range groups {
+		g := &groups[gi]
+		g.MaxSeconds = 0
+		for _, p := range g.Partitions {
+			g.MaxSeconds = max(g.MaxSeconds, p.Seconds)
+		}
+	}
 }
 
 func (m *LagMonitor) observe(now time.Time, g kadm.DescribedGroupLag) GroupLag {

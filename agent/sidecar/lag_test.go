@@ -65,9 +65,15 @@ func TestPartitionStatus(t *testing.T) {
 
 // TestLagAgainstKfake runs a producer at a steady rate and a consumer
 // group that commits, stops committing, then catches up, and checks the
-// monitor's lag, lag seconds (against the recorded produce times) and
-// statuses.
+// monitor's lag, lag seconds (against the recorded produce times; both
+// interpolated and exact from the records' timestamps) and statuses.
 func TestLagAgainstKfake(t *testing.T) {
+	for _, exact := range []bool{false, true} {
+		t.Run(map[bool]string{false: "interpolated", true: "exact"}[exact], func(t *testing.T) { testLagAgainstKfake(t, exact) })
+	}
+}
+
+func testLagAgainstKfake(t *testing.T, exact bool) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "lagged"))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +118,11 @@ func TestLagAgainstKfake(t *testing.T) {
 	}()
 	admCl, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
 	defer admCl.Close()
-	m := NewLagMonitor(kadm.NewClient(admCl), LagOptions{Window: 5, StopAfter: 2 * time.Second})
+	opts := LagOptions{Window: 5, StopAfter: 2 * time.Second}
+	if exact {
+		opts.Brokers = c.ListenAddrs()
+	}
+	m := NewLagMonitor(kadm.NewClient(admCl), opts)
 	sample := func() GroupLag {
 		t.Helper()
 		now := time.Now()
@@ -158,8 +168,8 @@ func TestLagAgainstKfake(t *testing.T) {
 	mu.Lock()
 	truth := last.Time.Sub(producedAt[p.Committed]).Seconds()
 	mu.Unlock()
-	if p.Lag < 100 || p.LowerBound || math.Abs(p.Seconds-truth) > 0.1*truth {
-		t.Fatalf("lag %d messages, %.3f s (lower bound %v); truth %.3f s", p.Lag, p.Seconds, p.LowerBound, truth)
+	if p.Lag < 100 || p.LowerBound || p.Exact != exact || math.Abs(p.Seconds-truth) > 0.1*truth {
+		t.Fatalf("lag %d messages, %.3f s (lower bound %v, exact %v); truth %.3f s", p.Lag, p.Seconds, p.LowerBound, p.Exact, truth)
 	}
 	t.Logf("stopped consumer: lag %d messages, %.3f s estimated, %.3f s true", p.Lag, p.Seconds, truth)
 

@@ -134,6 +134,9 @@ func runKafka(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) 
 		}
 	}()
 
+	if len(cfg.Lag.Brokers) == 0 {
+		cfg.Lag.Brokers = cfg.KafkaBrokers // exact lag seconds from produce timestamps
+	}
 	mon := NewLagMonitor(kadm.NewClient(admCl), cfg.Lag)
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
