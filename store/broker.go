@@ -98,9 +98,12 @@ type DLQPage struct {
 	Next    string
 }
 
-// DLQID is the id of the DLQ entry at source/partition/offset: 32 hex
-// digits, stable, so that a re-sent entry is stored once.
-func DLQID(system, source string, partition int32, offset int64) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%d", system, source, partition, offset)))
+// DLQID is the id of the DLQ entry at source/partition/offset whose
+// message was stored on the DLQ at timeNS: 32 hex digits, stable, so that
+// a re-sent entry is stored once. The time keeps apart two messages at the
+// same position of a topic or stream that was deleted and created again
+// (offsets start over; `causeway demo` restarts its in-memory Kafka).
+func DLQID(system, source string, partition int32, offset int64, timeNS uint64) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%d", system, source, partition, offset, timeNS)))
 	return hex.EncodeToString(sum[:16])
 }

@@ -81,7 +81,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				log.Error("sidecar stopped", "error", err)
 			}
 		}()
-		fmt.Fprintf(stdout, "causeway demo: the shop is running; open http://%s/api/v1/flows (data in %s; Ctrl-C stops)\n", cfg.Studio.Listen, *data)
+		fmt.Fprintf(stdout, "causeway demo: the shop is running; open http://%s in a browser (data in %s; Ctrl-C stops)\n", cfg.Studio.Listen, *data)
 	}
 	err = serveStudio(ctx, cfg, stdout, ready)
 	done := make(chan struct{})

@@ -188,11 +188,24 @@ func TestDemo(t *testing.T) {
 	d.stop(t)
 
 	// a second start reuses the data directory
+	restarted := uint64(time.Now().UnixNano())
 	d = startDemo(t, dir)
 	var after struct{ Events []event.Event }
 	if err := getJSON(t, d.api+"/events?service=order-service&limit=10000", &after); err != nil || len(after.Events) < len(before.Events) {
 		t.Fatalf("after a restart %d order events (err %v), before %d", len(after.Events), err, len(before.Events))
 	}
+	// The embedded Kafka starts empty again, so DLQ offsets start over:
+	// new dead letters must still be stored, not taken for the old ones.
+	eventually(t, 30*time.Second, func() string {
+		var dlq struct{ Entries []store.DLQEntry }
+		getJSON(t, d.api+"/dlq?limit=1000", &dlq)
+		for _, e := range dlq.Entries {
+			if e.TimeNS > restarted {
+				return ""
+			}
+		}
+		return "no DLQ entry stored since the restart"
+	})
 	d.stop(t)
 }
 

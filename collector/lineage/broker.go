@@ -179,6 +179,6 @@ func dlqEntry(sp ptrace.Span, a pcommon.Map, o DLQOptions) store.DLQEntry {
 		d.Payload = append([]byte(nil), p...)
 	}
 	d.Truncated = int64(len(d.Payload)) < d.PayloadSize
-	d.ID = store.DLQID(d.System, d.Source, d.SourcePartition, d.SourceOffset)
+	d.ID = store.DLQID(d.System, d.Source, d.SourcePartition, d.SourceOffset, d.TimeNS)
 	return d
 }

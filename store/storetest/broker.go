@@ -48,7 +48,7 @@ func testLagSeries(t *testing.T, h Harness) {
 
 func dlqEntry(i int) store.DLQEntry {
 	return store.DLQEntry{
-		ID: store.DLQID(event.SystemKafka, "orders.placed.dlq", 0, int64(i)), TimeNS: base + uint64(i)*1e6,
+		ID: store.DLQID(event.SystemKafka, "orders.placed.dlq", 0, int64(i), base+uint64(i)*1e6), TimeNS: base + uint64(i)*1e6,
 		System: event.SystemKafka, Source: "orders.placed.dlq", SourcePartition: 0, SourceOffset: int64(i),
 		Original: "orders.placed", OriginalPartition: 2, OriginalOffset: int64(100 + i),
 		Reason: []string{"poison", "timeout"}[i%2], Deliveries: 3, EventID: fmt.Sprintf("evt-%d", i), CorrelationID: "corr-1",

@@ -133,7 +133,7 @@ func TestStatusDLQAndErrorRules(t *testing.T) {
 	writeLag(t, st, now, 10, "STALL")
 	var dlq []store.DLQEntry
 	for i := 0; i < 3; i++ {
-		dlq = append(dlq, store.DLQEntry{ID: store.DLQID("kafka", "t.dlq", 0, int64(i)), TimeNS: uint64(now.Add(-time.Second).UnixNano()), Source: "t.dlq", Original: "t"})
+		dlq = append(dlq, store.DLQEntry{ID: store.DLQID("kafka", "t.dlq", 0, int64(i), uint64(now.Add(-time.Second).UnixNano())), TimeNS: uint64(now.Add(-time.Second).UnixNano()), Source: "t.dlq", Original: "t"})
 	}
 	st.Write(context.Background(), &store.Batch{DLQ: dlq})
 	e.Evaluate(context.Background())

@@ -45,7 +45,7 @@ func server(t *testing.T) (*httptest.Server, []event.Event) {
 		b.Lag = append(b.Lag, store.LagSample{TimeNS: now + uint64(i)*1e9, System: "kafka", Group: "billing", Topic: "orders.placed",
 			Partition: 0, Committed: int64(i), End: 10, Lag: int64(10 - i), LagSeconds: 2, Status: "STALL", GroupStatus: "STALL"})
 	}
-	b.DLQ = []store.DLQEntry{{ID: store.DLQID("kafka", "orders.placed.dlq", 0, 0), TimeNS: now, System: "kafka", Source: "orders.placed.dlq",
+	b.DLQ = []store.DLQEntry{{ID: store.DLQID("kafka", "orders.placed.dlq", 0, 0, now), TimeNS: now, System: "kafka", Source: "orders.placed.dlq",
 		Original: "orders.placed", Reason: "poison", Payload: []byte("bad"), PayloadSize: 3, OriginalPartition: -1, OriginalOffset: -1}}
 	if err := st.Write(context.Background(), b); err != nil {
 		t.Fatal(err)

@@ -326,11 +326,12 @@ func (a *App) connect(req connectRequest) error {
 		} else {
 			a.cfg.Remote = Remote{URL: studio.String(), Token: req.Token}
 		}
-		cfg := a.cfg
-		a.mu.Unlock()
-		if err := SaveConfig(a.opts.ConfigPath, cfg); err != nil {
+		// Saved before the lock is released, so that whoever sees "ready"
+		// finds the choice remembered.
+		if err := SaveConfig(a.opts.ConfigPath, a.cfg); err != nil {
 			a.log.Warn("could not remember the choice", "error", err)
 		}
+		a.mu.Unlock()
 		a.log.Info("connected", "mode", c.mode, "studio", c.studio.String(), "gateway", a.gw.URL())
 		a.setTitle()
 	}()
@@ -388,7 +389,9 @@ func checkStudio(studio *url.URL, token string) error {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	cl := &http.Client{Timeout: 10 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	resp, err := cl.Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach the studio at %s: %w", studio, err)

@@ -44,6 +44,9 @@ type gateway struct {
 	ui      http.Handler
 	control http.Handler // /__causeway/
 	served  chan error
+	// transport carries the proxied requests (its idle connections are
+	// closed with the gateway, and when the target changes).
+	transport *http.Transport
 
 	mu     sync.RWMutex
 	target *url.URL
@@ -68,7 +71,8 @@ func newGateway(port int, ui, control http.Handler, log *slog.Logger) (*gateway,
 	}
 	k := make([]byte, 32)
 	rand.Read(k)
-	g := &gateway{log: log, ln: ln, key: hex.EncodeToString(k), ui: ui, control: control, served: make(chan error, 1)}
+	g := &gateway{log: log, ln: ln, key: hex.EncodeToString(k), ui: ui, control: control, served: make(chan error, 1),
+		transport: http.DefaultTransport.(*http.Transport).Clone()}
 	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	go func() { g.served <- g.srv.Serve(ln) }()
 	return g, nil
@@ -91,6 +95,7 @@ func (g *gateway) SessionURL(next string) string {
 func (g *gateway) SetTarget(base *url.URL, token string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.transport.CloseIdleConnections()
 	if base == nil {
 		g.target, g.proxy = nil, nil
 		return
@@ -99,6 +104,7 @@ func (g *gateway) SetTarget(base *url.URL, token string) {
 	origin := target.Scheme + "://" + target.Host
 	g.target = &target
 	g.proxy = &httputil.ReverseProxy{
+		Transport: g.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(&target)
 			// The gateway's cookie is for the gateway only.
@@ -127,6 +133,7 @@ func (g *gateway) Close(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = g.srv.Close()
 	}
+	g.transport.CloseIdleConnections()
 	return err
 }
 

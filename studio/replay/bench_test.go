@@ -36,7 +36,7 @@ func BenchmarkReplay(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i, r := range recs {
-		entries = append(entries, store.DLQEntry{ID: store.DLQID("kafka", "bulk.dlq", r.Partition, r.Offset), TimeNS: uint64(i + 1), System: "kafka",
+		entries = append(entries, store.DLQEntry{ID: store.DLQID("kafka", "bulk.dlq", r.Partition, r.Offset, uint64(i+1)), TimeNS: uint64(i + 1), System: "kafka",
 			Source: "bulk.dlq", SourcePartition: r.Partition, SourceOffset: r.Offset, Original: "bulk", OriginalPartition: -1, OriginalOffset: -1,
 			Reason: "bench", EventID: fmt.Sprintf("evt-%d", i), PayloadSize: 1024})
 	}

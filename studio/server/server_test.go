@@ -81,9 +81,10 @@ func TestReplayOverHTTP(t *testing.T) {
 		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
-		id := store.DLQID("kafka", "orders.dlq", r.Partition, r.Offset)
+		at := uint64(r.Timestamp.UnixNano())
+		id := store.DLQID("kafka", "orders.dlq", r.Partition, r.Offset, at)
 		ids = append(ids, id)
-		entries = append(entries, store.DLQEntry{ID: id, TimeNS: uint64(time.Now().UnixNano()), System: "kafka", Source: "orders.dlq",
+		entries = append(entries, store.DLQEntry{ID: id, TimeNS: at, System: "kafka", Source: "orders.dlq",
 			SourcePartition: r.Partition, SourceOffset: r.Offset, Original: "orders", OriginalPartition: -1, OriginalOffset: -1,
 			Reason: "timeout", EventID: string(r.Headers[0].Value), Payload: r.Value, PayloadSize: int64(len(r.Value))})
 	}
