@@ -2,8 +2,10 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/causeway-dev/causeway/event"
@@ -158,10 +160,9 @@ func toMap(keys, values []string) map[string]string {
 // Edges implements store.Reader: each lookup reads the copy of the edges
 // sorted by its key.
 func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]event.Edge, error) {
-	out := []event.Edge{}
-	seen := map[event.Edge]bool{}
-	lookup := func(table, col string, ids []string) error {
-		return chunks(ids, func(ids []string) error {
+	lookup := func(table, col string, ids []string) ([]event.Edge, error) {
+		var found []event.Edge
+		err := chunks(ids, func(ids []string) error {
 			in, args := inList(col, ids)
 			rows, err := s.conn.Query(ctx, "SELECT from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id, correlation_id, kind, start_ns FROM "+table+" WHERE "+in, args...)
 			if err != nil {
@@ -175,22 +176,40 @@ func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]event.Edge, err
 					return err
 				}
 				e.Kind = event.EdgeKind(kind)
-				if !seen[e] {
-					seen[e] = true
-					out = append(out, e)
-				}
+				found = append(found, e)
 			}
 			return rows.Err()
 		})
+		return found, err
 	}
-	if err := lookup("edges", "to_trace_id", q.TraceIDs); err != nil {
+	// The three copies are independent lookups: ask them at once.
+	lookups := []struct {
+		table, col string
+		ids        []string
+	}{{"edges", "to_trace_id", q.TraceIDs}, {"edges_by_from_trace", "from_trace_id", q.TraceIDs}, {"edges_by_from_event", "from_event_id", q.FromEventIDs}}
+	results := make([][]event.Edge, len(lookups))
+	errs := make([]error, len(lookups))
+	var wg sync.WaitGroup
+	for i, l := range lookups {
+		if len(l.ids) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); results[i], errs[i] = lookup(l.table, l.col, l.ids) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
 	}
-	if err := lookup("edges_by_from_trace", "from_trace_id", q.TraceIDs); err != nil {
-		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
-	}
-	if err := lookup("edges_by_from_event", "from_event_id", q.FromEventIDs); err != nil {
-		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
+	out := []event.Edge{}
+	seen := map[event.Edge]bool{}
+	for _, found := range results {
+		for _, e := range found {
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
 	}
 	return out, nil
 }
