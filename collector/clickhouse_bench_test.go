@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-
+	"github.com/causeway-dev/causeway/collector/otlp/otlptest"
 	"github.com/causeway-dev/causeway/store/clickhouse"
 	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 )
@@ -49,30 +46,9 @@ func BenchmarkIngestClickHouse(b *testing.B) {
 		c.Shutdown(ctx)
 	}()
 	const perRequest = 1000
-	body := func(req int) []byte {
-		td := ptrace.NewTraces()
-		rs := td.ResourceSpans().AppendEmpty()
-		rs.Resource().Attributes().PutStr("service.name", "orders")
-		spans := rs.ScopeSpans().AppendEmpty().Spans()
-		now := pcommon.NewTimestampFromTime(time.Now())
-		for i := 0; i < perRequest; i++ {
-			sp := spans.AppendEmpty()
-			sp.SetTraceID(pcommon.TraceID([16]byte{1, byte(req >> 16), byte(req >> 8), byte(req), byte(i >> 8), byte(i)}))
-			sp.SetSpanID(pcommon.SpanID([8]byte{2, byte(req >> 16), byte(req >> 8), byte(req), byte(i >> 8), byte(i)}))
-			sp.SetName("orders.placed publish")
-			sp.SetKind(ptrace.SpanKindProducer)
-			sp.SetStartTimestamp(now)
-			sp.SetEndTimestamp(now + 1000)
-			sp.Attributes().PutStr("messaging.system", "kafka")
-			sp.Attributes().PutStr("messaging.destination.name", "orders.placed")
-			sp.Attributes().PutStr("messaging.message.id", "m")
-		}
-		out, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-		return out
-	}
 	bodies := make([][]byte, 64)
 	for i := range bodies {
-		bodies[i] = body(i)
+		bodies[i], _ = otlptest.Publishes("orders", "orders.placed", uint32(i), perRequest, 1)
 	}
 	url := "http://" + c.HTTPAddr() + "/v1/traces"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}

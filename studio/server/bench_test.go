@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,11 +13,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/collector/otlp/otlptest"
 	"github.com/causeway-dev/causeway/studio/server"
 )
 
@@ -81,30 +78,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		<-tick.C
-		td := ptrace.NewTraces()
-		rs := td.ResourceSpans().AppendEmpty()
-		rs.Resource().Attributes().PutStr("service.name", "orders")
-		spans := rs.ScopeSpans().AppendEmpty().Spans()
-		now := pcommon.NewTimestampFromTime(time.Now())
-		ids := make([]string, perRequest)
-		for j := 0; j < perRequest; j++ {
-			var tid [16]byte
-			var sid [8]byte
-			tid[0] = 1
-			binary.BigEndian.PutUint64(tid[8:], uint64(i))
-			binary.BigEndian.PutUint64(sid[:], uint64(i*perRequest+j+1))
-			sp := spans.AppendEmpty()
-			sp.SetTraceID(tid)
-			sp.SetSpanID(sid)
-			sp.SetName("orders.placed publish")
-			sp.SetKind(ptrace.SpanKindProducer)
-			sp.SetStartTimestamp(now)
-			sp.SetEndTimestamp(now + 1000)
-			sp.Attributes().PutStr("messaging.system", "kafka")
-			sp.Attributes().PutStr("messaging.destination.name", "orders.placed")
-			ids[j] = pcommon.SpanID(sid).String()
-		}
-		body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		body, ids := otlptest.Publishes("orders", "orders.placed", uint32(i), perRequest, perRequest)
 		at := time.Now()
 		mu.Lock()
 		for _, id := range ids {

@@ -13,11 +13,9 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/collector/otlp/otlptest"
 	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 	"github.com/causeway-dev/causeway/studio/server"
 )
@@ -61,23 +59,7 @@ func TestStatelessStudios(t *testing.T) {
 	}
 	time.Sleep(time.Second) // the tails start from the topic's end: let them get there
 
-	td := ptrace.NewTraces()
-	rs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().Attributes().PutStr("service.name", "lb-test")
-	spans := rs.ScopeSpans().AppendEmpty().Spans()
-	now := pcommon.NewTimestampFromTime(time.Now())
-	for i := range 10 {
-		sp := spans.AppendEmpty()
-		sp.SetTraceID(pcommon.TraceID([16]byte{7, 7, byte(i)}))
-		sp.SetSpanID(pcommon.SpanID([8]byte{7, 7, byte(i)}))
-		sp.SetName("orders publish")
-		sp.SetKind(ptrace.SpanKindProducer)
-		sp.SetStartTimestamp(now)
-		sp.SetEndTimestamp(now + 1000)
-		sp.Attributes().PutStr("messaging.system", "kafka")
-		sp.Attributes().PutStr("messaging.destination.name", "orders")
-	}
-	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	body, _ := otlptest.Publishes("lb-test", "orders", 7, 10, 1)
 	resp, err := http.Post("http://"+studios[0].Collector().HTTPAddr()+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("OTLP post: %v %v", resp, err)
