@@ -17,6 +17,8 @@ const viewport = { width: 1280, height: 800 }
 const errors = []
 let failed = false
 
+let current = null // the page a failing step leaves a screenshot of
+
 async function step(name, fn) {
   const t = Date.now()
   try {
@@ -25,6 +27,8 @@ async function step(name, fn) {
   } catch (err) {
     failed = true
     console.log(`FAIL ${name}: ${err.stack || err.message}`)
+    await current?.screenshot({ path: join(artifacts, 'FAILED.png') }).catch(() => {})
+    err.reported = true
     throw err
   }
 }
@@ -53,6 +57,7 @@ async function main() {
   onCleanup(() => browser.close())
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 })
   const page = await context.newPage()
+  current = page
   watch(page, errors, 'main')
   page.setDefaultTimeout(45_000) // the machine may be busy with other builds
 
@@ -67,12 +72,13 @@ async function main() {
     for (const name of ['order-service', 'payment-service', 'fulfillment-service', 'orders.placed', 'inventory.reserve', 'payments']) {
       await page.locator(`[data-testid=flow-node][data-name="${name}"]`).waitFor()
     }
-    const labels = await page.locator('.flow-edge-label').count()
-    if (labels < 5) throw new Error(`only ${labels} edge labels`)
-    const text = await page.locator('.flow-edge-label').allInnerTexts()
-    if (!text.some((t) => /p99/.test(t))) throw new Error('no p99 on any edge: ' + text.join(' | '))
+    // Edge labels re-render as live updates come in: poll for them.
+    await poll('edge labels with rates and p99', async () => {
+      const text = await page.locator('.flow-edge-label').allInnerTexts()
+      return text.length >= 5 && text.some((t) => /\/(s|min)/.test(t)) && text.some((t) => /p99/.test(t))
+    }, 20_000)
     // Flow deltas from the websocket turn into current rates after 5 s.
-    await page.locator('.flow-edge-label[title*="over the last 30 s"]').first().waitFor({ timeout: 20_000 })
+    await poll('live rates on the edges', async () => (await page.locator('.flow-edge-label[title*="over the last 30 s"]').count()) > 0, 45_000)
     await shot(page, '01-flow-map')
   })
 
@@ -287,7 +293,8 @@ async function main() {
 main()
   .catch((err) => {
     failed = true
-    if (!String(err.stack).includes('FAIL')) console.log('FAIL ' + (err.stack || err.message))
+    if (!err.reported) console.log('FAIL ' + (err.stack || err.message))
+    if (errors.length) console.log('browser console errors or page errors before the failure:\n  ' + errors.join('\n  '))
   })
   .finally(async () => {
     await cleanup()

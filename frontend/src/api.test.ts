@@ -63,6 +63,16 @@ describe('Client', () => {
     expect((seen[1].init!.headers as Record<string, string>)['Idempotency-Key']).toBeUndefined()
   })
 
+  it('turns null lists into empty ones', async () => {
+    const c = (body: string) => new Client(() => ({ studioUrl: '', token: '' }), fakeFetch(200, body))
+    expect((await c('{"events":null,"next_cursor":""}').events({})).events).toEqual([])
+    expect(await c('{"nodes":null,"edges":null,"truncated":false}').graph({})).toEqual({ nodes: [], edges: [], truncated: false })
+    expect((await c('{"groups":[{"group":"g","partitions":null}]}').lag()).groups[0].partitions).toEqual([])
+    expect((await c('{"group":"g","samples":null}').lagSeries({})).samples).toEqual([])
+    expect((await c('{"entries":null,"groups":null,"next_cursor":""}').dlq({})).entries).toEqual([])
+    expect((await c('{"rules":null}').rules()).rules).toEqual([])
+  })
+
   it('accepts an empty 204', async () => {
     const c = new Client(() => ({ studioUrl: '', token: '' }), async () => new Response(null, { status: 204 }))
     await expect(c.deleteRule('r')).resolves.toBeUndefined()

@@ -86,13 +86,33 @@ export class Client {
     return (await this.request<T>(path, { query, signal })).body
   }
 
+  // Lists may come as null from a Go nil slice: they are made [] here,
+  // once, so that no view has to care.
   health = () => this.get<{ status: string }>('/health')
-  events = (q: Query, signal?: AbortSignal) => this.get<EventPage>('/events', q, signal)
-  graph = (q: Query, signal?: AbortSignal) => this.get<Graph>('/graph', q, signal)
-  flows = (q: Query, signal?: AbortSignal) => this.get<FlowMap>('/flows', q, signal)
-  lag = (q: Query = {}, signal?: AbortSignal) => this.get<{ groups: GroupLag[] }>('/lag', q, signal)
-  lagSeries = (q: Query, signal?: AbortSignal) => this.get<{ group: string; samples: LagSample[] }>('/lag/series', q, signal)
-  dlq = (q: Query, signal?: AbortSignal) => this.get<DLQPage>('/dlq', q, signal)
+  events = async (q: Query, signal?: AbortSignal) => {
+    const p = await this.get<EventPage>('/events', q, signal)
+    return { ...p, events: p.events ?? [] }
+  }
+  graph = async (q: Query, signal?: AbortSignal) => {
+    const g = await this.get<Graph>('/graph', q, signal)
+    return { ...g, nodes: g.nodes ?? [], edges: g.edges ?? [] }
+  }
+  flows = async (q: Query, signal?: AbortSignal) => {
+    const f = await this.get<FlowMap>('/flows', q, signal)
+    return { ...f, nodes: f.nodes ?? [], edges: f.edges ?? [] }
+  }
+  lag = async (q: Query = {}, signal?: AbortSignal) => {
+    const l = await this.get<{ groups: GroupLag[] | null }>('/lag', q, signal)
+    return { groups: (l.groups ?? []).map((g) => ({ ...g, partitions: g.partitions ?? [] })) }
+  }
+  lagSeries = async (q: Query, signal?: AbortSignal) => {
+    const s = await this.get<{ group: string; samples: LagSample[] | null }>('/lag/series', q, signal)
+    return { group: s.group, samples: s.samples ?? [] }
+  }
+  dlq = async (q: Query, signal?: AbortSignal) => {
+    const d = await this.get<DLQPage>('/dlq', q, signal)
+    return { ...d, entries: d.entries ?? [], groups: d.groups ?? [] }
+  }
   dlqEntry = (id: string, signal?: AbortSignal) => this.get<DLQEntry>('/dlq/' + encodeURIComponent(id), undefined, signal)
 
   previewReplay = async (req: ReplayRequest) =>
@@ -100,12 +120,18 @@ export class Client {
   // startReplay runs a replay; the same idempotency key never publishes twice.
   startReplay = async (req: ReplayRequest, idempotencyKey: string) =>
     (await this.request<Replay>('/replays', { method: 'POST', body: { ...req, dry_run: false }, headers: { 'Idempotency-Key': idempotencyKey } })).body
-  replays = (q: Query = {}, signal?: AbortSignal) => this.get<ReplayPage>('/replays', q, signal)
+  replays = async (q: Query = {}, signal?: AbortSignal) => {
+    const r = await this.get<ReplayPage>('/replays', q, signal)
+    return { ...r, replays: r.replays ?? [] }
+  }
   replay = (id: string, signal?: AbortSignal) => this.get<Replay>('/replays/' + encodeURIComponent(id), undefined, signal)
   cancelReplay = async (id: string) =>
     (await this.request<Replay>('/replays/' + encodeURIComponent(id) + '/cancel', { method: 'POST' })).body
 
-  rules = (signal?: AbortSignal) => this.get<{ rules: RuleStatus[] }>('/alerts/rules', undefined, signal)
+  rules = async (signal?: AbortSignal) => {
+    const r = await this.get<{ rules: RuleStatus[] | null }>('/alerts/rules', undefined, signal)
+    return { rules: r.rules ?? [] }
+  }
   saveRule = async (r: Rule, isNew: boolean) =>
     (await this.request<Rule>(isNew ? '/alerts/rules' : '/alerts/rules/' + encodeURIComponent(r.id), { method: isNew ? 'POST' : 'PUT', body: r })).body
   deleteRule = async (id: string) => {
@@ -113,7 +139,10 @@ export class Client {
   }
   testRule = async (id: string) =>
     (await this.request<AlertEvent>('/alerts/rules/' + encodeURIComponent(id) + '/test', { method: 'POST' })).body
-  alertEvents = (signal?: AbortSignal) => this.get<{ events: AlertEvent[] | null }>('/alerts/events', undefined, signal)
+  alertEvents = async (signal?: AbortSignal) => {
+    const e = await this.get<{ events: AlertEvent[] | null }>('/alerts/events', undefined, signal)
+    return { events: e.events ?? [] }
+  }
 }
 
 // toError turns an error answer into an ApiError, using the API's

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LANE_W, LEVEL_H, layoutCausation, nodeId } from './causation'
+import { LANE_W, LEVEL_H, NODE_W, layoutCausation, nodeId } from './causation'
 import type { CwEvent, Graph } from './types'
 
 function ev(span: string, start: number, extra: Partial<CwEvent> = {}): CwEvent {
@@ -111,7 +111,7 @@ describe('layoutCausation', () => {
     const spots = new Set(l.nodes.map((n) => `${n.x},${n.y}`))
     expect(spots.size).toBe(2000)
     for (const e of l.edges) expect(l.nodes[e.to].y).toBeGreaterThan(l.nodes[e.from].y)
-    expect(l.width).toBe(Math.max(...l.nodes.map((n) => n.x)) + 200)
+    expect(l.width).toBe(Math.max(...l.nodes.map((n) => n.x)) + NODE_W)
   })
 
   it('finds the correlation id most events carry', () => {

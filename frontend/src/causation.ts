@@ -12,9 +12,9 @@
 
 import type { CwEvent, Graph, GraphEdge } from './types'
 
-export const NODE_W = 200
+export const NODE_W = 184
 export const NODE_H = 54
-export const LANE_W = 226
+export const LANE_W = 204
 export const LEVEL_H = 80
 
 export type EdgeMark = 'normal' | 'retry' | 'dlq' | 'replay'

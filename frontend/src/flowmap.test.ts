@@ -126,6 +126,12 @@ describe('LiveRates', () => {
     expect(r.perSecond(10_000)!.get(id)).toBe(5) // 50 in 10 s
   })
 
+  it('takes a delta without nodes or edges', () => {
+    const r = new LiveRates(0)
+    r.add({ nodes: null, edges: null }, 1000)
+    expect(r.perSecond(6000)!.size).toBe(0)
+  })
+
   it('forgets what is older than the span', () => {
     const r = new LiveRates(0, 30_000)
     r.add(delta(300), 1000)

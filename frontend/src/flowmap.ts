@@ -178,8 +178,8 @@ export class LiveRates {
     this.spanMs = spanMs
   }
 
-  add(delta: Pick<FlowMap, 'nodes' | 'edges'>, now: number): void {
-    const m = buildFlowModel({ since: '', until: '', ...delta }, [])
+  add(delta: { nodes: FlowMap['nodes'] | null; edges: FlowMap['edges'] | null }, now: number): void {
+    const m = buildFlowModel({ since: '', until: '', nodes: delta.nodes ?? [], edges: delta.edges ?? [] }, [])
     this.frames.push({ t: now, counts: new Map(m.edges.map((e) => [e.id, e.count])) })
     while (this.frames.length && this.frames[0].t <= now - this.spanMs) this.frames.shift()
   }

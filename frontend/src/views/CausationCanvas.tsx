@@ -129,30 +129,30 @@ export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPaint
       ctx.stroke()
       ctx.fillStyle = ev.system === 'nats' ? c.nats : ev.system === 'kafka' ? c.kafka : c.muted
       ctx.fillRect(n.x + 1, n.y + 6, 4, NODE_H - 12)
-      ctx.fillStyle = c.text
-      ctx.font = '600 12px system-ui, sans-serif'
-      ctx.fillText(clip(ctx, ev.event_type || ev.destination || ev.op, NODE_W - 70), n.x + 12, n.y + 16)
-      ctx.font = '11px system-ui, sans-serif'
-      ctx.fillText(clip(ctx, ev.service, NODE_W - 20), n.x + 12, n.y + 31)
-      ctx.fillStyle = c.muted
-      ctx.fillText(clip(ctx, `${ev.op} ${ev.destination ?? ''}`, NODE_W - 70), n.x + 12, n.y + 46)
-      const d = fmtDuration(ev.duration_ns)
-      ctx.fillText(d, n.x + NODE_W - 8 - ctx.measureText(d).width, n.y + 46)
-      const tag = ev.op === 'replay' ? 'REPLAY' : n.dlq ? (ev.op === 'dead_letter' ? 'DLQ' : 'DEAD-LETTERED') : n.retry ? `RETRY ${ev.attempt > 1 ? '#' + ev.attempt : ''}` : ev.outcome !== 'ok' ? ev.outcome.toUpperCase() : ''
-      if (tag) {
-        ctx.font = '700 9px system-ui, sans-serif'
-        const tw = ctx.measureText(tag).width + 8
+      const tag = ev.op === 'replay' ? 'REPLAY' : n.dlq ? (ev.op === 'dead_letter' ? 'DLQ' : 'DEAD-LETTERED') : n.retry ? `RETRY ${ev.attempt > 1 ? '#' + ev.attempt : ''}` : ev.outcome !== 'ok' ? ev.outcome.toUpperCase() : n.replay ? 'replayed' : ''
+      ctx.font = '700 9px system-ui, sans-serif'
+      const tw = tag ? ctx.measureText(tag).width + 8 : 0
+      if (tag && tag !== 'replayed') {
         ctx.fillStyle = ev.op === 'replay' ? c.replay : n.dlq || n.error ? c.err : c.warn
         ctx.beginPath()
         ctx.roundRect(n.x + NODE_W - tw - 6, n.y + 5, tw, 14, 3)
         ctx.fill()
         ctx.fillStyle = '#fff'
         ctx.fillText(tag, n.x + NODE_W - tw - 2, n.y + 15)
-      } else if (n.replay) {
+      } else if (tag) {
         ctx.fillStyle = c.replay
-        ctx.font = '700 9px system-ui, sans-serif'
-        ctx.fillText('replayed', n.x + NODE_W - 52, n.y + 15)
+        ctx.fillText(tag, n.x + NODE_W - tw - 2, n.y + 15)
       }
+      ctx.fillStyle = c.text
+      ctx.font = '600 12px system-ui, sans-serif'
+      ctx.fillText(clip(ctx, ev.event_type || ev.destination || ev.op, NODE_W - 22 - tw), n.x + 12, n.y + 16)
+      ctx.font = '11px system-ui, sans-serif'
+      ctx.fillText(clip(ctx, ev.service, NODE_W - 20), n.x + 12, n.y + 31)
+      ctx.fillStyle = c.muted
+      const d = fmtDuration(ev.duration_ns)
+      const dw = ctx.measureText(d).width
+      ctx.fillText(d, n.x + NODE_W - 8 - dw, n.y + 46)
+      ctx.fillText(clip(ctx, `${ev.op} ${ev.destination ?? ''}`, NODE_W - 26 - dw), n.x + 12, n.y + 46)
     }
   }, [layout, selected])
 

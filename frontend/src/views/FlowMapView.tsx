@@ -12,7 +12,6 @@ import { Badge, Empty, ErrorBox, Loading, Refreshing, WindowPicker, windowSecond
 import { LiveRates, buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from '../flowmap'
 import { fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds } from '../format'
 import { navigate, useLiveData, useResource } from '../hooks'
-import type { FlowMap } from '../types'
 
 type FlowNodeData = FlowModelNode & Record<string, unknown>
 type FlowEdgeData = FlowModelEdge & { windowSeconds: number; livePerSec?: number } & Record<string, unknown>
@@ -85,7 +84,7 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
   // Edges show the current rate from the live deltas once there are 5 s
   // of them, the window average before.
   const [rates] = useState(() => new LiveRates(Date.now()))
-  useLiveData('flows', {}, (d) => rates.add(d as Pick<FlowMap, 'nodes' | 'edges'>, Date.now()))
+  useLiveData('flows', {}, (d) => rates.add(d as Parameters<LiveRates['add']>[0], Date.now()))
   const [tick, setTick] = useState(0) // re-reads the rates between refetches
   useEffect(() => {
     const t = setInterval(() => setTick((x) => x + 1), 2000)
