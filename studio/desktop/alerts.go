@@ -137,8 +137,12 @@ func newDBusNotifier(log *slog.Logger) *dbusNotifier { return &dbusNotifier{log:
 func (d *dbusNotifier) Notify(title, body string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// A bus or a service that does not answer must not hold the alert
+	// watcher up.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if d.conn == nil {
-		conn, err := dbus.ConnectSessionBus()
+		conn, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
 		if err != nil {
 			d.off("no D-Bus session bus", err)
 			return err
@@ -146,7 +150,7 @@ func (d *dbusNotifier) Notify(title, body string) error {
 		d.conn = conn
 	}
 	obj := d.conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
-	call := obj.Call("org.freedesktop.Notifications.Notify", 0,
+	call := obj.CallWithContext(ctx, "org.freedesktop.Notifications.Notify", 0,
 		"Causeway", uint32(0), "dialog-warning", title, body, []string{},
 		map[string]dbus.Variant{"urgency": dbus.MakeVariant(byte(1))}, int32(-1))
 	if call.Err != nil {
