@@ -44,8 +44,12 @@ type fakeWindow struct {
 }
 
 func (w *fakeWindow) SetTitle(t string) { w.mu.Lock(); w.titles = append(w.titles, t); w.mu.Unlock() }
-func (w *fakeWindow) Navigate(u string) { w.mu.Lock(); w.navigate = append(w.navigate, u); w.mu.Unlock() }
-func (w *fakeWindow) Reload()           { w.mu.Lock(); w.reloads++; w.mu.Unlock() }
+func (w *fakeWindow) Navigate(u string) {
+	w.mu.Lock()
+	w.navigate = append(w.navigate, u)
+	w.mu.Unlock()
+}
+func (w *fakeWindow) Reload() { w.mu.Lock(); w.reloads++; w.mu.Unlock() }
 func (w *fakeWindow) Message(title, text string) {
 	w.mu.Lock()
 	w.messages = append(w.messages, title+"\n"+text)
