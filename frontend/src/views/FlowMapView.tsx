@@ -3,7 +3,7 @@
 // refreshed when the live "flows" and "lag" channels report traffic.
 
 import {
-  Background, BaseEdge, Controls, EdgeLabelRenderer, Handle, Position, ReactFlow, getBezierPath,
+  Background, BaseEdge, Controls, EdgeLabelRenderer, Handle, Position, ReactFlow, applyNodeChanges, getBezierPath,
   type Edge, type EdgeProps, type Node, type NodeProps,
 } from '@xyflow/react'
 import { useEffect, useMemo, useState } from 'react'
@@ -111,14 +111,33 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
     }
   }, [model])
 
-  const { nodes, edges } = useMemo((): { nodes: Node<FlowNodeData>[]; edges: Edge<FlowEdgeData>[] } => {
-    if (!laid) return { nodes: [], edges: [] }
+  // Nodes are state that React Flow updates with their measured sizes
+  // (onNodesChange); a new model keeps each node's measurement, so the
+  // edges, drawn between measured handles, never wait for a re-measure.
+  const [nodes, setNodes] = useState<Node<FlowNodeData>[]>([])
+  useEffect(() => {
+    if (!laid) return
+    setNodes((cur) => {
+      const prev = new Map(cur.map((n) => [n.id, n]))
+      return laid.model.nodes.map((n) => ({
+        ...prev.get(n.id),
+        id: n.id,
+        type: 'flow',
+        position: laid.pos.get(n.id) ?? { x: 0, y: 0 },
+        data: n as FlowNodeData,
+        draggable: false,
+        connectable: false,
+      }))
+    })
+  }, [laid])
+  const edges = useMemo((): Edge<FlowEdgeData>[] => {
+    if (!laid) return []
     const m = laid.model
     const live = rates.perSecond(Date.now())
-    return {
-      nodes: m.nodes.map((n) => ({ id: n.id, type: 'flow', position: laid.pos.get(n.id) ?? { x: 0, y: 0 }, data: n as FlowNodeData, draggable: false, connectable: false })),
-      edges: m.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, type: 'flow', data: { ...e, windowSeconds: m.windowSeconds, livePerSec: live ? live.get(e.id) ?? 0 : undefined } as FlowEdgeData })),
-    }
+    return m.edges.map((e) => ({
+      id: e.id, source: e.source, target: e.target, type: 'flow',
+      data: { ...e, windowSeconds: m.windowSeconds, livePerSec: live ? live.get(e.id) ?? 0 : undefined } as FlowEdgeData,
+    }))
   }, [laid, rates, tick])
 
   const openNode = (n: FlowModelNode) => {
@@ -168,6 +187,7 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
             fitView
             fitViewOptions={{ padding: 0.12 }}
             minZoom={0.2}
+            onNodesChange={(changes) => setNodes((ns) => applyNodeChanges(changes, ns))}
             nodesDraggable={false}
             nodesConnectable={false}
             onNodeClick={(_, n) => openNode(n.data)}
