@@ -122,13 +122,14 @@ func alertNotification(ev alert.Event) (title, body string, ok bool) {
 // dbusNotifier shows notifications through the freedesktop notification
 // service on the session bus (what notify-send uses). Where there is no
 // session bus or no notification service, it says so once in the log and
-// stays quiet: notifications are a convenience, never a failure. It tries
-// again at every alert, so a notification service started later is used.
+// stays quiet: notifications are a convenience, never a failure. Alerts
+// are rare, so each notification has a connection of its own: a service
+// started later is found, and a bus that does not answer costs one
+// notification at most 5 s, never a stuck alert watcher.
 type dbusNotifier struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	conn   *dbus.Conn
 	warned bool
 }
 
@@ -137,25 +138,21 @@ func newDBusNotifier(log *slog.Logger) *dbusNotifier { return &dbusNotifier{log:
 func (d *dbusNotifier) Notify(title, body string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	// A bus or a service that does not answer must not hold the alert
-	// watcher up.
+	// The context bounds the connection too: godbus closes it when the
+	// context ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if d.conn == nil {
-		conn, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
-		if err != nil {
-			d.off("no D-Bus session bus", err)
-			return err
-		}
-		d.conn = conn
+	conn, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
+	if err != nil {
+		d.off("no D-Bus session bus", err)
+		return err
 	}
-	obj := d.conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
+	defer conn.Close()
+	obj := conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
 	call := obj.CallWithContext(ctx, "org.freedesktop.Notifications.Notify", 0,
 		"Causeway", uint32(0), "dialog-warning", title, body, []string{},
 		map[string]dbus.Variant{"urgency": dbus.MakeVariant(byte(1))}, int32(-1))
 	if call.Err != nil {
-		d.conn.Close()
-		d.conn = nil
 		d.off("no notification service on the session bus", call.Err)
 		return call.Err
 	}
@@ -167,14 +164,4 @@ func (d *dbusNotifier) off(why string, err error) {
 		d.warned = true
 		d.log.Info("desktop notifications are off: "+why, "error", err)
 	}
-}
-
-// Close closes the bus connection.
-func (d *dbusNotifier) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.conn != nil {
-		return d.conn.Close()
-	}
-	return nil
 }

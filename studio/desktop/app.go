@@ -235,9 +235,6 @@ func (a *App) Close(ctx context.Context) error {
 	a.conn = nil
 	a.mu.Unlock()
 	err := a.disconnect(ctx, c)
-	if n, ok := a.notify.(io.Closer); ok {
-		n.Close()
-	}
 	err = errors.Join(err, a.gw.Close(ctx))
 	a.log.Info("desktop app stopped")
 	return err
