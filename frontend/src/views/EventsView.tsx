@@ -24,6 +24,10 @@ export function EventsView({ params }: { params: URLSearchParams }) {
     if (v) filter[f] = v
   }
   const win = params.get('since') ?? '1h'
+  // An id is selective enough to search all of time; other filters keep
+  // to the window.
+  const idSearch = !!(filter.correlation_id || filter.trace_id || filter.event_id)
+  const since = idSearch ? undefined : win
   const filterKey = JSON.stringify(filter) + win
   const [draft, setDraft] = useState<Record<string, string>>(filter)
   const [draftFor, setDraftFor] = useState(filterKey)
@@ -32,7 +36,7 @@ export function EventsView({ params }: { params: URLSearchParams }) {
     setDraft(filter)
   }
 
-  const first = useResource((signal) => api.events({ ...filter, since: win, limit: 100 }, signal), [filterKey])
+  const first = useResource((signal) => api.events({ ...filter, since, limit: 100 }, signal), [filterKey])
   const [rows, setRows] = useState<CwEvent[]>([])
   const [cursor, setCursor] = useState('')
   const [more, setMore] = useState<{ loading: boolean; error?: Error }>({ loading: false })
@@ -69,7 +73,7 @@ export function EventsView({ params }: { params: URLSearchParams }) {
   const loadMore = async () => {
     setMore({ loading: true })
     try {
-      const page = await api.events({ ...filter, since: win, limit: 100, cursor })
+      const page = await api.events({ ...filter, since, limit: 100, cursor })
       setRows((cur) => {
         const have = new Set(cur.map(key))
         return [...cur, ...page.events.filter((e) => !have.has(key(e)))]
@@ -84,6 +88,7 @@ export function EventsView({ params }: { params: URLSearchParams }) {
   const submit = () => {
     const p: Record<string, string> = { since: win }
     for (const f of fields) if (draft[f]?.trim()) p[f] = draft[f].trim()
+    if (p.trace_id) p.trace_id = p.trace_id.toLowerCase() // as stored, so that live frames match
     navigate('/events', p)
     list.current?.focus()
   }
@@ -110,7 +115,11 @@ export function EventsView({ params }: { params: URLSearchParams }) {
     <section className="view view-events">
       <header className="view-header">
         <h1>Events</h1>
-        <WindowPicker value={win} onChange={(w) => navigate('/events', { ...filter, since: w }, true)} label="Since" />
+        {idSearch ? (
+          <span className="muted small">all time (searching by id)</span>
+        ) : (
+          <WindowPicker value={win} onChange={(w) => navigate('/events', { ...filter, since: w }, true)} label="Since" />
+        )}
         <label className="toggle">
           <input type="checkbox" checked={!paused} onChange={(e) => setPaused(!e.target.checked)} /> live
         </label>
@@ -160,7 +169,7 @@ export function EventsView({ params }: { params: URLSearchParams }) {
       {first.loading ? (
         <Loading what="events" />
       ) : rows.length === 0 ? (
-        !first.error && <Empty>No events match in the last {win}{liveFilter ? '; new ones will appear here as they arrive' : ''}.</Empty>
+        !first.error && <Empty>No events match{idSearch ? '' : ` in the last ${win}`}{liveFilter ? '; new ones will appear here as they arrive' : ''}.</Empty>
       ) : (
         <div className="table-wrap" ref={list} tabIndex={0} onKeyDown={onKey} role="grid" aria-label="Events" aria-rowcount={rows.length} data-testid="event-results">
           <table className="table events-table">
@@ -212,7 +221,7 @@ export function EventsView({ params }: { params: URLSearchParams }) {
                 {more.loading ? 'Loading…' : 'Load older events'}
               </button>
             ) : (
-              <span className="muted">{rows.length} events — that is all in the window</span>
+              <span className="muted">{rows.length} events — that is all{idSearch ? '' : ' in the window'}</span>
             )}
           </div>
         </div>
