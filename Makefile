@@ -63,9 +63,12 @@ $(UI): $(UI_SRC)
 	cd frontend && npm run build
 
 .PHONY: desktop
+# With the wails CLI (v2.13.0): -s, the UI is built by `frontend` already;
+# -m, no `go mod tidy` behind our back; -skipbindings, the UI calls no Go
+# bindings (it talks HTTP to the app's gateway, see docs/desktop.md).
 desktop: frontend ## Build the desktop app (Wails v2, WebKitGTK 4.1) into bin/causeway-desktop; see docs/desktop.md
 	@if command -v wails >/dev/null; then \
-	  echo "wails build"; wails build -s -skipbindings -tags "webkit2_41" -ldflags "$(LDFLAGS)" -o causeway-desktop && \
+	  echo "wails build"; wails build -s -m -skipbindings -tags "webkit2_41" -ldflags "$(LDFLAGS)" -o causeway-desktop && \
 	  mkdir -p bin && cp build/bin/causeway-desktop bin/causeway-desktop; \
 	else \
 	  echo "go build -tags desktop,production,webkit2_41 (no wails CLI)"; \
