@@ -79,8 +79,9 @@ type connection struct {
 	studio  *url.URL
 	local   *localStudio // nil in remote mode
 	notices []string
-	stop    context.CancelFunc // stops the alert watcher
-	watched chan struct{}
+	stop    context.CancelFunc // stops the watchers
+	watched sync.WaitGroup     // the alert watcher, and the local studio's
+
 }
 
 // New prepares the app: it reads desktop.json, starts the gateway the
@@ -314,8 +315,11 @@ func (a *App) connect(req connectRequest) error {
 		}
 		a.gw.SetTarget(c.studio, token)
 		ctx, stop := context.WithCancel(context.Background())
-		c.stop, c.watched = stop, make(chan struct{})
-		go func() { defer close(c.watched); watchAlerts(ctx, c.studio, token, a.notify, a.log) }()
+		c.stop = stop
+		c.watched.Go(func() { watchAlerts(ctx, c.studio, token, a.notify, a.log) })
+		if c.local != nil {
+			c.watched.Go(func() { a.watchLocal(ctx, gen, c.local) })
+		}
 		a.conn, a.state = c, StateReady
 		a.cfg.Mode, a.cfg.GatewayPort = req.Mode, a.gw.Port()
 		if req.Mode == ModeLocal {
@@ -366,7 +370,7 @@ func (a *App) disconnect(ctx context.Context, c *connection) error {
 	}
 	if c.stop != nil {
 		c.stop()
-		<-c.watched
+		c.watched.Wait()
 	}
 	if c.local != nil {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -374,6 +378,25 @@ func (a *App) disconnect(ctx context.Context, c *connection) error {
 		return c.local.Close(ctx)
 	}
 	return nil
+}
+
+// watchLocal tells the user when the local studio stops serving on its
+// own (not by disconnect, which cancels ctx first).
+func (a *App) watchLocal(ctx context.Context, gen int, l *localStudio) {
+	select {
+	case <-ctx.Done():
+		return
+	case err := <-l.srv.Done():
+		a.mu.Lock()
+		if gen != a.gen || ctx.Err() != nil {
+			a.mu.Unlock()
+			return
+		}
+		a.state, a.err = StateFailed, fmt.Sprintf("the local studio stopped: %v", err)
+		a.mu.Unlock()
+		a.log.Error("the local studio stopped", "error", err)
+		a.setTitle()
+	}
 }
 
 // checkStudio asks a remote studio something every token may read, to
