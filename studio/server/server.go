@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -34,8 +35,10 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// Tokens are the API tokens; without any, the studio only listens on loopback.
 	Tokens []auth.Token `yaml:"tokens"`
-	// Origins are websocket Origins accepted besides the studio's own
-	// ("wails://wails", the desktop app, is always accepted).
+	// Origins are the browser origins, besides the studio's own, allowed
+	// to use the API (CORS) and the websocket: another studio's UI pointed
+	// here in its Settings, say. "wails://wails" (the desktop app) is
+	// always accepted on the websocket.
 	Origins []string `yaml:"origins"`
 	// Alerts configures the alert engine.
 	Alerts AlertsConfig `yaml:"alerts"`
@@ -83,6 +86,29 @@ type Server struct {
 	replays     *replay.Engine
 	stopTail    context.CancelFunc
 	tailDone    chan struct{}
+}
+
+// cors answers cross-origin requests from the allowed origins: their
+// preflights before auth (they carry no token), and the CORS headers on
+// every answer. Other origins get no CORS headers, so browsers keep them out.
+func cors(origins []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (slices.Contains(origins, origin) || slices.Contains(origins, "*")) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+			h.Set("Access-Control-Expose-Headers", "Idempotent-Replayed, Location")
+			h.Set("Access-Control-Max-Age", "600")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // UsageError is a configuration mistake the user must fix (as opposed to
@@ -197,7 +223,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers
 	mux.Handle("/api/v1/", guard.Require(auth.Viewer, apiMux))
 	mux.Handle("/", frontend.Handler()) // static files only; every API call checks its token
-	srv.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv.srv = &http.Server{Handler: cors(s.Studio.Origins, mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() { srv.served <- srv.srv.Serve(srv.ln) }()
 	log.Info("studio running", "url", srv.URL(), "otlp_http", srv.col.HTTPAddr(), "otlp_grpc", srv.col.GRPCAddr(), "store", store.Redact(s.Store))
 	return srv, nil

@@ -214,3 +214,46 @@ func TestReplayOverHTTP(t *testing.T) {
 		t.Fatalf("%d records on orders, want 2", len(recs))
 	}
 }
+
+// TestCORS: an allowed origin gets its preflight answered without a token
+// and CORS headers on the answers; another origin gets neither.
+func TestCORS(t *testing.T) {
+	cfg := collector.DefaultConfig()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir = "127.0.0.1:0", collector.Off, t.TempDir()
+	srv, err := server.Start(context.Background(), server.Setup{Store: "embedded://" + t.TempDir(), Collector: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Studio: server.Config{Listen: "127.0.0.1:0", Origins: []string{"https://studio.example"},
+			Tokens: []auth.Token{{Name: "vera", Role: "viewer", Token: viewerToken}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	do := func(method, origin, token string) *http.Response {
+		req, _ := http.NewRequest(method, srv.URL()+"/api/v1/events", nil)
+		req.Header.Set("Origin", origin)
+		if method == http.MethodOptions {
+			req.Header.Set("Access-Control-Request-Method", "GET")
+			req.Header.Set("Access-Control-Request-Headers", "authorization")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := do(http.MethodOptions, "https://studio.example", ""); r.StatusCode != 204 || r.Header.Get("Access-Control-Allow-Origin") != "https://studio.example" ||
+		!strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Fatalf("preflight from an allowed origin: %d %v", r.StatusCode, r.Header)
+	}
+	if r := do(http.MethodGet, "https://studio.example", viewerToken); r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != "https://studio.example" {
+		t.Fatalf("GET from an allowed origin: %d %v", r.StatusCode, r.Header)
+	}
+	for _, method := range []string{http.MethodOptions, http.MethodGet} {
+		if r := do(method, "https://evil.example", viewerToken); r.Header.Get("Access-Control-Allow-Origin") != "" || (method == http.MethodOptions && r.StatusCode == 204) {
+			t.Fatalf("%s from another origin: %d %v", method, r.StatusCode, r.Header)
+		}
+	}
+}
