@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -29,22 +28,8 @@ func BenchmarkIngestClickHouse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
-	cfg := DefaultConfig()
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir = "127.0.0.1:0", Off, b.TempDir()
-	cfg.MaxSpoolBytes = 8 << 30
-	c, err := New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		c.Shutdown(ctx)
-	}()
+	b.Cleanup(func() { st.Close() }) // after the collector's shutdown (cleanups run last first)
+	c := benchCollector(b, st)
 	const perRequest = 1000
 	bodies := make([][]byte, 64)
 	for i := range bodies {

@@ -315,23 +315,31 @@ func BenchmarkHTTPIngest(b *testing.B) {
 	}
 }
 
-func benchIngest(b *testing.B, clients int) {
+// benchCollector starts a collector for a benchmark, writing to w, with
+// OTLP/HTTP on a free port and a spool large enough never to refuse; it
+// is shut down when b ends.
+func benchCollector(b *testing.B, w store.Writer) *Collector {
 	cfg := DefaultConfig()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir = "127.0.0.1:0", Off, b.TempDir()
 	cfg.MaxSpoolBytes = 8 << 30
-	st := &nopWriter{}
-	c, err := New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c, err := New(cfg, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	if err := c.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
+	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		c.Shutdown(ctx)
-	}()
+	})
+	return c
+}
+
+func benchIngest(b *testing.B, clients int) {
+	st := &nopWriter{}
+	c := benchCollector(b, st)
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "orders")

@@ -59,28 +59,33 @@ func read(t *testing.T, c *websocket.Conn) frame {
 	return frame{Channel: f.Channel, Data: f.Data, Message: f.Message}
 }
 
-// subscribed publishes until the hub has registered the subscription.
+// subscribers counts the clients subscribed to channel.
+func subscribers(h *Hub, channel string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for cl := range h.clients {
+		cl.mu.Lock()
+		if _, ok := cl.subs[channel]; ok {
+			n++
+		}
+		cl.mu.Unlock()
+	}
+	return n
+}
+
+// subscribe subscribes c and waits until the hub has registered it (one
+// more subscriber of channel than before).
 func subscribe(t *testing.T, h *Hub, c *websocket.Conn, channel string, f Filter) {
 	t.Helper()
+	before := subscribers(h, channel)
 	if err := c.WriteJSON(request{Op: "subscribe", Channel: channel, Filter: f}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		h.mu.Lock()
-		n := 0
-		for cl := range h.clients {
-			cl.mu.Lock()
-			if _, ok := cl.subs[channel]; ok {
-				n++
-			}
-			cl.mu.Unlock()
+	for deadline := time.Now().Add(2 * time.Second); subscribers(h, channel) <= before; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscription to %s not registered within 2 s", channel)
 		}
-		h.mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -216,24 +221,6 @@ func TestReplaysAndAlerts(t *testing.T) {
 	subscribe(t, h, all, ChannelReplays, Filter{})
 	subscribe(t, h, all, ChannelAlerts, Filter{})
 	subscribe(t, h, one, ChannelReplays, Filter{ReplayID: "bb"})
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		h.mu.Lock()
-		n := 0
-		for cl := range h.clients {
-			cl.mu.Lock()
-			if _, ok := cl.subs[ChannelReplays]; ok {
-				n++
-			}
-			cl.mu.Unlock()
-		}
-		h.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the second client did not subscribe")
-		}
-	}
 	h.PublishReplay("aa", store.Replay{ID: "aa", Sent: 1})
 	h.PublishReplay("bb", store.Replay{ID: "bb", Sent: 2})
 	h.Broadcast(ChannelAlerts, map[string]string{"state": "firing"}, nil)
