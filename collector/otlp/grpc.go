@@ -68,7 +68,7 @@ type ticketKey struct{}
 func (g *grpcReceiver) admit(ctx context.Context, _ *tap.Info) (context.Context, error) {
 	t := g.o.Limiter.admit(g.o.Limits.MaxDecodedBytes)
 	if t == nil {
-		g.o.Counters.reject(ReasonBusy)
+		g.o.Counters.reject(ProtocolGRPC, ReasonBusy)
 		return nil, rpcStatus(codes.ResourceExhausted, ReasonBusy, "too many requests in flight: retry later").Err()
 	}
 	context.AfterFunc(ctx, t.release)
@@ -85,9 +85,10 @@ func (g *grpcReceiver) handler(export func(ctx context.Context, req []byte) ([]b
 		if t, ok := ctx.Value(ticketKey{}).(*ticket); ok {
 			t.shrinkTo(int64(len(in)))
 		}
+		g.o.Counters.read(ProtocolGRPC, len(in))
 		out, e := export(ctx, in)
 		if e != nil {
-			g.o.Counters.reject(e.reason)
+			g.o.Counters.reject(ProtocolGRPC, e.reason)
 			if g.o.Logger.Enabled(ctx, slog.LevelDebug) {
 				g.o.Logger.Debug("OTLP/gRPC request rejected", "code", e.code.String(), "reason", e.reason.String(), "error", e.msg)
 			}
@@ -102,13 +103,8 @@ func (g *grpcReceiver) traces(ctx context.Context, b []byte) ([]byte, *reqError)
 	if err := req.UnmarshalProto(b); err != nil {
 		return nil, reject(ReasonMalformed, "cannot decode OTLP ExportTraceServiceRequest: %v", err)
 	}
-	td := req.Traces()
-	g.o.Counters.spans.Add(uint64(td.SpanCount()))
-	if err := validateTraces(td); err != nil {
-		return nil, reject(ReasonInvalid, "%v", err)
-	}
-	if err := g.c.ConsumeTraces(ctx, td); err != nil {
-		return nil, consumeError(err)
+	if e := consumeTraces(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Traces()); e != nil {
+		return nil, e
 	}
 	return marshalResponse(ptraceotlp.NewExportResponse())
 }
@@ -118,13 +114,8 @@ func (g *grpcReceiver) metrics(ctx context.Context, b []byte) ([]byte, *reqError
 	if err := req.UnmarshalProto(b); err != nil {
 		return nil, reject(ReasonMalformed, "cannot decode OTLP ExportMetricsServiceRequest: %v", err)
 	}
-	md := req.Metrics()
-	g.o.Counters.points.Add(uint64(md.DataPointCount()))
-	if err := validateMetrics(md); err != nil {
-		return nil, reject(ReasonInvalid, "%v", err)
-	}
-	if err := g.c.ConsumeMetrics(ctx, md); err != nil {
-		return nil, consumeError(err)
+	if e := consumeMetrics(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Metrics()); e != nil {
+		return nil, e
 	}
 	return marshalResponse(pmetricotlp.NewExportResponse())
 }

@@ -112,13 +112,8 @@ func (h *HTTP) traces(w http.ResponseWriter, r *http.Request) {
 		if e := decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON); e != nil {
 			return e
 		}
-		td := req.Traces()
-		h.o.Counters.spans.Add(uint64(td.SpanCount()))
-		if err := validateTraces(td); err != nil {
-			return reject(ReasonInvalid, "%v", err)
-		}
-		if err := h.c.ConsumeTraces(r.Context(), td); err != nil {
-			return consumeError(err)
+		if e := consumeTraces(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Traces()); e != nil {
+			return e
 		}
 		return h.respond(w, ct, ptraceotlp.NewExportResponse())
 	})
@@ -130,13 +125,8 @@ func (h *HTTP) metrics(w http.ResponseWriter, r *http.Request) {
 		if e := decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON); e != nil {
 			return e
 		}
-		md := req.Metrics()
-		h.o.Counters.points.Add(uint64(md.DataPointCount()))
-		if err := validateMetrics(md); err != nil {
-			return reject(ReasonInvalid, "%v", err)
-		}
-		if err := h.c.ConsumeMetrics(r.Context(), md); err != nil {
-			return consumeError(err)
+		if e := consumeMetrics(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Metrics()); e != nil {
+			return e
 		}
 		return h.respond(w, ct, pmetricotlp.NewExportResponse())
 	})
@@ -165,6 +155,7 @@ func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, handle func(ct stri
 		if e != nil {
 			return e
 		}
+		h.o.Counters.read(ProtocolHTTP, len(body))
 		return handle(ct, body)
 	}()
 	if e != nil {
@@ -291,7 +282,7 @@ func (h *HTTP) respond(w http.ResponseWriter, ct string, resp response) *reqErro
 // fail counts the rejection and answers with a google.rpc.Status in the
 // request's encoding, as the OTLP/HTTP spec asks.
 func (h *HTTP) fail(w http.ResponseWriter, r *http.Request, ct string, e *reqError) {
-	h.o.Counters.reject(e.reason)
+	h.o.Counters.reject(ProtocolHTTP, e.reason)
 	if h.o.Logger.Enabled(r.Context(), slog.LevelDebug) {
 		h.o.Logger.Debug("OTLP/HTTP request rejected", "path", r.URL.Path, "status", e.status, "reason", e.reason.String(), "error", e.msg, "remote", r.RemoteAddr)
 	}

@@ -1,0 +1,49 @@
+package otlp
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// consumeTraces validates a decoded trace request and hands it to c,
+// counting its spans under p: received, then accepted or rejected with
+// the reason. Both receivers use it, so they validate and count alike.
+func consumeTraces(ctx context.Context, c TracesConsumer, cnt *Counters, p Protocol, td ptrace.Traces) *reqError {
+	n := uint64(td.SpanCount())
+	pc := &cnt.p[p]
+	pc.spans.Add(n)
+	e := func() *reqError {
+		if err := validateTraces(td); err != nil {
+			return reject(ReasonInvalid, "%v", err)
+		}
+		if err := c.ConsumeTraces(ctx, td); err != nil {
+			return consumeError(err)
+		}
+		return nil
+	}()
+	if e != nil {
+		pc.spansRejected[e.reason].Add(n)
+		return e
+	}
+	pc.spansAccepted.Add(n)
+	pc.ok.Add(1)
+	return nil
+}
+
+// consumeMetrics is consumeTraces for metrics requests, counting data points.
+func consumeMetrics(ctx context.Context, c MetricsConsumer, cnt *Counters, p Protocol, md pmetric.Metrics) *reqError {
+	n := uint64(md.DataPointCount())
+	pc := &cnt.p[p]
+	pc.points.Add(n)
+	if err := validateMetrics(md); err != nil {
+		return reject(ReasonInvalid, "%v", err)
+	}
+	if err := c.ConsumeMetrics(ctx, md); err != nil {
+		return consumeError(err)
+	}
+	pc.pointsOK.Add(n)
+	pc.ok.Add(1)
+	return nil
+}
