@@ -47,15 +47,21 @@ type Config struct {
 	MaxMessages int `yaml:"max_messages"`
 }
 
+// DefaultConfig returns the limits' defaults; no broker is set.
+func DefaultConfig() Config {
+	return Config{DefaultRate: 100, MaxRate: 10000, MaxMessages: 100000}
+}
+
 func (c *Config) defaults() {
+	d := DefaultConfig()
 	if c.DefaultRate <= 0 {
-		c.DefaultRate = 100
+		c.DefaultRate = d.DefaultRate
 	}
 	if c.MaxRate <= 0 {
-		c.MaxRate = 10000
+		c.MaxRate = d.MaxRate
 	}
 	if c.MaxMessages <= 0 {
-		c.MaxMessages = 100000
+		c.MaxMessages = d.MaxMessages
 	}
 }
 

@@ -46,6 +46,12 @@ type Config struct {
 	Replay replay.Config `yaml:"replay"`
 }
 
+// DefaultConfig returns the studio's defaults: loopback, no tokens, rules
+// evaluated every 15 s, the replay engine's limits.
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:7070", Alerts: AlertsConfig{Interval: 15 * time.Second}, Replay: replay.DefaultConfig()}
+}
+
 // AlertsConfig is the alert engine's part of the configuration.
 type AlertsConfig struct {
 	// Interval is how often rules are evaluated (default 15s).

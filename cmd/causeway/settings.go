@@ -1,0 +1,367 @@
+package main
+
+import (
+	"encoding"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/causeway-dev/causeway/store/embedded"
+	"github.com/causeway-dev/causeway/studio/auth"
+)
+
+// setting is one row of the settings table: a key of the YAML file and
+// the flag and environment variable that can set it too. Defaults are not
+// listed here: they are the values defaultConfig holds, so the table, the
+// flags' help, and docs/configuration.md cannot disagree with the code.
+type setting struct {
+	// key is the setting's path in the YAML file, e.g. "collector.http_addr".
+	key string
+	// flag is the flag's name without dashes; "" derives it from key
+	// ("collector.max_body_bytes" → --collector.max-body-bytes); "-" means none.
+	flag string
+	// env is the environment variable; "" derives it from key
+	// (CAUSEWAY_COLLECTOR_MAX_BODY_BYTES); "-" means none.
+	env string
+	// help says what the setting does. A word in backquotes names the
+	// flag's argument in --help.
+	help string
+	// set parses a value given by flag or environment when the field is not
+	// a plain scalar or list of strings; nil uses the field's type.
+	set func(c *config, v string) error
+}
+
+// settingsTable lists every setting. TestSettingsTableComplete checks that
+// each key of the configuration file has a row; TestSettingsDoc keeps the
+// table in docs/configuration.md in step with it.
+var settingsTable = []setting{
+	{key: "store", flag: "store", env: "CAUSEWAY_STORE", help: "store `URL`: embedded:///dir or clickhouse://host:9000/db"},
+	{key: "log_level", flag: "log-level", env: "CAUSEWAY_LOG_LEVEL", help: "log `level`: debug, info, warn, error"},
+
+	{key: "collector.http_addr", flag: "otlp-http", env: "CAUSEWAY_OTLP_HTTP_ADDR", help: `OTLP/HTTP listen ` + "`address`" + ` ("off" disables)`},
+	{key: "collector.grpc_addr", flag: "otlp-grpc", env: "CAUSEWAY_OTLP_GRPC_ADDR", help: `OTLP/gRPC listen ` + "`address`" + ` ("off" disables)`},
+	{key: "collector.spool_dir", flag: "spool-dir", env: "CAUSEWAY_SPOOL_DIR", help: "spool `directory`: accepted requests wait here until the store has them"},
+	{key: "collector.ingest", flag: "ingest", env: "CAUSEWAY_INGEST", help: "Kafka ingest buffer `URL` instead of the spool: kafka://broker:9092/topic[?group=&mode=both|receive|store]"},
+	{key: "collector.max_spool_bytes", help: "disk bound of the spool (`bytes`, KiB/MiB/GiB suffixes); beyond it requests get 429"},
+	{key: "collector.max_body_bytes", help: "largest OTLP/HTTP body as sent (`bytes`); larger get 413"},
+	{key: "collector.max_decoded_bytes", help: "largest request after decompression (`bytes`); larger get 413"},
+	{key: "collector.max_inflight_bytes", help: "decoded request `bytes` the receivers hold at once; beyond it requests get 429"},
+	{key: "collector.max_concurrent_requests", help: "requests read, decoded or spooled at once (`n`); beyond it requests get 429"},
+	{key: "collector.batch_spans", help: "spans per store write (`n`)"},
+	{key: "collector.flush_interval", help: "how long a store batch waits to fill (`duration`)"},
+	{key: "collector.dlq_payload_max_bytes", help: "payload `bytes` stored with a DLQ entry"},
+	{key: "collector.dlq_redact_headers", help: "DLQ `headers` stored as [redacted], comma-separated"},
+
+	{key: "studio.listen", flag: "listen", env: "CAUSEWAY_STUDIO_ADDR", help: "studio (UI and API) listen `address`; a non-loopback address needs tokens"},
+	{key: "studio.tokens", flag: "-", env: "CAUSEWAY_STUDIO_TOKENS", help: "API tokens as name:role:token, comma-separated, added to the file's (roles: viewer, operator, admin)",
+		set: func(c *config, v string) error {
+			toks, err := auth.ParseTokens(v)
+			c.Studio.Tokens = append(c.Studio.Tokens, toks...)
+			return err
+		}},
+	{key: "studio.origins", help: "browser `origins` besides the studio's own allowed to use the API and websocket, comma-separated"},
+	{key: "studio.alerts.interval", help: "how often alert rules are evaluated (`duration`)"},
+	{key: "studio.alerts.allow_loopback", help: "let webhooks target loopback addresses"},
+	{key: "studio.alerts.allow_private", help: "let webhooks target private addresses"},
+	{key: "studio.alerts.rules", flag: "-", env: "-", help: "alert rules loaded at start (file only; see Alerts below)"},
+	{key: "studio.replay.kafka_brokers", flag: "replay-kafka-brokers", env: "CAUSEWAY_REPLAY_KAFKA_BROKERS", help: "Kafka `brokers` replays publish to, comma-separated"},
+	{key: "studio.replay.nats_url", flag: "replay-nats-url", env: "CAUSEWAY_REPLAY_NATS_URL", help: "NATS `URL` replays publish to"},
+	{key: "studio.replay.default_rate", help: "replay publish rate when a request gives none (`msgs/s`)"},
+	{key: "studio.replay.max_rate", help: "highest replay rate a request may ask for (`msgs/s`)"},
+	{key: "studio.replay.max_messages", help: "most messages one replay may publish (`n`)"},
+}
+
+// flagName is the row's flag ("" when it has none).
+func (s setting) flagName() string {
+	switch s.flag {
+	case "-":
+		return ""
+	case "":
+		return strings.ReplaceAll(s.key, "_", "-")
+	}
+	return s.flag
+}
+
+// envName is the row's environment variable ("" when it has none).
+func (s setting) envName() string {
+	switch s.env {
+	case "-":
+		return ""
+	case "":
+		return "CAUSEWAY_" + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_"))
+	}
+	return s.env
+}
+
+// commands says which commands take the row's flag: collector settings
+// serve every command that runs a collector, studio settings the studio
+// and the demo.
+func (s setting) commands() []string {
+	switch {
+	case strings.HasPrefix(s.key, "studio."):
+		return []string{"studio", "demo"}
+	default:
+		return []string{"collector", "studio", "demo"}
+	}
+}
+
+// apply sets the row's field in c from a flag's or variable's text.
+func (s setting) apply(c *config, v string) error {
+	if s.set != nil {
+		return s.set(c, v)
+	}
+	f, err := c.field(s.key)
+	if err != nil {
+		return err
+	}
+	return setField(f, s.key, v)
+}
+
+// field finds the value a YAML key path names in c.
+func (c *config) field(key string) (reflect.Value, error) {
+	v := reflect.ValueOf(c).Elem()
+next:
+	for _, name := range strings.Split(key, ".") {
+		if v.Kind() != reflect.Struct {
+			return reflect.Value{}, fmt.Errorf("setting %q: %q is not a section", key, name)
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if yamlName(v.Type().Field(i)) == name {
+				v = v.Field(i)
+				continue next
+			}
+		}
+		return reflect.Value{}, fmt.Errorf("setting %q: no key %q", key, name)
+	}
+	return v, nil
+}
+
+// yamlName is a struct field's key in the YAML file ("" when it has none).
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "-" || !f.IsExported() {
+		return ""
+	}
+	return name
+}
+
+var (
+	durationType        = reflect.TypeFor[time.Duration]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// setField parses text into a field of the configuration by its type.
+func setField(f reflect.Value, key, text string) error {
+	bad := func(err error) error { return fmt.Errorf("%s: %q: %w", key, text, err) }
+	if f.Addr().Type().Implements(textUnmarshalerType) {
+		if err := f.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(text)); err != nil {
+			return bad(err)
+		}
+		return nil
+	}
+	switch {
+	case f.Type() == durationType:
+		d, err := time.ParseDuration(text)
+		if err != nil {
+			return bad(err)
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(text)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return bad(err)
+		}
+		f.SetBool(b)
+	case f.CanInt():
+		n, err := parseSize(text)
+		if err != nil {
+			return bad(err)
+		}
+		if f.OverflowInt(n) {
+			return bad(strconv.ErrRange)
+		}
+		f.SetInt(n)
+	case f.CanFloat():
+		x, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			return bad(err)
+		}
+		f.SetFloat(x)
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		f.Set(reflect.ValueOf(splitList(text)).Convert(f.Type()))
+	default:
+		return fmt.Errorf("%s: set it in the configuration file (a flag or variable cannot give a %s)", key, f.Type())
+	}
+	return nil
+}
+
+// sizeUnits are the suffixes parseSize accepts.
+var sizeUnits = []struct {
+	suffix string
+	n      int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}}
+
+// parseSize reads an integer, with an optional binary size suffix.
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	for _, u := range sizeUnits {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			return n * u.n, nil
+		}
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+// formatValue shows a configuration value the way a flag takes it.
+func formatValue(f reflect.Value) string {
+	switch {
+	case f.Type() == durationType:
+		if f.Int() == 0 {
+			return ""
+		}
+		return time.Duration(f.Int()).String()
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		return strings.Join(f.Interface().([]string), ",")
+	case f.Kind() == reflect.Slice:
+		return ""
+	case f.CanInt():
+		n := f.Int()
+		for i := len(sizeUnits) - 1; i >= 0; i-- {
+			if n >= sizeUnits[i].n && n%sizeUnits[i].n == 0 {
+				return strconv.FormatInt(n/sizeUnits[i].n, 10) + sizeUnits[i].suffix
+			}
+		}
+		return strconv.FormatInt(n, 10)
+	case f.Kind() == reflect.Bool:
+		return strconv.FormatBool(f.Bool())
+	case f.IsZero():
+		return ""
+	}
+	return fmt.Sprint(f.Interface())
+}
+
+// flagValue is a flag of the table: it keeps the text given, which load
+// applies after the file and the environment.
+type flagValue struct {
+	text   string
+	isBool bool
+}
+
+func (v *flagValue) String() string     { return v.text }
+func (v *flagValue) Set(s string) error { v.text = s; return nil }
+
+// IsBoolFlag lets a boolean setting's flag stand alone (--x means --x=true).
+func (v *flagValue) IsBoolFlag() bool { return v.isBool }
+
+// declare adds the table's flags for a command to fs, with the default
+// (from defaults) and the environment variable in each flag's help.
+func declare(fs *flag.FlagSet, command string, defaults config) map[string]*flagValue {
+	out := map[string]*flagValue{}
+	for _, s := range settingsTable {
+		name := s.flagName()
+		if name == "" || !contains(s.commands(), command) {
+			continue
+		}
+		f, err := defaults.field(s.key)
+		if err != nil {
+			panic(err) // TestSettingsTableComplete catches a bad key
+		}
+		v := &flagValue{isBool: f.Kind() == reflect.Bool}
+		usage := s.help
+		var notes []string
+		if env := s.envName(); env != "" {
+			notes = append(notes, "env "+env)
+		}
+		if d := formatValue(f); d != "" && !v.isBool {
+			notes = append(notes, "default "+d)
+		}
+		if len(notes) > 0 {
+			usage += " (" + strings.Join(notes, "; ") + ")"
+		}
+		fs.Var(v, name, usage)
+		out[name] = v
+	}
+	return out
+}
+
+// applyEnv sets what the environment gives, row by row.
+func applyEnv(c *config) error {
+	for _, s := range settingsTable {
+		env := s.envName()
+		if env == "" {
+			continue
+		}
+		if v, ok := os.LookupEnv(env); ok && v != "" {
+			if err := s.apply(c, v); err != nil {
+				return usageError{fmt.Errorf("%s: %w", env, err)}
+			}
+		}
+	}
+	return nil
+}
+
+// applyFlags sets what the command line gave.
+func applyFlags(c *config, fs *flag.FlagSet, values map[string]*flagValue) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		v, ok := values[f.Name]
+		if !ok || err != nil {
+			return
+		}
+		for _, s := range settingsTable {
+			if s.flagName() == f.Name {
+				if e := s.apply(c, v.text); e != nil {
+					err = usageError{fmt.Errorf("--%s: %w", f.Name, e)}
+				}
+				return
+			}
+		}
+	})
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// settingsDoc renders the table as docs/configuration.md shows it.
+func settingsDoc() string {
+	var b strings.Builder
+	d := defaultConfig()
+	b.WriteString("| key | flag | env | default | what |\n|---|---|---|---|---|\n")
+	code := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "`" + s + "`"
+	}
+	for _, s := range settingsTable {
+		f, _ := d.field(s.key)
+		def := formatValue(f)
+		// Paths under this user's data directory read the same for everyone.
+		def = strings.ReplaceAll(def, filepath.ToSlash(embedded.DefaultDir()), "<data dir>")
+		def = strings.ReplaceAll(def, embedded.DefaultDir(), "<data dir>")
+		fl := s.flagName()
+		if fl != "" {
+			fl = "--" + fl
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.key, code(fl), code(s.envName()), code(def), strings.NewReplacer("`", "", "|", `\|`).Replace(s.help))
+	}
+	return b.String()
+}
