@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ErrFull is returned by Append when the record would take the spool over
@@ -80,7 +81,8 @@ type Spool struct {
 	next      uint64 // sequence number of the next appended record
 	synced    uint64 // records below this are on disk and fsync'd
 	bytes     int64
-	committed uint64 // records below this are done
+	committed uint64       // records below this are done
+	marks     []appendMark // append times of the records not yet committed, oldest first (stats.go)
 	closed    bool
 	err       error // sticky write/fsync error: appends fail until reopened
 	lock      *os.File
@@ -172,6 +174,7 @@ func (s *Spool) recover() error {
 			}
 		}
 		seg.count, seg.size = n, valid
+		s.markLocked(seg.first, fi.ModTime()) // records of an earlier run: when their segment was last written
 		s.bytes += valid
 		s.next = seg.first + n
 	}
@@ -294,6 +297,7 @@ func (s *Spool) writeLocked(p []byte) error {
 	seg.size += int64(headerLen + len(p))
 	seg.count++
 	s.bytes += int64(headerLen + len(p))
+	s.markLocked(s.next, time.Now())
 	s.next++
 	return nil
 }
@@ -534,6 +538,7 @@ func (s *Spool) Commit(seq uint64) error {
 // dropCommitted deletes wholly committed segments except the one being
 // written. Called with mu held.
 func (s *Spool) dropCommitted() {
+	s.dropMarksLocked()
 	for len(s.segs) > 1 && s.segs[0].first+s.segs[0].count <= s.committed {
 		seg := s.segs[0]
 		if s.rseg == seg {
