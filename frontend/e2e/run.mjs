@@ -43,6 +43,14 @@ async function getJSON(url) {
   return r.json()
 }
 
+// graphOf is the stored causation graph of a correlation id, as the UI asks for it.
+async function graphOf(api, corr) {
+  return getJSON(api + '/graph?correlation_id=' + encodeURIComponent(corr) + '&max_nodes=2000')
+}
+
+// Each step first waits, through the API, for the data it will look for
+// on screen (a loaded machine may store it late); the UI is then asked to
+// show what is known to be there, within the page's timeout.
 async function main() {
   requireChromium()
   mkdirSync(artifacts, { recursive: true })
@@ -83,6 +91,7 @@ async function main() {
   })
 
   await step('flow map node drills into event search', async () => {
+    await poll('events of payment-service', async () => (await getJSON(api + '/events?service=payment-service&limit=1')).events.length > 0)
     await page.locator('[data-testid=flow-node][data-name="payment-service"]').click()
     await page.waitForURL(/\/events\?service=payment-service/)
     await page.locator('[data-testid=event-row]').first().waitFor()
@@ -102,6 +111,7 @@ async function main() {
   })
 
   await step('event search by keyboard and the detail drawer', async () => {
+    await poll('more than 3 events of ' + corr, async () => (await getJSON(api + '/events?correlation_id=' + encodeURIComponent(corr))).events.length > 3)
     await page.goto(demo.url + '/events')
     await page.locator('[data-testid=event-row]').first().waitFor()
     await page.locator('body').press('/')
@@ -122,6 +132,11 @@ async function main() {
   })
 
   await step(`causation graph of ${corr} spans Kafka and NATS`, async () => {
+    await poll(`a graph of ${corr} across Kafka and NATS and four services`, async () => {
+      const nodes = (await graphOf(api, corr)).nodes
+      const has = (f, vals) => vals.every((v) => nodes.some((n) => n[f] === v))
+      return has('system', ['kafka', 'nats']) && has('service', ['order-service', 'payment-service', 'fulfillment-service', 'inventory-service'])
+    })
     await page.goto(demo.url + '/graph')
     await page.locator('body').press('/')
     await page.keyboard.type(corr)
@@ -169,6 +184,8 @@ async function main() {
   watch(watcher, errors, 'graph-watcher')
   watcher.setDefaultTimeout(45_000)
   await step(`graph of ${one.correlation_id} before the replay`, async () => {
+    // The dead letter can be listed before its order's events are stored.
+    await poll(`stored events of ${one.correlation_id}`, async () => (await graphOf(api, one.correlation_id)).nodes.length > 0, 90_000)
     await watcher.goto(demo.url + '/graph?id=' + encodeURIComponent(one.correlation_id))
     await watcher.locator('[data-testid=timeline-row]').first().waitFor()
     await watcher.evaluate(() => (window.__notReloaded = true))
@@ -201,6 +218,7 @@ async function main() {
   })
 
   await step('the replay appears as a new branch in the open graph, live', async () => {
+    await poll(`the replay of ${one.correlation_id} stored`, async () => (await graphOf(api, one.correlation_id)).nodes.some((n) => n.op === 'replay'), 90_000)
     await watcher.locator('[data-testid=timeline-row][data-op=replay]').first().waitFor({ timeout: 30_000 })
     if (!(await watcher.evaluate(() => window.__notReloaded === true))) throw new Error('the graph page reloaded')
     const ink = await inkedPixels(watcher.locator('[data-testid=graph-canvas]'))
@@ -230,6 +248,7 @@ async function main() {
   })
 
   await step('replay history lists both replays with their results', async () => {
+    await poll('two succeeded replays', async () => (await getJSON(api + '/replays')).replays.filter((r) => r.state === 'succeeded').length >= 2)
     await page.keyboard.press('Escape')
     await page.goto(demo.url + '/dlq?tab=history')
     await poll('two succeeded replays', async () => (await page.locator('[data-testid=replay-row][data-state=succeeded]').count()) >= 2, 15_000)
@@ -240,6 +259,7 @@ async function main() {
   })
 
   await step('alerts: rules, a new rule, send test, live history', async () => {
+    await poll('the demo alert rule', async () => (await getJSON(api + '/alerts/rules')).rules?.some((r) => r.id === 'demo-analytics-lag'))
     await page.goto(demo.url + '/alerts')
     await page.locator('[data-testid=rule][data-id=demo-analytics-lag]').waitFor()
     await page.locator('[data-testid=new-rule]').click()
