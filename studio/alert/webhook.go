@@ -59,9 +59,11 @@ func (w Webhook) MarshalJSON() ([]byte, error) {
 
 // SenderOptions configure webhook delivery.
 type SenderOptions struct {
-	// AllowLoopback permits targets on loopback addresses (tests, local
-	// receivers). AllowPrivate permits RFC 1918 / ULA addresses.
-	// Link-local and cloud metadata addresses are never allowed.
+	// AllowLoopback permits targets on loopback addresses and on this
+	// host's own addresses (tests, local receivers). AllowPrivate permits
+	// RFC 1918 / ULA addresses. Every other special-purpose block
+	// (link-local, cloud metadata, CGNAT, NAT64, 6to4, documentation,
+	// benchmarking, multicast, reserved: see target.go) is never allowed.
 	AllowLoopback, AllowPrivate bool
 	// Attempts per notification (default 3), Backoff before the second (default 1 s, doubling).
 	Attempts int
@@ -77,6 +79,7 @@ type Sender struct {
 	opts   SenderOptions
 	client *http.Client
 	now    func() time.Time
+	counts sendCounts // by channel kind and result (metrics.go)
 }
 
 // NewSender returns a sender.
@@ -114,29 +117,8 @@ func NewSender(o SenderOptions) *Sender {
 // ErrForbiddenTarget is returned for a webhook address the sender refuses.
 var ErrForbiddenTarget = errors.New("webhook target not allowed")
 
-var metadata = []netip.Prefix{
-	netip.MustParsePrefix("169.254.0.0/16"), // link-local, incl. 169.254.169.254
-	netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("fd00:ec2::/32"), // AWS IMDS over IPv6
-	netip.MustParsePrefix("100.100.100.200/32"),
-}
-
 func (s *Sender) allowed(ip netip.Addr) error {
-	ip = ip.Unmap()
-	for _, p := range metadata {
-		if p.Contains(ip) {
-			return fmt.Errorf("%w: %s is link-local or a cloud metadata address", ErrForbiddenTarget, ip)
-		}
-	}
-	switch {
-	case ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast():
-		return fmt.Errorf("%w: %s", ErrForbiddenTarget, ip)
-	case ip.IsLoopback() && !s.opts.AllowLoopback:
-		return fmt.Errorf("%w: %s is loopback (allow it with alerts.allow_loopback)", ErrForbiddenTarget, ip)
-	case ip.IsPrivate() && !s.opts.AllowPrivate:
-		return fmt.Errorf("%w: %s is a private address (allow it with alerts.allow_private)", ErrForbiddenTarget, ip)
-	}
-	return nil
+	return targetPolicy{allowLoopback: s.opts.AllowLoopback, allowPrivate: s.opts.AllowPrivate, own: hostAddrs}.check(ip)
 }
 
 // Check refuses a URL whose host is a literal address the sender must not
@@ -149,11 +131,20 @@ func (s *Sender) Check(raw string) error {
 	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
 		return s.allowed(ip)
 	}
+	if ip, ok := looseIPv4(u.Hostname()); ok {
+		return s.allowed(ip)
+	}
 	return nil
 }
 
 // Send delivers one notification, retrying with backoff.
 func (s *Sender) Send(ctx context.Context, w Webhook, ev Event) error {
+	err := s.send(ctx, w, ev)
+	s.counts.add(w.Format, err == nil)
+	return err
+}
+
+func (s *Sender) send(ctx context.Context, w Webhook, ev Event) error {
 	var body []byte
 	if w.Format == "slack" {
 		icon := map[string]string{"firing": ":rotating_light:", "resolved": ":white_check_mark:", "test": ":wave:"}[ev.Status]
