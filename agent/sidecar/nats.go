@@ -84,11 +84,18 @@ func runNATS(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) e
 // ack-pending the end.
 func (w *natsWatcher) sample(ctx context.Context) {
 	now := time.Now()
+	failed := false
+	defer func() {
+		if ctx.Err() == nil {
+			w.cfg.Counters.poll(event.SystemNATS, failed)
+		}
+	}()
 	var groups []GroupLag
 	streams := w.js.ListStreams(ctx)
 	for si := range streams.Info() {
 		st, err := w.js.Stream(ctx, si.Config.Name)
 		if err != nil {
+			failed = true
 			w.log.Warn("reading a JetStream stream failed", "stream", si.Config.Name, "error", err)
 			continue
 		}
@@ -102,14 +109,17 @@ func (w *natsWatcher) sample(ctx context.Context) {
 			groups = append(groups, g)
 		}
 		if err := consumers.Err(); err != nil {
+			failed = true
 			w.log.Warn("listing JetStream consumers failed", "stream", si.Config.Name, "error", err)
 		}
 	}
 	if err := streams.Err(); err != nil && ctx.Err() == nil {
+		failed = true
 		w.log.Warn("listing JetStream streams failed", "error", err)
 	}
 	if len(groups) > 0 {
 		if err := w.exp.Lag(ctx, groups, event.SystemNATS, w.cfg.Cluster); err != nil && ctx.Err() == nil {
+			failed = true
 			w.log.Warn("sending JetStream lag failed (this sample is lost)", "error", err)
 		}
 	}

@@ -48,6 +48,8 @@ type Config struct {
 	MaxPayload int
 	// Lag tunes the status evaluation.
 	Lag LagOptions
+	// Counters, when set, count polls and poll errors by system.
+	Counters *Counters
 }
 
 // DefaultDLQPatterns are the dead-letter topic names watched by default.
@@ -142,6 +144,7 @@ func runKafka(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) 
 	defer tick.Stop()
 	for {
 		groups, err := mon.Sample(ctx, time.Now())
+		failed := err != nil
 		if err != nil && ctx.Err() == nil {
 			log.Warn("sampling consumer lag failed", "error", err)
 		}
@@ -153,8 +156,12 @@ func runKafka(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) 
 		}
 		if len(report) > 0 {
 			if err := exp.Lag(ctx, report, event.SystemKafka, cfg.Cluster); err != nil && ctx.Err() == nil {
+				failed = true
 				log.Warn("sending lag failed (this sample is lost)", "error", err)
 			}
+		}
+		if ctx.Err() == nil {
+			cfg.Counters.poll(event.SystemKafka, failed)
 		}
 		select {
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -61,9 +62,10 @@ func TestSidecarToStore(t *testing.T) {
 	}
 
 	done := make(chan error)
+	counters := new(sidecar.Counters)
 	go func() {
 		done <- sidecar.Run(ctx, sidecar.Config{KafkaBrokers: c.ListenAddrs(), Collector: collectorURL,
-			Interval: 200 * time.Millisecond}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			Interval: 200 * time.Millisecond, Counters: counters}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 
 	deadline := time.Now().Add(20 * time.Second)
@@ -101,6 +103,10 @@ func TestSidecarToStore(t *testing.T) {
 	if o.Original != "orders.placed" || string(o.Payload) != "poison" || o.Truncated || o.EventID != "evt-9" {
 		t.Errorf("Causeway DLQ entry %+v", o)
 	}
+	// Two lag samples are stored: at least two polls, none failed.
+	if s := counters.Stats(); s.KafkaPolls < 2 || s.KafkaPollErrors != 0 || s.NATSPolls != 0 {
+		t.Errorf("counters %+v", s)
+	}
 	cancel()
 	select {
 	case <-done:
@@ -136,4 +142,44 @@ func collectorWithStore(t *testing.T, dlqPayloadMax int) (*embedded.Store, strin
 		st.Close()
 	})
 	return st, "http://" + col.HTTPAddr()
+}
+
+// TestPollErrorsCounted: polls whose lag cannot be sent count as errors.
+func TestPollErrorsCounted(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders.placed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	defer cl.Close()
+	cl.ProduceSync(ctx, &kgo.Record{Topic: "orders.placed", Value: []byte("order")})
+	offs := make(kadm.Offsets)
+	offs.Add(kadm.Offset{Topic: "orders.placed", Partition: 0, At: 0, LeaderEpoch: -1})
+	if _, err := kadm.NewClient(cl).CommitOffsets(ctx, "billing", offs); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a collector address nothing listens on
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	counters := new(sidecar.Counters)
+	done := make(chan error, 1)
+	go func() {
+		done <- sidecar.Run(ctx, sidecar.Config{KafkaBrokers: c.ListenAddrs(), Collector: dead,
+			Interval: 100 * time.Millisecond, Counters: counters}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for counters.Stats().KafkaPollErrors < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if s := counters.Stats(); s.KafkaPollErrors < 2 || s.KafkaPolls < s.KafkaPollErrors {
+		t.Fatalf("counters %+v, want failed polls counted", s)
+	}
 }
