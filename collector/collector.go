@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -76,6 +77,11 @@ type Config struct {
 	// Ingest, when set (kafka://brokers/topic), buffers requests in a Kafka
 	// topic instead of the disk spool; see ingest.go.
 	Ingest string `yaml:"ingest"`
+	// MetricsAddr is where `causeway collector` serves Prometheus /metrics
+	// (default "127.0.0.1:8888", the OpenTelemetry Collector's own
+	// telemetry port; "off" disables). The collector package does not
+	// serve it; a studio running the collector serves /metrics itself.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Off disables a listener when used as its address.
@@ -95,6 +101,7 @@ func DefaultConfig() Config {
 		FlushInterval:         200 * time.Millisecond,
 		DLQPayloadMaxBytes:    64 << 10,
 		DLQRedactHeaders:      []string{"authorization", "cookie", "x-api-key"},
+		MetricsAddr:           "127.0.0.1:8888",
 	}
 }
 
@@ -134,6 +141,9 @@ func (c Config) withDefaults() Config {
 	if c.DLQRedactHeaders == nil {
 		c.DLQRedactHeaders = d.DLQRedactHeaders
 	}
+	if c.MetricsAddr == "" {
+		c.MetricsAddr = d.MetricsAddr
+	}
 	return c
 }
 
@@ -166,6 +176,11 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	if c.MetricsAddr != Off {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("metrics_addr %q: %w (use host:port or \"off\")", c.MetricsAddr, err)
+		}
+	}
 	return nil
 }
 
@@ -186,6 +201,18 @@ type Stats struct {
 	SpoolBytes      int64  // bytes in the spool now
 	InflightBytes   int64  // decoded request bytes the receivers hold now
 	RecoveredOnOpen uint64 // spool records found uncommitted at start
+
+	// SpoolRecords are the records spooled and not yet stored, and
+	// SpoolOldest the append time of the oldest of them (zero when none);
+	// see spool.Stats.
+	SpoolRecords uint64
+	SpoolOldest  time.Time
+	// Quarantined counts spool records moved to quarantine since start,
+	// QuarantinedNow those in the quarantine directory now.
+	Quarantined    uint64
+	QuarantinedNow uint64
+	// Rows the store confirmed, by table (SpansWritten are the spans).
+	EventsWritten, EdgesWritten, LagWritten, DLQWritten uint64
 }
 
 // Collector is the pipeline. Create it with New, then Start and Shutdown.
@@ -212,6 +239,9 @@ type Collector struct {
 	onStored func(*store.Batch)
 
 	accepted, refused, written, points, writeErrors, spoolErrors atomic.Uint64
+
+	rows          [numTables]atomic.Uint64 // rows stored, by table (metrics.go)
+	writeDuration *prometheus.HistogramVec // store write attempts, by result
 }
 
 // New opens the spool and prepares the receivers; zero fields of cfg take
@@ -244,7 +274,7 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 		MaxConcurrentRequests: cfg.MaxConcurrentRequests,
 	}
 	c := &Collector{cfg: cfg, w: w, log: log, spool: sp, ingest: in, mux: http.NewServeMux(),
-		limiter: otlp.NewLimiter(limits), counters: new(otlp.Counters)}
+		limiter: otlp.NewLimiter(limits), counters: new(otlp.Counters), writeDuration: newWriteDuration()}
 	if sp != nil {
 		c.retryUpTo, c.recovered = sp.RecoveredUpTo, sp.Recovered
 		if sp.Recovered > 0 {
@@ -443,7 +473,14 @@ func (c *Collector) append(kind byte, b []byte, spans uint64) error {
 
 // Stats returns the collector's counters.
 func (c *Collector) Stats() Stats {
+	var sp spool.Stats
+	if c.spool != nil {
+		sp = c.spool.Stats()
+	}
 	return Stats{
+		SpoolRecords: sp.Records, SpoolOldest: sp.Oldest,
+		EventsWritten: c.rows[tableEvents].Load(), EdgesWritten: c.rows[tableEdges].Load(),
+		LagWritten: c.rows[tableLag].Load(), DLQWritten: c.rows[tableDLQ].Load(),
 		SpansReceived: c.counters.SpansReceived(), SpansAccepted: c.accepted.Load(),
 		SpansRefused: c.refused.Load(), SpansWritten: c.written.Load(),
 		PointsReceived: c.counters.PointsReceived(), MetricPoints: c.points.Load(),
@@ -567,7 +604,9 @@ func (c *Collector) add(b *store.Batch, rec []byte, at int64) int {
 func (c *Collector) write(ctx context.Context, b *store.Batch) bool {
 	backoff := 100 * time.Millisecond
 	for {
+		start := time.Now()
 		err := c.w.Write(ctx, b)
+		c.observeWrite(b, time.Since(start), err)
 		if err == nil {
 			return true
 		}
