@@ -132,6 +132,7 @@ loop:
 		default:
 			r.State = store.ReplaySucceeded
 		}
+		j.e.counts.finished(r.State)
 	}, true)
 }
 
@@ -165,6 +166,7 @@ func (j *job) finish(it *item, newID string, err error) {
 	j.mu.Lock()
 	j.results = append(j.results, res)
 	j.mu.Unlock()
+	j.e.counts.message(err == nil)
 	j.update(func(r *store.Replay) {
 		if err != nil {
 			r.Failed++

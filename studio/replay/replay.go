@@ -162,6 +162,8 @@ type Engine struct {
 	jobs   map[string]*job
 	closed bool
 	wg     sync.WaitGroup
+
+	counts counts // for Stats and the Prometheus metrics (metrics.go)
 }
 
 // New connects to the configured brokers. Publishes are traced through a,
@@ -323,6 +325,7 @@ func (e *Engine) Start(ctx context.Context, who string, req Request, key string)
 	e.jobs[r.ID] = j
 	e.wg.Add(1)
 	e.mu.Unlock()
+	e.counts.started.Add(1)
 	go j.run()
 	return r, true, nil
 }
