@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/base64"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -28,38 +27,38 @@ func CursorAfter(e event.Event) string {
 }
 
 // ParseCursor decodes a cursor made by Encode. The empty string is the
-// zero Cursor, meaning "from the start".
+// zero Cursor, meaning "from the start". Errors wrap ErrInvalidQuery.
 func ParseCursor(s string) (Cursor, error) {
 	if s == "" {
 		return Cursor{}, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return Cursor{}, fmt.Errorf("invalid cursor: %w", err)
+		return Cursor{}, Invalid("invalid cursor: %v", err)
 	}
 	ns, span, ok := strings.Cut(string(b), ".")
 	if !ok {
-		return Cursor{}, fmt.Errorf("invalid cursor: no separator")
+		return Cursor{}, Invalid("invalid cursor: no separator")
 	}
 	n, err := strconv.ParseUint(ns, 10, 64)
 	if err != nil {
-		return Cursor{}, fmt.Errorf("invalid cursor: %w", err)
+		return Cursor{}, Invalid("invalid cursor: %v", err)
 	}
 	if !isHex(span) {
-		return Cursor{}, fmt.Errorf("invalid cursor: span id %q is not hex", span)
+		return Cursor{}, Invalid("invalid cursor: span id %q is not hex", span)
 	}
 	return Cursor{StartNS: n, SpanID: span}, nil
 }
 
-// Limit validates and defaults a query limit.
+// Limit validates and defaults a query limit. Errors wrap ErrInvalidQuery.
 func Limit(n int) (int, error) {
 	switch {
 	case n < 0:
-		return 0, fmt.Errorf("limit %d is negative", n)
+		return 0, Invalid("limit %d is negative", n)
 	case n == 0:
 		return DefaultLimit, nil
 	case n > MaxLimit:
-		return 0, fmt.Errorf("limit %d is above the maximum %d", n, MaxLimit)
+		return 0, Invalid("limit %d is above the maximum %d", n, MaxLimit)
 	}
 	return n, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
@@ -16,6 +15,9 @@ const (
 	// maxParentClimb bounds how many non-messaging spans a parent edge may
 	// cross to reach the messaging span that caused it.
 	maxParentClimb = 32
+	// MaxClimbSpans bounds the spans of one trace the walk reads to climb
+	// parent edges; a trace with more marks the graph Truncated.
+	MaxClimbSpans = 50000
 )
 
 // GraphQuery asks for the causation graph around exactly one of a
@@ -73,7 +75,7 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 	case q.EventID != "" && q.CorrelationID == "" && q.TraceID == "":
 		seed.EventIDs = []string{q.EventID}
 	default:
-		return nil, errors.New("graph: give exactly one of correlation_id, trace_id, event_id")
+		return nil, Invalid("graph: give exactly one of correlation_id, trace_id, event_id")
 	}
 	maxNodes, maxDepth := q.MaxNodes, q.MaxDepth
 	if maxNodes <= 0 {
@@ -308,9 +310,12 @@ func (w *walker) resolve(ctx context.Context, edges map[string]event.Edge, g *Gr
 	parentOf := func(trace, span string) (string, error) {
 		m, ok := spans[trace]
 		if !ok {
-			ss, err := w.r.Spans(ctx, trace)
+			ss, err := w.r.Spans(ctx, trace, MaxClimbSpans)
 			if err != nil {
 				return "", fmt.Errorf("graph: spans: %w", err)
+			}
+			if len(ss) == MaxClimbSpans {
+				g.Truncated = true
 			}
 			m = make(map[string]string, len(ss))
 			for _, s := range ss {

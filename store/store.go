@@ -62,6 +62,12 @@ type Writer interface {
 // concurrent use. Each result is a fresh value the caller owns.
 //
 // Optional capabilities return an error wrapping errors.ErrUnsupported.
+// A query the caller must fix returns an error wrapping ErrInvalidQuery;
+// a query still running when ctx's deadline passes stops (the backend
+// interrupts it, it does not run on) and returns an error wrapping
+// ErrQueryTimeout; a query a backend's resource bound stopped returns an
+// error wrapping ErrQueryLimit. A zero Since or Until leaves that side of
+// a window open: callers facing clients (the API) always bound them.
 type Reader interface {
 	// Events returns the events matching q, newest first (by StartNS, then
 	// by SpanID descending), at most q.Limit of them, with a cursor for the
@@ -70,8 +76,9 @@ type Reader interface {
 	// Edges returns the causation edges that start or end in one of
 	// q.TraceIDs, or whose FromEventID is one of q.FromEventIDs.
 	Edges(ctx context.Context, q EdgeQuery) ([]event.Edge, error)
-	// Spans returns every span of a trace, ordered by StartNS.
-	Spans(ctx context.Context, traceID string) ([]event.Span, error)
+	// Spans returns the spans of a trace ordered by StartNS (then SpanID),
+	// at most limit of them, the earliest (0 means every span).
+	Spans(ctx context.Context, traceID string, limit int) ([]event.Span, error)
 	// Flows aggregates the events that started within [q.Since, q.Until)
 	// into a flow map: who publishes to and who processes from which
 	// destination, with counts, errors and latency quantiles.

@@ -95,7 +95,7 @@ func TestOTelSDKSpansStoredExactly(t *testing.T) {
 					t.Fatalf("raw span rows = %d, unique = %d, want %d both", rows, unique, want)
 				}
 			}
-			spans, _ := st.Spans(ctx, viaGRPC.traces[0])
+			spans, _ := st.Spans(ctx, viaGRPC.traces[0], 0)
 			if len(spans) != 3 || spans[0].Service != "sdk-grpc" || spans[0].ParentSpanID != "" || spans[1].ParentSpanID != spans[0].SpanID {
 				t.Fatalf("a gRPC trace's spans = %+v", spans)
 			}
@@ -205,7 +205,7 @@ func TestOTLPJSONHexIDs(t *testing.T) {
 			st := openStore(t, b.url)
 			var spans []event.Span
 			eventually(t, 30*time.Second, func() string {
-				spans, err = st.Spans(context.Background(), "5b8efff798038103d269b633813fc60c")
+				spans, err = st.Spans(context.Background(), "5b8efff798038103d269b633813fc60c", 0)
 				if err != nil || len(spans) != 2 {
 					return fmt.Sprintf("spans = %+v, err %v", spans, err)
 				}

@@ -205,7 +205,7 @@ func eventually(t testing.TB, timeout time.Duration, cond func() string) {
 func countSpans(t testing.TB, r store.Reader, traces []string) (int, error) {
 	n := 0
 	for _, tr := range traces {
-		s, err := r.Spans(context.Background(), tr)
+		s, err := r.Spans(context.Background(), tr, 0)
 		if err != nil {
 			return 0, err
 		}

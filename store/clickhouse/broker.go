@@ -113,7 +113,9 @@ func (s *Store) missingBroker(ctx context.Context, lag []store.LagSample, dlq []
 }
 
 // Lag implements store.Reader.
-func (s *Store) Lag(ctx context.Context, q store.LagQuery) ([]store.LagSample, error) {
+func (s *Store) Lag(ctx context.Context, q store.LagQuery) (_ []store.LagSample, err error) {
+	ctx = s.readContext(ctx)
+	defer classify(ctx, &err)
 	limit := q.Limit
 	if limit <= 0 || limit > store.MaxLimit {
 		limit = store.MaxLimit
@@ -154,7 +156,9 @@ const dlqSelect = `SELECT id, time_ns, system, source, source_partition, source_
 	original_offset, reason, deliveries, event_id, correlation_id, header_keys, header_values, %s, payload_size, truncated FROM dlq`
 
 // DLQ implements store.Reader; payloads are left out of pages.
-func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error) {
+func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (_ store.DLQPage, err error) {
+	ctx = s.readContext(ctx)
+	defer classify(ctx, &err)
 	limit, err := store.Limit(q.Limit)
 	if err != nil {
 		return store.DLQPage{}, err
@@ -170,7 +174,7 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 		}
 	}
 	if len(q.IDs) > store.MaxLimit {
-		return store.DLQPage{}, fmt.Errorf("clickhouse store: dlq: at most %d ids", store.MaxLimit)
+		return store.DLQPage{}, fmt.Errorf("clickhouse store: dlq: %w", store.Invalid("at most %d ids", store.MaxLimit))
 	}
 	if len(q.IDs) > 0 {
 		in, ids := inList("id", q.IDs)
@@ -201,7 +205,9 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 }
 
 // DLQEntry implements store.Reader.
-func (s *Store) DLQEntry(ctx context.Context, id string) (store.DLQEntry, error) {
+func (s *Store) DLQEntry(ctx context.Context, id string) (_ store.DLQEntry, err error) {
+	ctx = s.readContext(ctx)
+	defer classify(ctx, &err)
 	es, err := s.queryDLQ(ctx, fmt.Sprintf(dlqSelect, "payload")+" WHERE id = ? LIMIT 1", id)
 	if err != nil {
 		return store.DLQEntry{}, err

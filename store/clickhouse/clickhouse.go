@@ -46,8 +46,9 @@ var schemaFS embed.FS
 
 // Store is the ClickHouse store. It is safe for concurrent use.
 type Store struct {
-	conn driver.Conn
-	db   string
+	conn   driver.Conn
+	db     string
+	limits ReadLimits
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,10 +59,14 @@ var validDB = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // With ?cluster=NAME in the DSN it sets up and uses a cluster (cluster.go).
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cluster := ""
+	var limits ReadLimits
 	if u, err := url.Parse(dsn); err == nil {
 		q := u.Query()
 		cluster = q.Get("cluster")
 		q.Del("cluster")
+		if limits, err = takeReadLimits(q); err != nil {
+			return nil, err
+		}
 		u.RawQuery = q.Encode()
 		dsn = u.String()
 	}
@@ -96,7 +101,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
 		}
-		return &Store{conn: conn, db: db}, nil
+		return &Store{conn: conn, db: db, limits: limits}, nil
 	}
 	opts.Auth.Database = "default"
 	boot, err := ch.Open(opts)
@@ -113,7 +118,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
 	}
-	s := &Store{conn: conn, db: db}
+	s := &Store{conn: conn, db: db, limits: limits}
 	if err := s.migrate(ctx); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)

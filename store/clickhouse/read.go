@@ -35,7 +35,9 @@ func (s *Store) timeRange(ctx context.Context, table, col string, ids []string, 
 }
 
 // Events implements store.Reader.
-func (s *Store) Events(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPage, err error) {
+	ctx = s.readContext(ctx)
+	defer classify(ctx, &err)
 	limit, err := store.Limit(q.Limit)
 	if err != nil {
 		return store.EventPage{}, err
@@ -59,7 +61,7 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (store.EventPage
 			continue
 		}
 		if len(f.ids) > maxIn {
-			return store.EventPage{}, fmt.Errorf("at most %d %s values per query", maxIn, f.col)
+			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", store.Invalid("at most %d %s values per query", maxIn, f.col))
 		}
 		var lo, hi uint64 = ^uint64(0), 0
 		found := false
@@ -159,7 +161,9 @@ func toMap(keys, values []string) map[string]string {
 
 // Edges implements store.Reader: each lookup reads the copy of the edges
 // sorted by its key.
-func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]event.Edge, error) {
+func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) (_ []event.Edge, err error) {
+	ctx = s.readContext(ctx)
+	defer classify(ctx, &err)
 	lookup := func(table, col string, ids []string) ([]event.Edge, error) {
 		var found []event.Edge
 		err := chunks(ids, func(ids []string) error {
@@ -215,10 +219,21 @@ func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]event.Edge, err
 }
 
 // Spans implements store.Reader.
-func (s *Store) Spans(ctx context.Context, traceID string) ([]event.Span, error) {
-	rows, err := s.conn.Query(ctx, `SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
+func (s *Store) Spans(ctx context.Context, traceID string, limit int) (_ []event.Span, err error) {
+	ctx = s.readContext(ctx)
+	defer classify(ctx, &err)
+	if limit < 0 {
+		return nil, fmt.Errorf("clickhouse store: spans: %w", store.Invalid("limit %d is negative", limit))
+	}
+	query := `SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
 		status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values
-		FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id LIMIT 1 BY trace_id, span_id`, traceID)
+		FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id LIMIT 1 BY trace_id, span_id`
+	args := []any{traceID}
+	if limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store: spans: %w", err)
 	}
@@ -242,7 +257,9 @@ func (s *Store) Spans(ctx context.Context, traceID string) ([]event.Span, error)
 
 // Flows implements store.Reader from the per-minute aggregates: the
 // window is widened to whole minutes.
-func (s *Store) Flows(ctx context.Context, q store.FlowQuery) (store.FlowMap, error) {
+func (s *Store) Flows(ctx context.Context, q store.FlowQuery) (_ store.FlowMap, err error) {
+	ctx = s.readContext(ctx)
+	defer classify(ctx, &err)
 	since := q.Since.UTC().Truncate(time.Minute)
 	until := q.Until.UTC()
 	if t := until.Truncate(time.Minute); !t.Equal(until) {

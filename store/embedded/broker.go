@@ -46,7 +46,8 @@ func (s *Store) writeBroker(ctx context.Context, tx *sql.Tx, b *store.Batch) err
 }
 
 // Lag implements store.Reader.
-func (s *Store) Lag(ctx context.Context, q store.LagQuery) ([]store.LagSample, error) {
+func (s *Store) Lag(ctx context.Context, q store.LagQuery) (_ []store.LagSample, err error) {
+	defer store.MarkTimeout(ctx, &err)
 	limit := q.Limit
 	if limit <= 0 || limit > store.MaxLimit {
 		limit = store.MaxLimit
@@ -86,7 +87,8 @@ func (s *Store) Lag(ctx context.Context, q store.LagQuery) ([]store.LagSample, e
 
 // DLQ implements store.Reader. Payloads are left out of the page; ask
 // DLQEntry for one.
-func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error) {
+func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (_ store.DLQPage, err error) {
+	defer store.MarkTimeout(ctx, &err)
 	limit, err := store.Limit(q.Limit)
 	if err != nil {
 		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", err)
@@ -102,7 +104,7 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 		}
 	}
 	if len(q.IDs) > store.MaxLimit {
-		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: at most %d ids", store.MaxLimit)
+		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", store.Invalid("at most %d ids", store.MaxLimit))
 	}
 	if len(q.IDs) > 0 {
 		where = append(where, "id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.IDs)), ",")+")")
@@ -146,7 +148,8 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (store.DLQPage, error
 }
 
 // DLQEntry implements store.Reader.
-func (s *Store) DLQEntry(ctx context.Context, id string) (store.DLQEntry, error) {
+func (s *Store) DLQEntry(ctx context.Context, id string) (_ store.DLQEntry, err error) {
+	defer store.MarkTimeout(ctx, &err)
 	row := s.r.QueryRowContext(ctx, "SELECT "+dlqCols+" FROM dlq WHERE id = ?", id)
 	d, err := scanDLQ(row)
 	switch {

@@ -199,7 +199,7 @@ func TestMigrations(t *testing.T) {
 	if v := userVersion(t, s); v != len(ms) {
 		t.Fatalf("upgraded user_version %d, want %d", v, len(ms))
 	}
-	if sp, err := s.Spans(context.Background(), "t"); err != nil || len(sp) != 1 {
+	if sp, err := s.Spans(context.Background(), "t", 0); err != nil || len(sp) != 1 {
 		t.Fatalf("span written at version 1: %v, %v", sp, err)
 	}
 	s.Close()
@@ -249,6 +249,12 @@ func TestQueryPlans(t *testing.T) {
 		{store.EventQuery{Service: "s"}, "USING INDEX events_service (service=?)"},
 		{store.EventQuery{Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
 		{store.EventQuery{Cursor: cursor}, "USING INDEX events_start (start_ns<?)"},
+		// Filters without an index of their own read the window only
+		// (the API always gives one): the time index bounds the scan.
+		{store.EventQuery{EventType: "x", Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
+		{store.EventQuery{Destination: "x", Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
+		{store.EventQuery{Outcome: "error", Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
+		{store.EventQuery{Service: "s", Since: time.Now(), Until: time.Now()}, "USING INDEX events_service (service=? AND start_ns>? AND start_ns<?)"},
 		{store.EventQuery{CorrelationID: "c", Cursor: cursor}, "USING INDEX events_correlation (correlation_id=? AND start_ns<?)"},
 	} {
 		query, args, _, err := eventsSQL(c.q)
@@ -269,7 +275,7 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("Edges: plan %q, want %q", p, want)
 		}
 	}
-	if p := plan(spansSQL, []any{"t"}); !strings.Contains(p, "USING PRIMARY KEY (trace_id=?)") {
+	if p := plan(spansSQL, []any{"t", 10}); !strings.Contains(p, "USING PRIMARY KEY (trace_id=?)") {
 		t.Errorf("Spans: plan %q", p)
 	}
 	if p := plan(flowSQL, []any{1, 2}); !strings.Contains(p, "USING COVERING INDEX events_flow (start_ns>? AND start_ns<?)") {

@@ -49,7 +49,8 @@ const flowSQL = `SELECT service, system, destination, consumer_group, op, count(
 
 // Flows implements store.Reader. Counts and errors are exact; p50 and p99
 // are nearest-rank quantiles of at most flowSample durations per row.
-func (s *Store) Flows(ctx context.Context, q store.FlowQuery) (store.FlowMap, error) {
+func (s *Store) Flows(ctx context.Context, q store.FlowQuery) (_ store.FlowMap, err error) {
+	defer store.MarkTimeout(ctx, &err)
 	rows, err := s.r.QueryContext(ctx, flowSQL, q.Since.UnixNano(), q.Until.UnixNano())
 	if err != nil {
 		return store.FlowMap{}, fmt.Errorf("embedded store %q: flows: %w", s.dir, err)

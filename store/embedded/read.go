@@ -52,7 +52,7 @@ func (w *where) String() string {
 
 func checkIn(what string, vs []string) error {
 	if len(vs) > maxIn {
-		return fmt.Errorf("%d %s in one query, at most %d", len(vs), what, maxIn)
+		return store.Invalid("%d %s in one query, at most %d", len(vs), what, maxIn)
 	}
 	return nil
 }
@@ -96,7 +96,8 @@ func eventsSQL(q store.EventQuery) (query string, args []any, limit int, err err
 }
 
 // Events implements store.Reader.
-func (s *Store) Events(ctx context.Context, q store.EventQuery) (store.EventPage, error) {
+func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPage, err error) {
+	defer store.MarkTimeout(ctx, &err)
 	query, args, limit, err := eventsSQL(q)
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("embedded store: events: %w", err)
@@ -162,7 +163,8 @@ func edgesSQL(q store.EdgeQuery) (query string, args []any, err error) {
 }
 
 // Edges implements store.Reader.
-func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]event.Edge, error) {
+func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) (_ []event.Edge, err error) {
+	defer store.MarkTimeout(ctx, &err)
 	query, args, err := edgesSQL(q)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: edges: %w", err)
@@ -193,11 +195,20 @@ func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]event.Edge, err
 	return out, nil
 }
 
-const spansSQL = "SELECT " + spanCols + " FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id"
+// spansSQL reads a trace's spans by its primary-key prefix; LIMIT -1 is
+// SQLite's "no limit".
+const spansSQL = "SELECT " + spanCols + " FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id LIMIT ?"
 
 // Spans implements store.Reader.
-func (s *Store) Spans(ctx context.Context, traceID string) ([]event.Span, error) {
-	rows, err := s.r.QueryContext(ctx, spansSQL, traceID)
+func (s *Store) Spans(ctx context.Context, traceID string, limit int) (_ []event.Span, err error) {
+	defer store.MarkTimeout(ctx, &err)
+	if limit < 0 {
+		return nil, fmt.Errorf("embedded store: spans: %w", store.Invalid("limit %d is negative", limit))
+	}
+	if limit == 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, spansSQL, traceID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store %q: spans: %w", s.dir, err)
 	}

@@ -151,7 +151,7 @@ func testRoundTripSpans(t *testing.T, h Harness) {
 	other := want[1]
 	other.TraceID, other.Service = TraceID(2), "other" // same span id, other trace
 	write(t, s, &store.Batch{Spans: []event.Span{want[2], other, want[0], want[1]}})
-	got, err := s.Spans(context.Background(), TraceID(1))
+	got, err := s.Spans(context.Background(), TraceID(1), 0)
 	if err != nil {
 		t.Fatalf("Spans: %v", err)
 	}
@@ -161,7 +161,7 @@ func testRoundTripSpans(t *testing.T, h Harness) {
 	for i := range want {
 		checkSame(t, "span "+want[i].SpanID, got[i], want[i])
 	}
-	got, err = s.Spans(context.Background(), TraceID(2))
+	got, err = s.Spans(context.Background(), TraceID(2), 0)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Spans(other trace) = %d spans, %v; want 1", len(got), err)
 	}
@@ -220,7 +220,7 @@ func testWriteDoesNotKeepBatch(t *testing.T, h Harness) {
 		t.Fatalf("read %d events, want 1", len(got))
 	}
 	checkSame(t, "event after the caller changed its batch", got[0], want)
-	spans, err := s.Spans(context.Background(), sp.TraceID)
+	spans, err := s.Spans(context.Background(), sp.TraceID, 0)
 	if err != nil || len(spans) != 1 {
 		t.Fatalf("Spans = %d, %v", len(spans), err)
 	}
@@ -232,7 +232,7 @@ func testWriteDoesNotKeepBatch(t *testing.T, h Harness) {
 	spans[0].Attributes["k"] = "mine"
 	again := all(t, s, store.EventQuery{TraceIDs: []string{want.TraceID}})
 	checkSame(t, "event after the caller changed a result", again[0], want)
-	spans, _ = s.Spans(context.Background(), sp.TraceID)
+	spans, _ = s.Spans(context.Background(), sp.TraceID, 0)
 	checkSame(t, "span after the caller changed a result", spans[0], spWant)
 }
 
@@ -588,7 +588,7 @@ func testBadQueries(t *testing.T, h Harness) {
 			t.Errorf("Events(Cursor %q) = %d events, no error; want an error", c, len(p.Events))
 		}
 	}
-	if sp, err := s.Spans(ctx, TraceID(404)); err != nil || len(sp) != 0 {
+	if sp, err := s.Spans(ctx, TraceID(404), 0); err != nil || len(sp) != 0 {
 		t.Errorf("Spans(unknown) = %v, %v; want empty", sp, err)
 	}
 	if ed, err := s.Edges(ctx, store.EdgeQuery{}); err != nil || len(ed) != 0 {
@@ -629,7 +629,7 @@ func testSpans(t *testing.T, h Harness) {
 	spans = append(spans, Span(Event(2, 100)), Span(Event(2, 5)))
 	write(t, s, &store.Batch{Spans: spans[:4]})
 	write(t, s, &store.Batch{Spans: spans[4:]})
-	got, err := s.Spans(context.Background(), TraceID(1))
+	got, err := s.Spans(context.Background(), TraceID(1), 0)
 	if err != nil || len(got) != 10 {
 		t.Fatalf("Spans = %d, %v; want 10", len(got), err)
 	}
@@ -641,7 +641,7 @@ func testSpans(t *testing.T, h Harness) {
 			t.Fatalf("spans not ordered by start: %d then %d", got[i-1].StartNS, sp.StartNS)
 		}
 	}
-	got, err = s.Spans(context.Background(), TraceID(2))
+	got, err = s.Spans(context.Background(), TraceID(2), 0)
 	if err != nil || len(got) != 2 || got[0].SpanID != SpanID(5) {
 		t.Fatalf("Spans(trace 2) = %+v, %v", got, err)
 	}

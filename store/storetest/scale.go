@@ -158,7 +158,7 @@ func testRestart(t *testing.T, h Harness) {
 	for round := 1; round <= 2; round++ {
 		s = h.Reopen(t, s)
 		checkRoundTrip(t, s, events)
-		got, err := s.Spans(ctx, TraceID(1))
+		got, err := s.Spans(ctx, TraceID(1), 0)
 		if err != nil || len(got) != len(spans) {
 			t.Fatalf("round %d: Spans = %d, %v; want %d", round, len(got), err, len(spans))
 		}

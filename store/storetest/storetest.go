@@ -69,6 +69,8 @@ func RunAll(t *testing.T, h Harness) {
 		{"ReplayLog", testReplayLog},
 		{"ReplayPages", testReplayPages},
 		{"AlertLog", testAlertLog},
+		{"SpansLimit", testSpansLimit},
+		{"QueryErrors", testQueryErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -179,7 +181,7 @@ func counts(t testing.TB, s store.Reader, traceID string) (events, spans, edges 
 	t.Helper()
 	ctx := context.Background()
 	ev := all(t, s, store.EventQuery{TraceIDs: []string{traceID}, Limit: store.MaxLimit})
-	sp, err := s.Spans(ctx, traceID)
+	sp, err := s.Spans(ctx, traceID, 0)
 	if err != nil {
 		t.Fatalf("Spans(%s): %v", traceID, err)
 	}

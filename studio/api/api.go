@@ -7,6 +7,7 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ type API struct {
 	log    *slog.Logger
 	now    func() time.Time
 	routes []string
+	cfg    QueryConfig // read bounds (bounds.go)
 }
 
 // handle registers h for pattern on mux and remembers the route.
@@ -55,8 +57,12 @@ func (a *API) Routes() []string { return slices.Clone(a.routes) }
 
 // New returns the API over r.
 func New(r store.Reader, log *slog.Logger) *API {
-	return &API{r: r, log: log, now: time.Now}
+	return &API{r: r, log: log, now: time.Now, cfg: DefaultQueryConfig()}
 }
+
+// SetQueryConfig sets the read bounds (zero fields take defaults); call
+// it before serving.
+func (a *API) SetQueryConfig(c QueryConfig) { a.cfg = c.WithDefaults() }
 
 // Register mounts the endpoints on mux.
 func (a *API) Register(mux *http.ServeMux) {
@@ -101,33 +107,31 @@ func writeError(w http.ResponseWriter, e *Error) {
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
-// fail answers with err: an *Error as it is, ErrNotFound as 404, a store
-// validation error as 400, anything else as 500 (logged, not shown).
+// fail answers with err: an *Error as it is, ErrNotFound as 404, a query
+// the client must fix as 400, a query stopped by the timeout as 504
+// query_timeout, one stopped by a store resource bound as 503
+// query_limit, anything else as 500 (logged, not shown).
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
 	case errors.Is(err, store.ErrNotFound):
 		e = &Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
-	case isQueryError(err):
+	case errors.Is(err, store.ErrInvalidQuery):
 		e = badRequest("%v", err)
+	case errors.Is(err, store.ErrQueryTimeout):
+		e = &Error{Status: http.StatusGatewayTimeout, Code: "query_timeout",
+			Message: fmt.Sprintf("the query ran past the studio's query timeout (%v): narrow the time window or add filters", a.cfg.Timeout)}
+	case errors.Is(err, store.ErrQueryLimit):
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "query_limit",
+			Message: "the query needed more than the store's read limits allow: narrow the time window or add filters"}
+	case r.Context().Err() != nil:
+		return // the client went away: nobody to answer
 	default:
 		a.log.Error("API request failed", "path", r.URL.Path, "error", err)
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the studio log"}
 	}
 	writeError(w, e)
-}
-
-// isQueryError recognises the store's errors about the query itself
-// (limits, cursors, id combinations), which are the client's to fix.
-func isQueryError(err error) bool {
-	msg := err.Error()
-	for _, s := range []string{"invalid cursor", "limit ", "give exactly one of", "at most "} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *API) health(w http.ResponseWriter, _ *http.Request) {
@@ -190,26 +194,14 @@ func (p *params) hexID(name string, digits int) string {
 	return s
 }
 
-func (p *params) window(now time.Time, def time.Duration) (since, until time.Time) {
-	since, until = p.time("since", now), p.time("until", now)
-	if until.IsZero() {
-		until = now
-	}
-	if since.IsZero() {
-		since = until.Add(-def)
-	}
-	if p.err == nil && !since.Before(until) {
-		p.err = badRequest("since must be before until")
-	}
-	return since, until
-}
-
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
 	p := &params{q: r.URL.Query()}
 	q := store.EventQuery{
 		CorrelationID: p.str("correlation_id"), Service: p.str("service"), Destination: p.str("destination"),
 		EventType: p.str("event_type"), Outcome: event.Outcome(p.str("outcome")),
-		Since: p.time("since", a.now()), Until: p.time("until", a.now()), Limit: p.int("limit"), Cursor: p.str("cursor"),
+		Limit: min(p.int("limit"), a.cfg.MaxEvents), Cursor: p.str("cursor"),
 	}
 	if t := p.hexID("trace_id", 32); t != "" {
 		q.TraceIDs = []string{t}
@@ -217,19 +209,38 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	if e := p.str("event_id"); e != "" {
 		q.EventIDs = []string{e}
 	}
+	// A lookup by id reads that id's index and stops at the page: it is
+	// not windowed. Any other search reads a window.
+	var win *Window
+	if q.CorrelationID == "" && len(q.TraceIDs) == 0 && len(q.EventIDs) == 0 {
+		wd, err := a.window(ctx, p, a.cfg.MaxWindow)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		win, q.Since, q.Until = &wd, wd.Since, wd.Until
+	} else {
+		q.Since, q.Until = p.time("since", a.now()), p.time("until", a.now())
+	}
 	if p.err != nil {
 		writeError(w, p.err)
 		return
 	}
-	page, err := a.r.Events(r.Context(), q)
+	page, err := a.r.Events(ctx, q)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": page.Events, "next_cursor": page.Next})
+	out := map[string]any{"events": page.Events, "next_cursor": page.Next, "truncated": page.Next != ""}
+	if win != nil {
+		out["window"] = win
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) graph(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
 	p := &params{q: r.URL.Query()}
 	q := store.GraphQuery{CorrelationID: p.str("correlation_id"), TraceID: p.hexID("trace_id", 32), EventID: p.str("event_id"),
 		MaxNodes: p.int("max_nodes"), MaxDepth: p.int("max_depth")}
@@ -237,11 +248,11 @@ func (a *API) graph(w http.ResponseWriter, r *http.Request) {
 		writeError(w, p.err)
 		return
 	}
-	if q.MaxNodes > 20000 {
-		writeError(w, badRequest("max_nodes %d is above 20000", q.MaxNodes))
+	if q.MaxNodes > a.cfg.MaxGraphNodes {
+		writeError(w, badRequest("max_nodes %d is above %d", q.MaxNodes, a.cfg.MaxGraphNodes))
 		return
 	}
-	g, err := store.Walk(r.Context(), a.r, q)
+	g, err := store.Walk(ctx, a.r, q)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -249,14 +260,18 @@ func (a *API) graph(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g)
 }
 
+// trace answers a trace's spans, the earliest first, at most
+// MaxTraceSpans of them and MaxTraceBytes of their JSON.
 func (a *API) trace(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
 	p := &params{q: map[string][]string{"trace_id": {r.PathValue("trace_id")}}}
 	id := p.hexID("trace_id", 32)
 	if p.err != nil {
 		writeError(w, p.err)
 		return
 	}
-	spans, err := a.r.Spans(r.Context(), id)
+	spans, err := a.r.Spans(ctx, id, a.cfg.MaxTraceSpans+1)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -265,22 +280,43 @@ func (a *API) trace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no spans for trace " + id})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "spans": spans})
+	truncated := len(spans) > a.cfg.MaxTraceSpans
+	out := make([]json.RawMessage, 0, min(len(spans), a.cfg.MaxTraceSpans))
+	size := 0
+	for _, sp := range spans[:min(len(spans), a.cfg.MaxTraceSpans)] {
+		b, err := json.Marshal(sp)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if size += len(b) + 1; size > a.cfg.MaxTraceBytes {
+			truncated = true
+			break
+		}
+		out = append(out, b)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"trace_id": id, "spans": out, "truncated": truncated})
 }
 
 func (a *API) flows(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
 	p := &params{q: r.URL.Query()}
-	since, until := p.window(a.now(), time.Hour)
-	if p.err != nil {
-		writeError(w, p.err)
-		return
-	}
-	fm, err := a.r.Flows(r.Context(), store.FlowQuery{Since: since, Until: until})
+	win, err := a.window(ctx, p, time.Hour)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"since": since, "until": until, "nodes": fm.Nodes, "edges": fm.Edges})
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	fm, err := a.r.Flows(ctx, store.FlowQuery{Since: win.Since, Until: win.Until})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"since": win.Since, "until": win.Until, "window": win, "nodes": fm.Nodes, "edges": fm.Edges})
 }
 
 // groupLag is the latest state of one consumer group.
@@ -294,16 +330,37 @@ type groupLag struct {
 	Partitions []store.LagSample `json:"partitions"`
 }
 
+// lagSamples reads at most limit samples (the newest) and reports whether
+// there were more.
+func (a *API) lagSamples(ctx context.Context, q store.LagQuery, limit int) ([]store.LagSample, bool, error) {
+	q.Limit = limit + 1
+	samples, err := a.r.Lag(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(samples) > limit {
+		return samples[len(samples)-limit:], true, nil // oldest first: drop the oldest
+	}
+	return samples, false, nil
+}
+
 // lag answers the latest sample of every group's partitions within the
 // window (default: the last 5 minutes).
 func (a *API) lag(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
 	p := &params{q: r.URL.Query()}
-	since, until := p.window(a.now(), 5*time.Minute)
+	win, err := a.window(ctx, p, 5*time.Minute)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	if p.err != nil {
 		writeError(w, p.err)
 		return
 	}
-	samples, err := a.r.Lag(r.Context(), store.LagQuery{Group: p.str("group"), Topic: p.str("topic"), Since: since, Until: until})
+	samples, truncated, err := a.lagSamples(ctx, store.LagQuery{Group: p.str("group"), Topic: p.str("topic"), Since: win.Since, Until: win.Until},
+		a.cfg.MaxLagSamples)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -335,37 +392,54 @@ func (a *API) lag(w http.ResponseWriter, r *http.Request) {
 		out = append(out, g)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
-	writeJSON(w, http.StatusOK, map[string]any{"groups": out})
+	writeJSON(w, http.StatusOK, map[string]any{"groups": out, "window": win, "truncated": truncated})
 }
 
 func (a *API) lagSeries(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
 	p := &params{q: r.URL.Query()}
-	since, until := p.window(a.now(), time.Hour)
-	group := p.str("group")
-	if p.err == nil && group == "" {
-		p.err = badRequest("group is required")
-	}
-	if p.err != nil {
-		writeError(w, p.err)
-		return
-	}
-	samples, err := a.r.Lag(r.Context(), store.LagQuery{Group: group, Topic: p.str("topic"), Since: since, Until: until, Limit: p.int("limit")})
+	win, err := a.window(ctx, p, time.Hour)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group": group, "samples": samples})
-}
-
-func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
-	p := &params{q: r.URL.Query()}
-	q := store.DLQQuery{Source: p.str("source"), Original: p.str("original"), Reason: p.str("reason"),
-		Since: p.time("since", a.now()), Until: p.time("until", a.now()), Limit: p.int("limit"), Cursor: p.str("cursor")}
+	group := p.str("group")
+	if p.err == nil && group == "" {
+		p.err = badRequest("group is required")
+	}
+	limit := p.int("limit")
 	if p.err != nil {
 		writeError(w, p.err)
 		return
 	}
-	page, err := a.r.DLQ(r.Context(), q)
+	if limit == 0 || limit > a.cfg.MaxLagSamples {
+		limit = a.cfg.MaxLagSamples
+	}
+	samples, truncated, err := a.lagSamples(ctx, store.LagQuery{Group: group, Topic: p.str("topic"), Since: win.Since, Until: win.Until}, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group": group, "samples": samples, "window": win, "truncated": truncated})
+}
+
+func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
+	p := &params{q: r.URL.Query()}
+	win, err := a.window(ctx, p, a.cfg.MaxWindow)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := store.DLQQuery{Source: p.str("source"), Original: p.str("original"), Reason: p.str("reason"),
+		Since: win.Since, Until: win.Until, Limit: min(p.int("limit"), a.cfg.MaxEvents), Cursor: p.str("cursor")}
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
+	page, err := a.r.DLQ(ctx, q)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -389,11 +463,14 @@ func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
 		}
 		return groups[i].Reason < groups[j].Reason
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"entries": page.Entries, "groups": groups, "next_cursor": page.Next})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": page.Entries, "groups": groups, "next_cursor": page.Next,
+		"truncated": page.Next != "", "window": win})
 }
 
 func (a *API) dlqEntry(w http.ResponseWriter, r *http.Request) {
-	e, err := a.r.DLQEntry(r.Context(), r.PathValue("id"))
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
+	e, err := a.r.DLQEntry(ctx, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
