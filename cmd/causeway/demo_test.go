@@ -233,6 +233,7 @@ func (d *demoProc) replayFraudCheckOutage(t *testing.T) {
 	body := fmt.Sprintf(`{"dlq_ids":[%q],"reason":"fraud-check is back"}`, entry.ID)
 	req, _ := http.NewRequest("POST", d.api+"/replays", strings.NewReader(body))
 	req.Header.Set("Idempotency-Key", "demo-test-"+entry.ID)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -55,7 +55,8 @@ export class Client {
     const url = apiBase(s.studioUrl) + path + queryString(o.query)
     const headers: Record<string, string> = { Accept: 'application/json', ...o.headers }
     if (s.token) headers.Authorization = 'Bearer ' + s.token
-    if (o.body !== undefined) headers['Content-Type'] = 'application/json'
+    // The studio takes state changes only as JSON (a cross-site page cannot send that without asking).
+    if (o.body !== undefined || (o.method ?? 'GET') !== 'GET') headers['Content-Type'] = 'application/json'
     let res: Response
     try {
       res = await this.fetchFn(url, {

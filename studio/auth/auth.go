@@ -88,7 +88,16 @@ type principal struct {
 // Guard checks requests against the configured tokens.
 type Guard struct {
 	tokens map[[32]byte]principal
+	// queryTokenPath is the one route that may carry its token in the
+	// URL (?access_token=): the websocket upgrade.
+	queryTokenPath string
 }
+
+// AllowQueryToken lets websocket upgrades of path carry the token as
+// ?access_token= (browsers cannot set an Authorization header on a
+// websocket); every other request must send the header. Call it before
+// serving.
+func (g *Guard) AllowQueryToken(path string) { g.queryTokenPath = path }
 
 // New validates tokens and returns a guard. With no tokens the guard lets
 // every request through as an admin: use that only on loopback.
@@ -140,7 +149,9 @@ func (g *Guard) Require(min Role, next http.Handler) http.Handler {
 		tok := ""
 		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 			tok = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
-		} else if r.Header.Get("Upgrade") != "" {
+		} else if g.queryTokenPath != "" && r.URL.Path == g.queryTokenPath && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			// Browsers cannot set headers on a websocket: only that
+			// route takes the token from the URL.
 			tok = r.URL.Query().Get("access_token")
 		}
 		p, ok := g.lookup(tok)

@@ -15,6 +15,7 @@ func TestRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.AllowQueryToken("/api/v1/live")
 	var who string
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { who, _ = Who(r.Context()) })
 	for _, c := range []struct {
@@ -35,7 +36,7 @@ func TestRoles(t *testing.T) {
 		{Viewer, "", "operator-token-0123456789", false, 401, ""}, // query tokens only for websockets
 	} {
 		who = ""
-		req := httptest.NewRequest("GET", "/api/v1/events?access_token="+c.query, nil)
+		req := httptest.NewRequest("GET", "/api/v1/live?access_token="+c.query, nil)
 		if c.header != "" {
 			req.Header.Set("Authorization", c.header)
 		}
@@ -50,6 +51,14 @@ func TestRoles(t *testing.T) {
 		if rec.Code != 200 && !strings.Contains(rec.Body.String(), `"error"`) {
 			t.Errorf("%+v: error body %s", c, rec.Body)
 		}
+	}
+	// A token in the URL is taken only on the websocket route.
+	req := httptest.NewRequest("GET", "/api/v1/events?access_token=operator-token-0123456789", nil)
+	req.Header.Set("Upgrade", "websocket")
+	rec := httptest.NewRecorder()
+	g.Require(Viewer, ok).ServeHTTP(rec, req)
+	if rec.Code != 401 {
+		t.Errorf("query token on another route: %d", rec.Code)
 	}
 }
 

@@ -229,6 +229,7 @@ func TestRemoteModeTokenAndAlertNotifications(t *testing.T) {
 	connect := func(body string) *http.Response {
 		req, _ := http.NewRequest("POST", a.gw.URL()+controlPrefix+"connect", strings.NewReader(body))
 		req.Header.Set("Origin", a.gw.URL())
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -257,6 +258,7 @@ func TestRemoteModeTokenAndAlertNotifications(t *testing.T) {
 	for got := false; !got; {
 		req, _ := http.NewRequest("POST", a.gw.URL()+"/api/v1/alerts/rules/lag/test", nil)
 		req.Header.Set("Origin", a.gw.URL())
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := c.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("test notification through the gateway: %v %v", resp.Status, err)

@@ -225,11 +225,14 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	a.RegisterAlerts(apiMux, alerts, operator)
 	a.RegisterReplays(apiMux, srv.replays, operator)
 	apiMux.Handle("GET /api/v1/live", srv.hub)
+	guard.AllowQueryToken("/api/v1/live")
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers
 	mux.Handle("/api/v1/", guard.Require(auth.Viewer, apiMux))
-	mux.Handle("/", frontend.Handler()) // static files only; every API call checks its token
-	srv.srv = &http.Server{Handler: cors(s.Studio.Origins, mux), ReadHeaderTimeout: 10 * time.Second}
+	mux.Handle("/", auth.SecurityHeaders(frontend.Handler())) // static files only; every API call checks its token
+	handler := auth.Browser(auth.BrowserOptions{Open: guard.Open(), Origins: append([]string{"wails://wails"}, s.Studio.Origins...)},
+		cors(s.Studio.Origins, mux))
+	srv.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { srv.served <- srv.srv.Serve(srv.ln) }()
 	log.Info("studio running", "url", srv.URL(), "otlp_http", srv.col.HTTPAddr(), "otlp_grpc", srv.col.GRPCAddr(), "store", store.Redact(s.Store))
 	return srv, nil

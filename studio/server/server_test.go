@@ -103,6 +103,9 @@ func TestReplayOverHTTP(t *testing.T) {
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
+		if method != "GET" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
 		}
@@ -255,5 +258,61 @@ func TestCORS(t *testing.T) {
 		if r := do(method, "https://evil.example", viewerToken); r.Header.Get("Access-Control-Allow-Origin") != "" || (method == http.MethodOptions && r.StatusCode == 204) {
 			t.Fatalf("%s from another origin: %d %v", method, r.StatusCode, r.Header)
 		}
+	}
+}
+
+// TestOpenModeAgainstWebPages: a studio without tokens on loopback, as a
+// malicious page would drive it through the user's browser: a rebound
+// DNS name gets 421 on the API and the websocket; a cross-site
+// text/plain POST creates no alert rule; the UI carries its CSP.
+func TestOpenModeAgainstWebPages(t *testing.T) {
+	cfg := collector.DefaultConfig()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir = "127.0.0.1:0", collector.Off, t.TempDir()
+	srv, err := server.Start(context.Background(), server.Setup{Store: "embedded://" + t.TempDir(), Collector: cfg,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Studio: server.Config{Listen: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	do := func(method, path, host string, hdr map[string]string, body string) int {
+		req, _ := http.NewRequest(method, srv.URL()+path, strings.NewReader(body))
+		if host != "" {
+			req.Host = host
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := do("GET", "/api/v1/events", "attacker.example:7070", nil, ""); c != http.StatusMisdirectedRequest {
+		t.Errorf("rebound Host on the API: %d", c)
+	}
+	hdr := http.Header{"Host": {"attacker.example"}, "Origin": {"http://attacker.example"}}
+	if _, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL(), "http")+"/api/v1/live", hdr); err == nil || resp == nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("rebound Host on the websocket: %v %v", resp, err)
+	}
+	rule := `{"id":"exfil","name":"exfil","kind":"dlq_arrivals","threshold":1,"webhooks":[{"url":"https://attacker.example/hook"}]}`
+	if c := do("POST", "/api/v1/alerts/rules", "", map[string]string{"Content-Type": "text/plain", "Origin": "https://attacker.example"}, rule); c != http.StatusForbidden {
+		t.Errorf("cross-site text/plain POST: %d", c)
+	}
+	if c := do("POST", "/api/v1/alerts/rules", "", map[string]string{"Content-Type": "text/plain"}, rule); c != http.StatusUnsupportedMediaType {
+		t.Errorf("text/plain POST without an Origin: %d", c)
+	}
+	if c := do("GET", "/api/v1/alerts/rules/exfil", "", nil, ""); c != http.StatusNotFound {
+		t.Errorf("the rule exists after refused POSTs: %d", c)
+	}
+	req, _ := http.NewRequest("GET", srv.URL()+"/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("UI without its CSP: %q", csp)
 	}
 }
