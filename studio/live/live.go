@@ -70,6 +70,7 @@ type Hub struct {
 	clients  map[*client]struct{}
 	wg       sync.WaitGroup
 	closed   bool
+	counts   counters // stats.go
 }
 
 // NewHub returns a hub.
@@ -233,6 +234,7 @@ func (h *Hub) sendTo(c *client, f frame) {
 	select {
 	case c.queue <- b:
 	default:
+		h.counts.framesDropped.Add(1)
 		c.mu.Lock()
 		c.dropped = true
 		c.mu.Unlock()
