@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	patterns := fs.String("dlq-patterns", strings.Join(sidecar.DefaultDLQPatterns, ","), "comma-separated dead-letter topic `globs`")
 	stopAfter := fs.Duration("stop-after", 5*time.Minute, "how long a stalled partition takes to become STOP")
 	level := fs.String("log-level", "info", "log `level`")
+	metricsAddr := fs.String("metrics-addr", envOr("CAUSEWAY_AGENT_METRICS_ADDR", "127.0.0.1:9464"), `address where Prometheus /metrics are served ("off" disables; env CAUSEWAY_AGENT_METRICS_ADDR)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,10 +42,19 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *brokers != "" {
 		kafka = strings.Split(*brokers, ",")
 	}
+	counters := new(sidecar.Counters)
 	cfg := sidecar.Config{KafkaBrokers: kafka, NATSURL: *natsURL, Cluster: *cluster, Collector: *coll,
-		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter}}
-	fmt.Fprintf(stdout, "causeway agent: watching Kafka %q and NATS %q, sending to %s\n", *brokers, *natsURL, *coll)
-	return sidecar.Run(ctx, cfg, log)
+		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter},
+		Counters: counters}
+	metrics, err := serveMetrics(*metricsAddr, log, sidecarMetrics{counters})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "causeway agent: watching Kafka %q and NATS %q, sending to %s, metrics on %s\n", *brokers, *natsURL, *coll, metricsURL(metrics))
+	err = sidecar.Run(ctx, cfg, log)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, metrics.Shutdown(sctx))
 }
 
 func envOr(name, def string) string {

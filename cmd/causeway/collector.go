@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,11 +41,17 @@ func runCollector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	log.Info("collector running", "otlp_http", c.HTTPAddr(), "otlp_grpc", c.GRPCAddr(), "store", store.Redact(cfg.Store), "spool", cfg.Collector.SpoolDir)
-	fmt.Fprintf(stdout, "causeway collector: OTLP/HTTP on %s, OTLP/gRPC on %s\n", c.HTTPAddr(), c.GRPCAddr())
+	metrics, err := serveMetrics(cfg.Collector.MetricsAddr, log, c)
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return errors.Join(err, c.Shutdown(sctx))
+	}
+	log.Info("collector running", "otlp_http", c.HTTPAddr(), "otlp_grpc", c.GRPCAddr(), "metrics", metrics.Addr(), "store", store.Redact(cfg.Store), "spool", cfg.Collector.SpoolDir)
+	fmt.Fprintf(stdout, "causeway collector: OTLP/HTTP on %s, OTLP/gRPC on %s, metrics on %s\n", c.HTTPAddr(), c.GRPCAddr(), metricsURL(metrics))
 	<-ctx.Done()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return c.Shutdown(sctx)
+	return errors.Join(metrics.Shutdown(sctx), c.Shutdown(sctx))
 }

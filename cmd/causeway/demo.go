@@ -64,6 +64,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "causeway demo: Kafka on %s (try: kcat -b %s -L), NATS on %s\n", b.KafkaAddr(), b.KafkaAddr(), b.NATSURL())
 
 	collectorURL := "http://" + server.DialAddr(cfg.Collector.HTTPAddr)
+	sidecarCounters := new(sidecar.Counters) // served on the studio's /metrics
 	var wg sync.WaitGroup
 	ready := func() {
 		wg.Add(2)
@@ -76,14 +77,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		go func() {
 			defer wg.Done()
 			err := sidecar.Run(ctx, sidecar.Config{KafkaBrokers: []string{b.KafkaAddr()}, NATSURL: b.NATSURL(), Collector: collectorURL,
-				Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute}}, log.With("component", "sidecar"))
+				Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute}, Counters: sidecarCounters},
+				log.With("component", "sidecar"))
 			if err != nil && ctx.Err() == nil {
 				log.Error("sidecar stopped", "error", err)
 			}
 		}()
 		fmt.Fprintf(stdout, "causeway demo: the shop is running; open http://%s in a browser (data in %s; Ctrl-C stops)\n", cfg.Studio.Listen, *data)
 	}
-	err = serveStudio(ctx, cfg, stdout, ready)
+	err = serveStudio(ctx, cfg, stdout, ready, sidecarMetrics{sidecarCounters})
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {

@@ -58,13 +58,14 @@ func freePort(t testing.TB) string {
 
 // proc is a running causeway collector.
 type proc struct {
-	t        testing.TB
-	cmd      *exec.Cmd
-	httpAddr string
-	grpcAddr string
-	args     []string
-	log      *syncBuffer
-	done     chan struct{}
+	t           testing.TB
+	cmd         *exec.Cmd
+	httpAddr    string
+	grpcAddr    string
+	metricsAddr string
+	args        []string
+	log         *syncBuffer
+	done        chan struct{}
 }
 
 type syncBuffer struct {
@@ -88,9 +89,9 @@ func (s *syncBuffer) String() string {
 // store and spool directory and waits until it listens.
 func startCollector(t testing.TB, storeURL, spoolDir string, extra ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, httpAddr: freePort(t), grpcAddr: freePort(t)}
+	p := &proc{t: t, httpAddr: freePort(t), grpcAddr: freePort(t), metricsAddr: freePort(t)}
 	p.args = append([]string{"collector", "--store", storeURL, "--spool-dir", spoolDir,
-		"--otlp-http", p.httpAddr, "--otlp-grpc", p.grpcAddr, "--log-level", "debug"}, extra...)
+		"--otlp-http", p.httpAddr, "--otlp-grpc", p.grpcAddr, "--metrics-addr", p.metricsAddr, "--log-level", "debug"}, extra...)
 	p.start()
 	t.Cleanup(p.kill)
 	return p

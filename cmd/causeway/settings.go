@@ -56,6 +56,7 @@ var settingsTable = []setting{
 	{key: "collector.flush_interval", help: "how long a store batch waits to fill (`duration`)"},
 	{key: "collector.dlq_payload_max_bytes", help: "payload `bytes` stored with a DLQ entry"},
 	{key: "collector.dlq_redact_headers", help: "DLQ `headers` stored as [redacted], comma-separated"},
+	{key: "collector.metrics_addr", flag: "metrics-addr", env: "CAUSEWAY_COLLECTOR_METRICS_ADDR", help: "`address` where causeway collector serves Prometheus /metrics (\"off\" disables; the studio serves /metrics on its own listen address)"},
 
 	{key: "studio.listen", flag: "listen", env: "CAUSEWAY_STUDIO_ADDR", help: "studio (UI and API) listen `address`; a non-loopback address needs tokens"},
 	{key: "studio.tokens", flag: "-", env: "CAUSEWAY_STUDIO_TOKENS", help: "API tokens as name:role:token, comma-separated, added to the file's (roles: viewer, operator, admin)",
@@ -105,6 +106,8 @@ func (s setting) commands() []string {
 	switch {
 	case strings.HasPrefix(s.key, "studio."):
 		return []string{"studio", "demo"}
+	case s.key == "collector.metrics_addr": // a studio serves /metrics on studio.listen
+		return []string{"collector"}
 	default:
 		return []string{"collector", "studio", "demo"}
 	}

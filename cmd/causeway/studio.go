@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/causeway-dev/causeway/studio/server"
 )
 
@@ -28,9 +30,10 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // serveStudio runs the studio (store, collector, API, live hub, alerts)
 // until ctx is done; ready, when set, is called once everything listens.
-func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func()) error {
+// metrics are served on /metrics beside the studio's own.
+func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func(), metrics ...prometheus.Collector) error {
 	log := newLogger(cfg, os.Stderr)
-	srv, err := server.Start(ctx, server.Setup{Store: cfg.Store, Collector: cfg.Collector, Studio: cfg.Studio, Log: log})
+	srv, err := server.Start(ctx, server.Setup{Store: cfg.Store, Collector: cfg.Collector, Studio: cfg.Studio, Log: log, Metrics: metrics})
 	if err != nil {
 		return err
 	}

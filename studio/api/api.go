@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 )
@@ -37,6 +39,8 @@ type API struct {
 	now    func() time.Time
 	routes []string
 	cfg    QueryConfig // read bounds (bounds.go)
+
+	duration *prometheus.HistogramVec // request latency (metrics.go)
 }
 
 // handle registers h for pattern on mux and remembers the route.
@@ -44,7 +48,7 @@ func (a *API) handle(mux *http.ServeMux, pattern string, h http.Handler) {
 	if strings.Contains(pattern, " ") {
 		a.routes = append(a.routes, pattern)
 	}
-	mux.Handle(pattern, h)
+	mux.Handle(pattern, a.instrument(pattern, h))
 }
 
 func (a *API) handleFunc(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
@@ -57,7 +61,7 @@ func (a *API) Routes() []string { return slices.Clone(a.routes) }
 
 // New returns the API over r.
 func New(r store.Reader, log *slog.Logger) *API {
-	return &API{r: r, log: log, now: time.Now, cfg: DefaultQueryConfig()}
+	return &API{r: r, log: log, now: time.Now, duration: newRequestDuration(), cfg: DefaultQueryConfig()}
 }
 
 // SetQueryConfig sets the read bounds (zero fields take defaults); call

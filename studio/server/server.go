@@ -14,6 +14,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/causeway-dev/causeway/agent"
@@ -25,6 +28,7 @@ import (
 	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/api"
 	"github.com/causeway-dev/causeway/studio/auth"
+	"github.com/causeway-dev/causeway/studio/flowmetrics"
 	"github.com/causeway-dev/causeway/studio/live"
 	"github.com/causeway-dev/causeway/studio/replay"
 )
@@ -74,6 +78,9 @@ type Setup struct {
 	Studio Config
 	// Log receives the studio's logs.
 	Log *slog.Logger
+	// Metrics are more Prometheus collectors to serve on /metrics beside
+	// the studio's own (the demo's sidecar, say).
+	Metrics []prometheus.Collector
 }
 
 // Server is a running studio.
@@ -159,6 +166,9 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		return nil, err
 	}
 	srv.hub = live.NewHub(live.Options{AllowedOrigins: append([]string{"wails://wails"}, s.Studio.Origins...)}, log)
+	// The flow metrics see what the live stream sees.
+	flow := flowmetrics.New(flowmetrics.Options{})
+	publish := func(b *store.Batch) { srv.hub.Publish(b); flow.Observe(b) }
 	tctx, stopTail := context.WithCancel(context.WithoutCancel(ctx))
 	srv.stopTail, srv.tailDone = stopTail, make(chan struct{})
 	if s.Collector.Ingest != "" {
@@ -166,13 +176,13 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		// ingest topic, which carries what every collector receives.
 		go func() {
 			defer close(srv.tailDone)
-			if err := collector.Tail(tctx, s.Collector, srv.hub.Publish); err != nil {
+			if err := collector.Tail(tctx, s.Collector, publish); err != nil {
 				log.Error("live stream from the ingest topic stopped", "error", err)
 			}
 		}()
 	} else {
 		close(srv.tailDone)
-		srv.col.OnStored(srv.hub.Publish)
+		srv.col.OnStored(publish)
 	}
 	undo = append(undo, func() { stopTail(); <-srv.tailDone })
 	if err := srv.col.Start(ctx); err != nil {
@@ -229,6 +239,13 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers
 	mux.Handle("/api/v1/", guard.Require(auth.Viewer, apiMux))
+	// Prometheus scrapes with any valid token (its authorization config),
+	// or none in open mode.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		srv.col, a, alerts, srv.replays, srv.hub, flow)
+	reg.MustRegister(s.Metrics...)
+	mux.Handle("GET /metrics", guard.Require(auth.Viewer, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	mux.Handle("/", auth.SecurityHeaders(frontend.Handler())) // static files only; every API call checks its token
 	handler := auth.Browser(auth.BrowserOptions{Open: guard.Open(), Origins: append([]string{"wails://wails"}, s.Studio.Origins...)},
 		cors(s.Studio.Origins, mux))
