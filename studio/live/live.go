@@ -15,22 +15,33 @@
 // Server to client:
 //
 //	{"channel":"events","data":[…]}
-//	{"channel":"resync","message":"…"}   frames were dropped: refetch over REST
+//	{"channel":"lagging","message":"…"}  this client fell behind: it is disconnected
 //	{"channel":"error","message":"…"}
 //
-// Every client has a bounded queue; a client too slow to keep up loses
-// frames (and is told to resync) instead of slowing the others down.
+// Every client has a queue bounded in frames and in bytes. A client too
+// slow to keep up (its queue full: it stopped reading, or reads slower
+// than the studio stores) gets a "lagging" frame and is disconnected with
+// close code 1013 (try again later); its queue is freed at once. It may
+// reconnect and refetch over the REST API. Frames are never buffered
+// beyond the bounds and a slow client never slows the others down. Large
+// batches are split into frames of at most a quarter of the byte bound.
+//
+// The hub accepts at most Config.MaxConnections clients; beyond that the
+// upgrade is answered 503 with a JSON error (code "too_many_connections").
 package live
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -52,13 +63,71 @@ const (
 // channels are the channels a client may subscribe to.
 var channels = []string{ChannelEvents, ChannelFlows, ChannelLag, ChannelDLQ, ChannelReplays, ChannelAlerts}
 
+// Config bounds the hub (YAML key "studio.live"). The memory a hub
+// holds for its clients' queues is at most MaxConnections × (QueueBytes
+// + one frame).
+type Config struct {
+	// MaxConnections is how many websocket clients the hub serves at once
+	// (default 256); further upgrades are answered 503.
+	MaxConnections int `yaml:"max_connections"`
+	// QueueFrames bounds each client's queue in frames (default 256).
+	QueueFrames int `yaml:"queue_frames"`
+	// QueueBytes bounds each client's queue in bytes of JSON (default 4 MiB).
+	QueueBytes int `yaml:"queue_bytes"`
+	// WriteTimeout bounds the write of one frame to a client (default 10s);
+	// a client that does not take it within that is disconnected.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+}
+
+// DefaultConfig returns the hub's default bounds.
+func DefaultConfig() Config {
+	return Config{MaxConnections: 256, QueueFrames: 256, QueueBytes: 4 << 20, WriteTimeout: 10 * time.Second}
+}
+
+// WithDefaults fills zero fields from DefaultConfig.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxConnections == 0 {
+		c.MaxConnections = d.MaxConnections
+	}
+	if c.QueueFrames == 0 {
+		c.QueueFrames = d.QueueFrames
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = d.QueueBytes
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	return c
+}
+
+// Validate reports a bound out of range (zero fields take defaults).
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	var errs []error
+	if c.MaxConnections < 1 {
+		errs = append(errs, fmt.Errorf("studio.live.max_connections %d: want at least 1", c.MaxConnections))
+	}
+	if c.QueueFrames < 1 {
+		errs = append(errs, fmt.Errorf("studio.live.queue_frames %d: want at least 1", c.QueueFrames))
+	}
+	if c.QueueBytes < 4<<10 {
+		errs = append(errs, fmt.Errorf("studio.live.queue_bytes %d: want at least 4096", c.QueueBytes))
+	}
+	if c.WriteTimeout < 0 {
+		errs = append(errs, fmt.Errorf("studio.live.write_timeout %v is negative", c.WriteTimeout))
+	}
+	return errors.Join(errs...)
+}
+
 // Options configure a hub.
 type Options struct {
 	// AllowedOrigins lists the Origin values accepted besides the studio's
 	// own host (e.g. "wails://wails" for the desktop app). "*" allows any.
 	AllowedOrigins []string
-	// QueueFrames bounds each client's queue (default 256).
-	QueueFrames int
+	// Config bounds connections and queues; zero fields take defaults.
+	Config
 }
 
 // Hub fans stored batches out to websocket clients.
@@ -70,14 +139,13 @@ type Hub struct {
 	clients  map[*client]struct{}
 	wg       sync.WaitGroup
 	closed   bool
-	counts   counters // stats.go
+	counts   counters     // stats.go
+	conns    atomic.Int64 // connections held or being upgraded
 }
 
 // NewHub returns a hub.
 func NewHub(opts Options, log *slog.Logger) *Hub {
-	if opts.QueueFrames <= 0 {
-		opts.QueueFrames = 256
-	}
+	opts.Config = opts.Config.WithDefaults()
 	h := &Hub{opts: opts, log: log, clients: map[*client]struct{}{}}
 	h.upgrader = websocket.Upgrader{CheckOrigin: h.checkOrigin, ReadBufferSize: 4096, WriteBufferSize: 16384}
 	return h
@@ -132,24 +200,41 @@ type frame struct {
 }
 
 type client struct {
-	conn    *websocket.Conn
-	queue   chan []byte
-	mu      sync.Mutex
-	subs    map[string]Filter
-	dropped bool
+	conn  *websocket.Conn
+	queue chan []byte
+	mu    sync.Mutex
+	subs  map[string]Filter
+	// queued is the bytes in queue; lagging is set (and lag closed) when
+	// a frame did not fit: the client is being disconnected.
+	queued  int
+	lagging bool
+	lag     chan struct{}
 	done    chan struct{}
 }
 
 // ServeHTTP upgrades the connection and serves one client until it goes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.conns.Add(1) > int64(h.opts.MaxConnections) {
+		h.conns.Add(-1)
+		h.counts.rejected.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "too_many_connections",
+			"message": fmt.Sprintf("the studio serves at most %d live connections (studio.live.max_connections)", h.opts.MaxConnections)}})
+		return
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		h.conns.Add(-1)
 		return // the upgrader has answered (403 for a bad origin)
 	}
-	c := &client{conn: conn, queue: make(chan []byte, h.opts.QueueFrames), subs: map[string]Filter{}, done: make(chan struct{})}
+	c := &client{conn: conn, queue: make(chan []byte, h.opts.QueueFrames), subs: map[string]Filter{},
+		lag: make(chan struct{}), done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		h.conns.Add(-1)
 		conn.Close()
 		return
 	}
@@ -165,6 +250,7 @@ func (h *Hub) readLoop(c *client) {
 		h.mu.Lock()
 		delete(h.clients, c)
 		h.mu.Unlock()
+		h.conns.Add(-1)
 		close(c.done)
 	}()
 	c.conn.SetReadLimit(64 << 10)
@@ -198,22 +284,18 @@ func (h *Hub) writeLoop(c *client) {
 		select {
 		case <-c.done:
 			return
+		case <-c.lag:
+			h.dropLagging(c)
+			return
 		case b := <-c.queue:
-			c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := c.conn.WriteMessage(websocket.TextMessage, b); err != nil {
-				return
-			}
 			c.mu.Lock()
-			resync := c.dropped && len(c.queue) == 0
-			if resync {
-				c.dropped = false
+			if !c.lagging { // else enqueue emptied the queue and zeroed queued
+				c.queued -= len(b)
 			}
 			c.mu.Unlock()
-			if resync {
-				msg, _ := json.Marshal(frame{Channel: "resync", Message: "frames were dropped because this client fell behind: refetch over the REST API"})
-				if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-					return
-				}
+			c.conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+			if err := c.conn.WriteMessage(websocket.TextMessage, b); err != nil {
+				return
 			}
 		case <-ping.C:
 			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second)); err != nil {
@@ -223,22 +305,78 @@ func (h *Hub) writeLoop(c *client) {
 	}
 }
 
-// sendTo queues a frame for one client, dropping it when the client's
-// queue is full.
+// lagFrame tells a client it fell behind and is being disconnected.
+var lagFrame, _ = json.Marshal(frame{Channel: "lagging",
+	Message: "this client fell behind the live stream and is disconnected: reconnect and refetch over the REST API"})
+
+// dropLagging tells a lagging client why it is disconnected (if its
+// socket takes the frame within a second) and closes it. Its queue was
+// freed when it fell behind (enqueue).
+func (h *Hub) dropLagging(c *client) {
+	deadline := time.Now().Add(time.Second)
+	c.conn.SetWriteDeadline(deadline)
+	if c.conn.WriteMessage(websocket.TextMessage, lagFrame) == nil {
+		c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "lagging"), deadline)
+	}
+}
+
+// sendTo queues a frame for one client.
 func (h *Hub) sendTo(c *client, f frame) {
 	b, err := json.Marshal(f)
 	if err != nil {
 		h.log.Error("live frame", "error", err)
 		return
 	}
-	select {
-	case c.queue <- b:
-	default:
+	h.enqueue(c, b)
+}
+
+// enqueue queues b for c. A frame that does not fit the client's queue
+// (frames or bytes; a frame bigger than the byte bound fits only an empty
+// queue) marks the client lagging: its queue is emptied at once and the
+// writer, when its current write ends, sends the lagging frame and closes
+// the connection. A lagging client is never waited for nor buffered for.
+func (h *Hub) enqueue(c *client, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lagging {
 		h.counts.framesDropped.Add(1)
-		c.mu.Lock()
-		c.dropped = true
-		c.mu.Unlock()
+		return
 	}
+	if len(c.queue) == cap(c.queue) || c.queued > 0 && c.queued+len(b) > h.opts.QueueBytes {
+		c.lagging = true
+		dropped := uint64(1)
+		for len(c.queue) > 0 { // only the writer takes from the queue too
+			select {
+			case <-c.queue:
+				dropped++
+			default:
+			}
+		}
+		c.queued = 0
+		h.counts.framesDropped.Add(dropped)
+		h.counts.subscribersDropped.Add(1)
+		close(c.lag)
+		return
+	}
+	c.queued += len(b)
+	c.queue <- b // room: only senders add, under c.mu
+}
+
+// sendList sends items on channel, split into frames of at most a quarter
+// of the queue's byte bound (a single item may be bigger), so that one big
+// batch neither takes a client's whole queue nor is refused by it.
+func sendList[T any](h *Hub, c *client, channel string, items []T) {
+	b, err := json.Marshal(frame{Channel: channel, Data: items})
+	if err != nil {
+		h.log.Error("live frame", "error", err)
+		return
+	}
+	if len(b) > h.opts.QueueBytes/4 && len(items) > 1 {
+		sendList(h, c, channel, items[:len(items)/2])
+		sendList(h, c, channel, items[len(items)/2:])
+		return
+	}
+	h.enqueue(c, b)
 }
 
 // Publish sends what a stored batch holds to the subscribed clients. It
@@ -266,7 +404,7 @@ func (h *Hub) Publish(b *store.Batch) {
 				}
 			}
 			if len(evs) > 0 {
-				h.sendTo(c, frame{Channel: ChannelEvents, Data: evs})
+				sendList(h, c, ChannelEvents, evs)
 			}
 		}
 		if _, ok := subs[ChannelFlows]; ok && len(b.Events) > 0 {
@@ -284,7 +422,7 @@ func (h *Hub) Publish(b *store.Batch) {
 				}
 			}
 			if len(ls) > 0 {
-				h.sendTo(c, frame{Channel: ChannelLag, Data: ls})
+				sendList(h, c, ChannelLag, ls)
 			}
 		}
 		if f, ok := subs[ChannelDLQ]; ok {
@@ -296,7 +434,7 @@ func (h *Hub) Publish(b *store.Batch) {
 				}
 			}
 			if len(ds) > 0 {
-				h.sendTo(c, frame{Channel: ChannelDLQ, Data: ds})
+				sendList(h, c, ChannelDLQ, ds)
 			}
 		}
 	}

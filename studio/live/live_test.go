@@ -148,29 +148,14 @@ func TestBadRequests(t *testing.T) {
 	_ = h
 }
 
-// TestSlowClientDoesNotSlowOthers: a client that never reads loses frames
-// and is told to resync; a reading client gets every frame meanwhile.
+// TestSlowClientDoesNotSlowOthers: a client that never reads falls
+// behind, is told it is lagging and is disconnected; a reading client gets
+// every frame meanwhile.
 func TestSlowClientDoesNotSlowOthers(t *testing.T) {
-	h, url := newHub(t, Options{QueueFrames: 4})
+	h, url := newHub(t, Options{Config: Config{QueueFrames: 4}})
 	slow, fast := dial(t, url, ""), dial(t, url, "")
 	subscribe(t, h, slow, ChannelEvents, Filter{})
 	subscribe(t, h, fast, ChannelEvents, Filter{})
-	for {
-		h.mu.Lock()
-		n := 0
-		for cl := range h.clients {
-			cl.mu.Lock()
-			if len(cl.subs) > 0 {
-				n++
-			}
-			cl.mu.Unlock()
-		}
-		h.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 	big := make([]event.Event, 200) // large frames fill the slow client's socket buffers
 	for i := range big {
 		big[i] = storetest.Event(1, i)
@@ -196,22 +181,32 @@ func TestSlowClientDoesNotSlowOthers(t *testing.T) {
 	if got := <-received; got != n {
 		t.Fatalf("fast client got %d of %d frames", got, n)
 	}
-	// now drain the slow client: it must have been told to resync
-	resync, frames := false, 0
-	for {
-		slow.SetReadDeadline(time.Now().Add(2 * time.Second))
-		_, b, err := slow.ReadMessage()
-		if err != nil {
-			break
-		}
-		frames++
-		if strings.Contains(string(b), `"channel":"resync"`) {
-			resync = true
-			break
-		}
+	if st := h.Stats(); st.SubscribersDropped != 1 || st.FramesDropped == 0 {
+		t.Fatalf("stats %+v: want the slow client dropped", st)
 	}
-	if !resync {
-		t.Fatalf("the slow client was never told to resync (read %d frames)", frames)
+	// Now the slow client reads: what was on the wire, then the lagging
+	// frame, then the close (1013, try again later).
+	lagging := readUntilClosed(t, slow)
+	if !lagging {
+		t.Fatal("the slow client was never told it was lagging")
+	}
+}
+
+// readUntilClosed reads c until the server closes it and reports whether
+// a lagging frame came last, before a close with code 1013.
+func readUntilClosed(t *testing.T, c *websocket.Conn) bool {
+	t.Helper()
+	lagging := false
+	for {
+		c.SetReadDeadline(time.Now().Add(15 * time.Second))
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+				t.Fatalf("the connection ended with %v, want a close 1013", err)
+			}
+			return lagging
+		}
+		lagging = strings.Contains(string(b), `"channel":"lagging"`)
 	}
 }
 
