@@ -109,13 +109,19 @@ type DLQOptions struct {
 	// MaxPayload caps the stored payload (bytes); beyond it the entry is
 	// marked Truncated. 0 keeps nothing but the size.
 	MaxPayload int
-	// RedactHeaders lists header names (case-insensitive) whose values
-	// are replaced with "[redacted]".
+	// Redact decides which headers' values are stored as store.Redacted;
+	// nil uses NewRedactor(RedactHeaders).
+	Redact *Redactor
+	// RedactHeaders lists the denied header names when Redact is nil (nil:
+	// DefaultRedactHeaders).
 	RedactHeaders []string
 }
 
 // DeriveDLQ returns the DLQ entries carried by spans marked event.AttrDLQEntry.
 func DeriveDLQ(td ptrace.Traces, o DLQOptions) []store.DLQEntry {
+	if o.Redact == nil {
+		o.Redact = NewRedactor(o.RedactHeaders)
+	}
 	var out []store.DLQEntry
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -149,17 +155,13 @@ func dlqEntry(sp ptrace.Span, a pcommon.Map, o DLQOptions) store.DLQEntry {
 		Deliveries:        firstInt(a, 0, event.AttrDLQDeliveries),
 		PayloadSize:       firstInt(a, 0, event.AttrDLQPayloadSize),
 	}
-	redact := map[string]bool{}
-	for _, h := range o.RedactHeaders {
-		redact[strings.ToLower(h)] = true
-	}
 	a.Range(func(k string, v pcommon.Value) bool {
 		if h, ok := strings.CutPrefix(k, event.AttrDLQHeaderPrefix); ok {
 			if d.Headers == nil {
 				d.Headers = map[string]string{}
 			}
 			val := v.AsString()
-			if redact[strings.ToLower(h)] {
+			if o.Redact.Header(h) {
 				val = store.Redacted
 			}
 			d.Headers[h] = val

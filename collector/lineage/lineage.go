@@ -21,10 +21,15 @@ import (
 	"github.com/causeway-dev/causeway/store"
 )
 
-// Derive normalises OTLP traces into events, causation edges and spans.
-// Spans without a valid trace id or span id are skipped (OTLP requires
-// both). Derive does not keep td.
-func Derive(td ptrace.Traces) *store.Batch {
+// Derive normalises OTLP traces into events, causation edges and spans,
+// with DefaultRedactor's redaction. Spans without a valid trace id or
+// span id are skipped (OTLP requires both). Derive does not keep td.
+func Derive(td ptrace.Traces) *store.Batch { return DeriveRedacted(td, DefaultRedactor) }
+
+// DeriveRedacted is Derive with r deciding which attribute values are
+// stored as store.Redacted. DLQ payloads (event.AttrDLQPayload) are never
+// kept in span or event attributes: only in the DLQ entry (DeriveDLQ).
+func DeriveRedacted(td ptrace.Traces, r *Redactor) *store.Batch {
 	b := &store.Batch{}
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -37,14 +42,14 @@ func Derive(td ptrace.Traces) *store.Batch {
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				derive(b, service, spans.At(k))
+				derive(b, service, spans.At(k), r)
 			}
 		}
 	}
 	return b
 }
 
-func derive(b *store.Batch, service string, sp ptrace.Span) {
+func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 	if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
 		return
 	}
@@ -80,7 +85,7 @@ func derive(b *store.Batch, service string, sp ptrace.Span) {
 		StatusCode:    statusCode(sp.Status().Code()),
 		StatusMessage: errMsg,
 		Links:         links,
-		Attributes:    stringMap(attrs, nil),
+		Attributes:    stringMap(attrs, nil, r),
 	}
 	b.Spans = append(b.Spans, s)
 
@@ -113,7 +118,7 @@ func derive(b *store.Batch, service string, sp ptrace.Span) {
 		DurationNS:    dur,
 		PayloadSize:   firstInt(attrs, -1, event.AttrMessagingMessageBodySize, event.AttrMessagingMessagePayloadSizeOld),
 		ReplayOf:      first(attrs, event.AttrReplayOf),
-		Attributes:    stringMap(attrs, mapped),
+		Attributes:    stringMap(attrs, mapped, r),
 	}
 	if e.EventID == "" {
 		e.EventID = spanID
@@ -258,13 +263,19 @@ func firstInt(attrs pcommon.Map, def int64, keys ...string) int64 {
 	return def
 }
 
-func stringMap(attrs pcommon.Map, skip map[string]bool) map[string]string {
+// stringMap copies attributes as strings, leaving out skip and the DLQ
+// payload, with the values r denies replaced by store.Redacted.
+func stringMap(attrs pcommon.Map, skip map[string]bool, r *Redactor) map[string]string {
 	if attrs.Len() == 0 {
 		return nil
 	}
 	m := make(map[string]string, attrs.Len())
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		if !skip[k] {
+		switch {
+		case skip[k] || k == event.AttrDLQPayload:
+		case r.Attr(k):
+			m[k] = store.Redacted
+		default:
 			m[k] = v.AsString()
 		}
 		return true
