@@ -13,8 +13,11 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Role is what a token may do.
@@ -91,7 +94,13 @@ type Guard struct {
 	// queryTokenPath is the one route that may carry its token in the
 	// URL (?access_token=): the websocket upgrade.
 	queryTokenPath string
+	throttle       *throttle
+	log            *slog.Logger
 }
+
+// SetLogger sets where failed authentications are logged (with the
+// source address and path, never the token). Call it before serving.
+func (g *Guard) SetLogger(l *slog.Logger) { g.log = l }
 
 // AllowQueryToken lets websocket upgrades of path carry the token as
 // ?access_token= (browsers cannot set an Authorization header on a
@@ -102,7 +111,7 @@ func (g *Guard) AllowQueryToken(path string) { g.queryTokenPath = path }
 // New validates tokens and returns a guard. With no tokens the guard lets
 // every request through as an admin: use that only on loopback.
 func New(tokens []Token) (*Guard, error) {
-	g := &Guard{tokens: map[[32]byte]principal{}}
+	g := &Guard{tokens: map[[32]byte]principal{}, throttle: newThrottle(), log: slog.New(slog.DiscardHandler)}
 	for i, t := range tokens {
 		role, err := ParseRole(t.Role)
 		if err != nil {
@@ -154,12 +163,25 @@ func (g *Guard) Require(min Role, next http.Handler) http.Handler {
 			// route takes the token from the URL.
 			tok = r.URL.Query().Get("access_token")
 		}
+		src := source(r)
+		if wait := g.throttle.wait(src); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
+			deny(w, http.StatusTooManyRequests, "too_many_failures", "too many wrong tokens from this address; wait and retry")
+			return
+		}
 		p, ok := g.lookup(tok)
 		if !ok {
+			if tok != "" {
+				n, wait := g.throttle.fail(src)
+				g.log.Warn("authentication failed: unknown token", "source", src, "method", r.Method, "path", r.URL.Path, "failures_in_a_row", n, "blocked_for", wait)
+			} else {
+				g.log.Debug("authentication failed: no token", "source", src, "method", r.Method, "path", r.URL.Path)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="causeway"`)
 			deny(w, http.StatusUnauthorized, "unauthenticated", "a valid API token is required (Authorization: Bearer <token>)")
 			return
 		}
+		g.throttle.succeed(src)
 		if p.role < min {
 			deny(w, http.StatusForbidden, "permission_denied", fmt.Sprintf("this needs the %s role; token %q is %s", min, p.name, p.role))
 			return

@@ -147,6 +147,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	guard.SetLogger(log.With("component", "auth"))
 	st, err := store.Open(ctx, s.Store)
 	if err != nil {
 		return nil, err
