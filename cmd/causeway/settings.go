@@ -75,6 +75,17 @@ var settingsTable = []setting{
 	{key: "studio.replay.default_rate", help: "replay publish rate when a request gives none (`msgs/s`)"},
 	{key: "studio.replay.max_rate", help: "highest replay rate a request may ask for (`msgs/s`)"},
 	{key: "studio.replay.max_messages", help: "most messages one replay may publish (`n`)"},
+	{key: "studio.query.max_window", help: "longest time window an API read covers (`duration`); older since values are clamped"},
+	{key: "studio.query.timeout", help: "time bound of each API read (`duration`); beyond it the answer is 504 query_timeout"},
+	{key: "studio.query.max_events", help: "largest page of events or DLQ entries (`n`); larger limits are lowered to it"},
+	{key: "studio.query.max_trace_spans", help: "most spans the trace endpoint returns (`n`), then truncated"},
+	{key: "studio.query.max_trace_bytes", help: "most JSON `bytes` of spans the trace endpoint returns, then truncated"},
+	{key: "studio.query.max_graph_nodes", help: "largest max_nodes a causation graph may ask for (`n`)"},
+	{key: "studio.query.max_lag_samples", help: "most lag samples one answer reads (`n`), then truncated"},
+	{key: "studio.live.max_connections", help: "websocket clients served at once (`n`); beyond it the upgrade gets 503"},
+	{key: "studio.live.queue_frames", help: "frames queued per websocket client (`n`) before it is dropped as lagging"},
+	{key: "studio.live.queue_bytes", help: "`bytes` queued per websocket client before it is dropped as lagging"},
+	{key: "studio.live.write_timeout", help: "time bound of one websocket frame's write (`duration`)"},
 }
 
 // flagName is the row's flag ("" when it has none).

@@ -48,12 +48,17 @@ type Config struct {
 	Alerts AlertsConfig `yaml:"alerts"`
 	// Replay configures the replay engine's broker connections and limits.
 	Replay replay.Config `yaml:"replay"`
+	// Query bounds every API read: window, timeout, page and trace sizes.
+	Query api.QueryConfig `yaml:"query"`
+	// Live bounds the websocket hub: connections and per-client queues.
+	Live live.Config `yaml:"live"`
 }
 
 // DefaultConfig returns the studio's defaults: loopback, no tokens, rules
 // evaluated every 15 s, the replay engine's limits.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:7070", Alerts: AlertsConfig{Interval: 15 * time.Second}, Replay: replay.DefaultConfig()}
+	return Config{Listen: "127.0.0.1:7070", Alerts: AlertsConfig{Interval: 15 * time.Second}, Replay: replay.DefaultConfig(),
+		Query: api.DefaultQueryConfig(), Live: live.DefaultConfig()}
 }
 
 // AlertsConfig is the alert engine's part of the configuration.
@@ -138,6 +143,9 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	if err != nil {
 		return nil, UsageError{fmt.Errorf("studio tokens: %w", err)}
 	}
+	if err := errors.Join(s.Studio.Query.Validate(), s.Studio.Live.Validate()); err != nil {
+		return nil, UsageError{err}
+	}
 	if guard.Open() {
 		if err := LoopbackOnly(s.Studio.Listen); err != nil {
 			return nil, UsageError{err}
@@ -166,7 +174,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srv.hub = live.NewHub(live.Options{AllowedOrigins: append([]string{"wails://wails"}, s.Studio.Origins...)}, log)
+	srv.hub = live.NewHub(live.Options{AllowedOrigins: append([]string{"wails://wails"}, s.Studio.Origins...), Config: s.Studio.Live}, log)
 	// The flow metrics see what the live stream sees.
 	flow := flowmetrics.New(flowmetrics.Options{})
 	publish := func(b *store.Batch) { srv.hub.Publish(b); flow.Observe(b) }
@@ -231,6 +239,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 
 	apiMux := http.NewServeMux()
 	a := api.New(st, log)
+	a.SetQueryConfig(s.Studio.Query)
 	a.Register(apiMux)
 	operator := func(h http.Handler) http.Handler { return guard.Require(auth.Operator, h) }
 	a.RegisterAlerts(apiMux, alerts, operator)
