@@ -7,7 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // rate() works from the first scrape.
 var (
 	descRequests = prometheus.NewDesc("causeway_otlp_requests_total",
-		`OTLP requests answered, by protocol (http, grpc) and result: "ok" or the reason they were rejected for (method, media_type, too_large, malformed, invalid, busy, full, unavailable).`,
+		`OTLP requests answered, by protocol (http, grpc) and result: "ok" or the reason they were rejected for (see Reason: method, media_type, too_large, malformed, invalid, limit, busy, peer_busy, timeout, full, unavailable).`,
 		[]string{"protocol", "result"}, nil)
 	descBytes = prometheus.NewDesc("causeway_otlp_request_bytes_total",
 		"Decoded (uncompressed) bytes of OTLP requests read in full, by protocol.",
@@ -19,7 +19,7 @@ var (
 		"Spans acknowledged to clients (durably spooled), by protocol.",
 		[]string{"protocol"}, nil)
 	descSpansRejected = prometheus.NewDesc("causeway_otlp_spans_rejected_total",
-		"Spans in decoded OTLP trace requests that were then rejected, by protocol and reason (invalid, full, too_large, unavailable).",
+		"Spans in decoded OTLP trace requests that were then rejected, by protocol and reason (invalid, limit, full, too_large, unavailable).",
 		[]string{"protocol", "reason"}, nil)
 	descPointsReceived = prometheus.NewDesc("causeway_otlp_metric_points_received_total",
 		"Metric data points in OTLP metrics requests that decoded, by protocol.",
