@@ -92,6 +92,9 @@ type LagOptions struct {
 	// Brokers, when set, are the seed brokers the monitor reads produce
 	// timestamps from, for exact lag seconds.
 	Brokers []string
+	// ClientOpts are added to the options of the client that reads those
+	// timestamps: SASL and TLS (see brokerconn.Kafka.Opts).
+	ClientOpts []kgo.Opt
 	// MaxExact bounds the lagging partitions whose timestamps one sample
 	// reads (default 1000); the rest are interpolated.
 	MaxExact int
@@ -199,8 +202,8 @@ func (m *LagMonitor) exact(ctx context.Context, now time.Time, groups []GroupLag
 	if len(want) == 0 {
 		return
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(m.opts.Brokers...), kgo.ConsumePartitions(offsets), kgo.FetchMaxWait(100*time.Millisecond),
-		kgo.FetchMaxPartitionBytes(64<<10))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(m.opts.Brokers...), kgo.ConsumePartitions(offsets), kgo.FetchMaxWait(100 * time.Millisecond),
+		kgo.FetchMaxPartitionBytes(64 << 10)}, m.opts.ClientOpts...)...)
 	if err != nil {
 		return
 	}

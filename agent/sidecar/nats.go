@@ -11,6 +11,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/event"
 )
 
@@ -43,9 +44,13 @@ type natsWatcher struct {
 
 // runNATS watches JetStream until ctx is done.
 func runNATS(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) error {
-	nc, err := natsgo.Connect(cfg.NATSURL, natsgo.Name("causeway-agent"), natsgo.MaxReconnects(-1))
+	conn, err := cfg.NATS.Options()
 	if err != nil {
-		return fmt.Errorf("sidecar: connect to NATS %s: %w", cfg.NATSURL, err)
+		return fmt.Errorf("sidecar: NATS: %w", err)
+	}
+	nc, err := natsgo.Connect(cfg.NATSURL, append([]natsgo.Option{natsgo.Name("causeway-agent"), natsgo.MaxReconnects(-1)}, conn...)...)
+	if err != nil {
+		return fmt.Errorf("sidecar: connect to NATS %s (%s): %w", brokerconn.RedactURL(cfg.NATSURL), cfg.NATS, err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

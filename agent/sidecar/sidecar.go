@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/event"
 )
 
@@ -30,8 +31,14 @@ import (
 type Config struct {
 	// KafkaBrokers are the seed brokers of the Kafka cluster to watch.
 	KafkaBrokers []string
+	// Kafka is how the sidecar authenticates to Kafka and encrypts the
+	// connection (SASL, TLS); the zero value is plaintext.
+	Kafka brokerconn.Kafka
 	// NATSURL is the NATS server whose JetStream consumers and advisories are watched.
 	NATSURL string
+	// NATS is how the sidecar authenticates to NATS (credentials file,
+	// nkey, user and password, token) and encrypts the connection.
+	NATS brokerconn.NATS
 	// Cluster names the cluster in what is reported.
 	Cluster string
 	// Collector is the OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318.
@@ -101,14 +108,29 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 func runKafka(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) error {
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(cfg.KafkaBrokers...))
+	conn, err := cfg.Kafka.Opts()
+	if err != nil {
+		return fmt.Errorf("sidecar: kafka: %w", err)
+	}
+	admCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.KafkaBrokers...)}, conn...)...)
 	if err != nil {
 		return fmt.Errorf("sidecar: kafka admin client: %w", err)
 	}
 	defer admCl.Close()
-	dlqCl, err := kgo.NewClient(kgo.SeedBrokers(cfg.KafkaBrokers...), kgo.ConsumerGroup(cfg.DLQGroup),
+	// A refused login is told at once and ends the sidecar, instead of
+	// every sample failing for ever; a broker that is down may come back.
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err = brokerconn.PingKafka(pctx, admCl)
+	cancel()
+	if errors.Is(err, brokerconn.ErrKafkaAuth) {
+		return fmt.Errorf("sidecar: kafka %v (%s): %w", cfg.KafkaBrokers, cfg.Kafka, err)
+	}
+	if err != nil && ctx.Err() == nil {
+		log.Warn("kafka not reachable yet; retrying", "brokers", cfg.KafkaBrokers, "conn", cfg.Kafka.String(), "error", err)
+	}
+	dlqCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.KafkaBrokers...), kgo.ConsumerGroup(cfg.DLQGroup),
 		kgo.ConsumeRegex(), kgo.ConsumeTopics(globsToRegexps(cfg.DLQPatterns)...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.MetadataMinAge(time.Second))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.MetadataMinAge(time.Second)}, conn...)...)
 	if err != nil {
 		return fmt.Errorf("sidecar: kafka DLQ consumer: %w", err)
 	}
@@ -138,6 +160,7 @@ func runKafka(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) 
 
 	if len(cfg.Lag.Brokers) == 0 {
 		cfg.Lag.Brokers = cfg.KafkaBrokers // exact lag seconds from produce timestamps
+		cfg.Lag.ClientOpts = conn
 	}
 	mon := NewLagMonitor(kadm.NewClient(admCl), cfg.Lag)
 	tick := time.NewTicker(cfg.Interval)
