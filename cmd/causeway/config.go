@@ -41,6 +41,7 @@ func defaultConfig() config {
 		Studio:    server.DefaultConfig(),
 	}
 	c.Collector.SpoolDir = filepath.Join(dir, "spool")
+	c.Studio.SecretKeyFile = filepath.Join(dir, "secret.key")
 	return c
 }
 

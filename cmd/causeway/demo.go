@@ -41,6 +41,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	s.defaults = func(c *config) {
 		c.Store = "embedded://" + filepath.ToSlash(filepath.Join(*data, "store"))
 		c.Collector.SpoolDir = filepath.Join(*data, "spool")
+		c.Studio.SecretKeyFile = filepath.Join(*data, "secret.key")
 	}
 	cfg, err := s.load()
 	if err != nil {

@@ -65,6 +65,8 @@ var settingsTable = []setting{
 			c.Studio.Tokens = append(c.Studio.Tokens, toks...)
 			return err
 		}},
+	{key: "studio.secret_key", flag: "-", help: "key (32 bytes, base64) that encrypts stored alert rules and their webhook URLs and secrets; studios sharing a store need the same"},
+	{key: "studio.secret_key_file", help: "`file` holding the secret key, created (0600) when missing"},
 	{key: "studio.origins", help: "browser `origins` besides the studio's own allowed to use the API and websocket, comma-separated"},
 	{key: "studio.alerts.interval", help: "how often alert rules are evaluated (`duration`)"},
 	{key: "studio.alerts.allow_loopback", help: "let webhooks target loopback addresses"},

@@ -172,6 +172,7 @@ type Engine struct {
 	sender *Sender
 	log    *slog.Logger
 	now    func() time.Time
+	sealer *Sealer // nil: rules are stored as they are (see seal.go)
 
 	mu      sync.Mutex
 	onEvent func(Event)
@@ -216,6 +217,10 @@ func (e *Engine) Put(r Rule) error {
 	return nil
 }
 
+// SetSealer makes Save store rules encrypted with s, and Load open them.
+// Call it before Load.
+func (e *Engine) SetSealer(s *Sealer) { e.sealer = s }
+
 // Load brings back the rules saved through Save and the latest history.
 // A saved rule the sender now refuses (its target became forbidden) is
 // skipped with a warning.
@@ -226,7 +231,12 @@ func (e *Engine) Load(ctx context.Context) error {
 	}
 	for _, rec := range recs {
 		var r Rule
-		if err := yaml.Unmarshal([]byte(rec.Spec), &r); err != nil {
+		spec, err := e.sealer.open(rec.ID, rec.Spec)
+		if err != nil {
+			e.log.Error("stored alert rule cannot be opened with this studio's secret key; skipped", "rule", rec.ID, "error", err)
+			continue
+		}
+		if err := yaml.Unmarshal(spec, &r); err != nil {
 			e.log.Warn("stored alert rule unreadable; skipped", "rule", rec.ID, "error", err)
 			continue
 		}
@@ -278,7 +288,11 @@ func (e *Engine) Save(ctx context.Context, r Rule) error {
 	}
 	spec, err := yaml.Marshal(r)
 	if err == nil {
-		err = e.r.PutAlertRule(ctx, store.AlertRuleRecord{ID: r.ID, Spec: string(spec), UpdatedNS: uint64(time.Now().UnixNano())})
+		stored := string(spec)
+		if e.sealer != nil {
+			stored = e.sealer.seal(r.ID, spec)
+		}
+		err = e.r.PutAlertRule(ctx, store.AlertRuleRecord{ID: r.ID, Spec: stored, UpdatedNS: uint64(time.Now().UnixNano())})
 	}
 	if err != nil {
 		return fmt.Errorf("rule %s: %w: %w", r.ID, ErrNotSaved, err)

@@ -51,7 +51,7 @@ func startLocal(ctx context.Context, o Options, withDemo bool, log *slog.Logger)
 
 	col := collector.DefaultConfig()
 	col.HTTPAddr, col.GRPCAddr, col.SpoolDir = otlpHTTP, otlpGRPC, filepath.Join(l.dataDir, "spool")
-	studio := server.Config{Listen: listen, Alerts: server.AlertsConfig{Interval: 15 * time.Second}}
+	studio := server.Config{Listen: listen, Alerts: server.AlertsConfig{Interval: 15 * time.Second}, SecretKeyFile: filepath.Join(l.dataDir, "secret.key")}
 	var kafkaMoved, natsMoved bool
 	if withDemo {
 		var kafkaPort, natsPort int

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,14 @@ type Config struct {
 	Query api.QueryConfig `yaml:"query"`
 	// Live bounds the websocket hub: connections and per-client queues.
 	Live live.Config `yaml:"live"`
+	// SecretKey (base64, 32 bytes) encrypts alert rules at rest: their
+	// webhook URLs and secrets are credentials. Studios sharing a store
+	// need the same key. Empty: the key in SecretKeyFile.
+	SecretKey string `yaml:"secret_key"`
+	// SecretKeyFile holds the key; it is created (0600) when missing.
+	// With neither set, a key is made for this run only, and rules saved
+	// now cannot be read after a restart.
+	SecretKeyFile string `yaml:"secret_key_file"`
 }
 
 // DefaultConfig returns the studio's defaults: loopback, no tokens, rules
@@ -200,6 +209,11 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	undo = append(undo, func() { srv.col.Shutdown(context.Background()) })
 	alerts := alert.NewEngine(st, alert.NewSender(alert.SenderOptions{AllowLoopback: s.Studio.Alerts.AllowLoopback,
 		AllowPrivate: s.Studio.Alerts.AllowPrivate}), log)
+	sealer, err := rulesSealer(s.Studio, log)
+	if err != nil {
+		return nil, UsageError{err}
+	}
+	alerts.SetSealer(sealer)
 	if err := alerts.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -287,6 +301,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.tailDone
 	err = errors.Join(err, s.replayAgent.Close(ctx), s.hub.Close(ctx), s.col.Shutdown(ctx))
 	return errors.Join(err, s.st.Close())
+}
+
+// rulesSealer returns the sealer of stored alert rules, with the key the
+// configuration gives.
+func rulesSealer(c Config, log *slog.Logger) (*alert.Sealer, error) {
+	var key []byte
+	var err error
+	switch {
+	case c.SecretKey != "":
+		key, err = alert.ParseKey(c.SecretKey)
+	case c.SecretKeyFile != "":
+		key, err = alert.LoadOrCreateKey(c.SecretKeyFile)
+	default:
+		log.Warn("no studio.secret_key_file: alert rules saved now are sealed with a key for this run only")
+		key = make([]byte, alert.KeySize)
+		rand.Read(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("studio secret key: %w", err)
+	}
+	return alert.NewSealer(key)
 }
 
 // replayAgent is the agent the replay engine publishes through, exporting
