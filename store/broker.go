@@ -72,6 +72,12 @@ type DLQEntry struct {
 	PayloadSize int64  `json:"payload_size"`
 	// Truncated is set when Payload holds less than PayloadSize bytes.
 	Truncated bool `json:"truncated"`
+	// Trusted is set when the collector could tell that the entry was read
+	// from the broker by a sidecar it trusts (its DLQ signature verified
+	// with a key of collector.trusted_dlq_sources). Only a trusted entry's
+	// stored copy and recorded original destination are used by replays;
+	// an untrusted one is re-read from the broker at its DLQ location.
+	Trusted bool `json:"trusted"`
 }
 
 // LagQuery selects lag samples: every non-empty field narrows.

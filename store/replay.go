@@ -105,9 +105,11 @@ type ReplayLog interface {
 	PutReplayItems(ctx context.Context, items []ReplayItem) error
 	// Replay returns one replay, or an error wrapping ErrNotFound.
 	Replay(ctx context.Context, id string) (Replay, error)
-	// ReplayByKey returns the replay created with an idempotency key, or
+	// ReplayByKey returns the replay requestedBy created with an
+	// idempotency key (keys are scoped per requester: two API tokens using
+	// the same key make two replays), or
 	// an error wrapping ErrNotFound.
-	ReplayByKey(ctx context.Context, key string) (Replay, error)
+	ReplayByKey(ctx context.Context, requestedBy, key string) (Replay, error)
 	// Replays returns replays newest first (by CreatedNS, then ID descending).
 	Replays(ctx context.Context, q ReplayQuery) (ReplayPage, error)
 	// ReplayItems returns a replay's item results by Seq, at most limit

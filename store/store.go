@@ -100,6 +100,7 @@ type Store interface {
 	Reader
 	ReplayLog
 	AlertLog
+	AuditLog
 	// Close releases the store's resources. It does not lose written data.
 	Close() error
 }

@@ -12,7 +12,7 @@ import (
 const (
 	lagCols = `date, time_ns, system, cluster, group_name, topic, partition, committed, end_offset, lag, lag_seconds, status, group_status`
 	dlqCols = `date, id, time_ns, system, source, source_partition, source_offset, original, original_partition, original_offset,
-		reason, deliveries, event_id, correlation_id, header_keys, header_values, payload, payload_size, truncated`
+		reason, deliveries, event_id, correlation_id, header_keys, header_values, payload, payload_size, truncated, trusted`
 )
 
 func lagKey(l store.LagSample) string {
@@ -42,13 +42,16 @@ func (s *Store) writeBroker(ctx context.Context, b *store.Batch) error {
 		if err := s.insert(ctx, "dlq", dlqCols, len(dlq), func(i int) []any {
 			d := &dlq[i]
 			k, v := attrs(d.Headers)
-			var trunc uint8
+			var trunc, trusted uint8
 			if d.Truncated {
 				trunc = 1
 			}
+			if d.Trusted {
+				trusted = 1
+			}
 			return []any{day(d.TimeNS), d.ID, d.TimeNS, d.System, d.Source, d.SourcePartition, d.SourceOffset, d.Original,
 				d.OriginalPartition, d.OriginalOffset, d.Reason, d.Deliveries, d.EventID, d.CorrelationID, k, v,
-				string(d.Payload), d.PayloadSize, trunc}
+				string(d.Payload), d.PayloadSize, trunc, trusted}
 		}); err != nil {
 			return err
 		}
@@ -153,7 +156,7 @@ func (s *Store) Lag(ctx context.Context, q store.LagQuery) (_ []store.LagSample,
 }
 
 const dlqSelect = `SELECT id, time_ns, system, source, source_partition, source_offset, original, original_partition,
-	original_offset, reason, deliveries, event_id, correlation_id, header_keys, header_values, %s, payload_size, truncated FROM dlq`
+	original_offset, reason, deliveries, event_id, correlation_id, header_keys, header_values, %s, payload_size, truncated, trusted FROM dlq`
 
 // DLQ implements store.Reader; payloads are left out of pages.
 func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (_ store.DLQPage, err error) {
@@ -229,13 +232,13 @@ func (s *Store) queryDLQ(ctx context.Context, query string, args ...any) ([]stor
 		var d store.DLQEntry
 		var hk, hv []string
 		var payload string
-		var trunc uint8
+		var trunc, trusted uint8
 		if err := rows.Scan(&d.ID, &d.TimeNS, &d.System, &d.Source, &d.SourcePartition, &d.SourceOffset, &d.Original,
 			&d.OriginalPartition, &d.OriginalOffset, &d.Reason, &d.Deliveries, &d.EventID, &d.CorrelationID, &hk, &hv,
-			&payload, &d.PayloadSize, &trunc); err != nil {
+			&payload, &d.PayloadSize, &trunc, &trusted); err != nil {
 			return nil, fmt.Errorf("clickhouse store: dlq: %w", err)
 		}
-		d.Headers, d.Truncated = toMap(hk, hv), trunc == 1
+		d.Headers, d.Truncated, d.Trusted = toMap(hk, hv), trunc == 1, trusted == 1
 		if payload != "" {
 			d.Payload = []byte(payload)
 		}

@@ -32,6 +32,7 @@ var shardKeys = map[string]string{
 	"replays":      "cityHash64(id)",
 	"replay_items": "cityHash64(replay_id)",
 	"alert_rules":  "cityHash64(id)",
+	"audit":        "cityHash64(writer)",
 }
 
 // node is one server of a cluster.

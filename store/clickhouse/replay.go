@@ -40,20 +40,20 @@ func (s *Store) Replay(ctx context.Context, id string) (store.Replay, error) {
 }
 
 // ReplayByKey implements store.ReplayLog.
-func (s *Store) ReplayByKey(ctx context.Context, key string) (store.Replay, error) {
+func (s *Store) ReplayByKey(ctx context.Context, requestedBy, key string) (store.Replay, error) {
 	if key == "" {
 		return store.Replay{}, fmt.Errorf("replay with an empty idempotency key: %w", store.ErrNotFound)
 	}
-	return s.oneReplay(ctx, "idempotency_key = ?", key)
+	return s.oneReplay(ctx, "idempotency_key = ? AND requested_by = ?", key, requestedBy)
 }
 
-func (s *Store) oneReplay(ctx context.Context, where, arg string) (store.Replay, error) {
-	rs, err := s.queryReplays(ctx, "WHERE "+where+" ORDER BY created_ns LIMIT 1", arg)
+func (s *Store) oneReplay(ctx context.Context, where string, args ...any) (store.Replay, error) {
+	rs, err := s.queryReplays(ctx, "WHERE "+where+" ORDER BY created_ns LIMIT 1", args...)
 	if err != nil {
 		return store.Replay{}, err
 	}
 	if len(rs) == 0 {
-		return store.Replay{}, fmt.Errorf("replay %q: %w", arg, store.ErrNotFound)
+		return store.Replay{}, fmt.Errorf("replay %q: %w", args[0], store.ErrNotFound)
 	}
 	return rs[0], nil
 }

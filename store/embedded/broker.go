@@ -13,7 +13,7 @@ import (
 const (
 	lagCols = `time_ns, system, cluster, group_name, topic, partition, committed, end_offset, lag, lag_seconds, status, group_status`
 	dlqCols = `id, time_ns, system, source, source_partition, source_offset, original, original_partition, original_offset,
-		reason, deliveries, event_id, correlation_id, headers, payload, payload_size, truncated`
+		reason, deliveries, event_id, correlation_id, headers, payload, payload_size, truncated, trusted`
 )
 
 func (s *Store) writeBroker(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
@@ -34,7 +34,7 @@ func (s *Store) writeBroker(ctx context.Context, tx *sql.Tx, b *store.Batch) err
 		for _, d := range b.DLQ {
 			if err := in.add(ctx, tx, d.ID, int64(d.TimeNS), d.System, d.Source, d.SourcePartition, d.SourceOffset,
 				d.Original, d.OriginalPartition, d.OriginalOffset, d.Reason, d.Deliveries, d.EventID, d.CorrelationID,
-				attrsJSON(d.Headers), d.Payload, d.PayloadSize, d.Truncated); err != nil {
+				attrsJSON(d.Headers), d.Payload, d.PayloadSize, d.Truncated, d.Trusted); err != nil {
 				return err
 			}
 		}
@@ -169,7 +169,7 @@ func scanDLQ(r scanner) (store.DLQEntry, error) {
 	var headers string
 	if err := r.Scan(&d.ID, &t, &d.System, &d.Source, &d.SourcePartition, &d.SourceOffset, &d.Original,
 		&d.OriginalPartition, &d.OriginalOffset, &d.Reason, &d.Deliveries, &d.EventID, &d.CorrelationID,
-		&headers, &d.Payload, &d.PayloadSize, &d.Truncated); err != nil {
+		&headers, &d.Payload, &d.PayloadSize, &d.Truncated, &d.Trusted); err != nil {
 		return d, err
 	}
 	d.TimeNS = uint64(t)

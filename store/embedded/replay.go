@@ -63,20 +63,20 @@ func (s *Store) Replay(ctx context.Context, id string) (store.Replay, error) {
 }
 
 // ReplayByKey implements store.ReplayLog.
-func (s *Store) ReplayByKey(ctx context.Context, key string) (store.Replay, error) {
+func (s *Store) ReplayByKey(ctx context.Context, requestedBy, key string) (store.Replay, error) {
 	if key == "" {
 		return store.Replay{}, fmt.Errorf("replay with an empty idempotency key: %w", store.ErrNotFound)
 	}
-	return s.oneReplay(ctx, "idempotency_key = ?", key)
+	return s.oneReplay(ctx, "idempotency_key = ? AND requested_by = ?", key, requestedBy)
 }
 
-func (s *Store) oneReplay(ctx context.Context, where, arg string) (store.Replay, error) {
-	r, err := scanReplay(s.r.QueryRowContext(ctx, "SELECT "+replayCols+" FROM replays WHERE "+where+" ORDER BY created_ns LIMIT 1", arg))
+func (s *Store) oneReplay(ctx context.Context, where string, args ...any) (store.Replay, error) {
+	r, err := scanReplay(s.r.QueryRowContext(ctx, "SELECT "+replayCols+" FROM replays WHERE "+where+" ORDER BY created_ns LIMIT 1", args...))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return r, fmt.Errorf("replay %q: %w", arg, store.ErrNotFound)
+		return r, fmt.Errorf("replay %q: %w", args[0], store.ErrNotFound)
 	case err != nil:
-		return r, fmt.Errorf("embedded store %q: replay %q: %w", s.dir, arg, err)
+		return r, fmt.Errorf("embedded store %q: replay %q: %w", s.dir, args[0], err)
 	}
 	return r, nil
 }

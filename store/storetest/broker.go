@@ -53,6 +53,7 @@ func dlqEntry(i int) store.DLQEntry {
 		Original: "orders.placed", OriginalPartition: 2, OriginalOffset: int64(100 + i),
 		Reason: []string{"poison", "timeout"}[i%2], Deliveries: 3, EventID: fmt.Sprintf("evt-%d", i), CorrelationID: "corr-1",
 		Headers: map[string]string{"ce_id": fmt.Sprintf("evt-%d", i)}, Payload: []byte{0, 1, 2, 0xff, byte(i)}, PayloadSize: 5,
+		Trusted: i%3 == 1,
 	}
 }
 
@@ -97,10 +98,16 @@ func testDLQ(t *testing.T, h Harness) {
 	if _, err := s.DLQ(ctx, store.DLQQuery{IDs: make([]string, store.MaxLimit+1)}); err == nil {
 		t.Fatal("more than MaxLimit ids must be an error")
 	}
-	want := dlqEntry(7)
-	got, err := s.DLQEntry(ctx, want.ID)
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("DLQEntry:\n got %+v, %v\nwant %+v", got, err, want)
+	for _, want := range []store.DLQEntry{dlqEntry(7), dlqEntry(8)} { // trusted and not
+		got, err := s.DLQEntry(ctx, want.ID)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("DLQEntry:\n got %+v, %v\nwant %+v", got, err, want)
+		}
+	}
+	for _, d := range all {
+		if d.Trusted != dlqEntry(int(d.SourceOffset)).Trusted {
+			t.Fatalf("entry %d in a page: trusted %v", d.SourceOffset, d.Trusted)
+		}
 	}
 	if _, err := s.DLQEntry(ctx, "0123"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown id: %v, want ErrNotFound", err)

@@ -31,7 +31,7 @@ func testReplayLog(t *testing.T, h Harness) {
 	must(t, s.PutReplay(ctx, running)) // late, older write: ignored
 	for _, get := range []func() (store.Replay, error){
 		func() (store.Replay, error) { return s.Replay(ctx, r.ID) },
-		func() (store.Replay, error) { return s.ReplayByKey(ctx, r.IdempotencyKey) },
+		func() (store.Replay, error) { return s.ReplayByKey(ctx, "alice", r.IdempotencyKey) },
 	} {
 		got, err := get()
 		must(t, err)
@@ -45,10 +45,23 @@ func testReplayLog(t *testing.T, h Harness) {
 	if _, err := s.Replay(ctx, "feed0000000000000000000000009999"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown replay: %v, want ErrNotFound", err)
 	}
-	if _, err := s.ReplayByKey(ctx, "no-such-key"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ReplayByKey(ctx, "alice", "no-such-key"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown key: %v, want ErrNotFound", err)
 	}
-	if _, err := s.ReplayByKey(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+	// Keys are scoped per requester: bob's use of alice's key is his own.
+	if _, err := s.ReplayByKey(ctx, "bob", r.IdempotencyKey); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("alice's key looked up as bob: %v, want ErrNotFound", err)
+	}
+	bobs := replay(2)
+	bobs.RequestedBy, bobs.IdempotencyKey = "bob", r.IdempotencyKey
+	must(t, s.PutReplay(ctx, bobs))
+	if got, err := s.ReplayByKey(ctx, "bob", r.IdempotencyKey); err != nil || got.ID != bobs.ID {
+		t.Fatalf("bob's replay by key: %+v, %v", got, err)
+	}
+	if got, err := s.ReplayByKey(ctx, "alice", r.IdempotencyKey); err != nil || got.ID != r.ID {
+		t.Fatalf("alice's replay by key after bob used it: %+v, %v", got, err)
+	}
+	if _, err := s.ReplayByKey(ctx, "alice", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("empty key: %v, want ErrNotFound", err)
 	}
 

@@ -69,6 +69,8 @@ func RunAll(t *testing.T, h Harness) {
 		{"ReplayLog", testReplayLog},
 		{"ReplayPages", testReplayPages},
 		{"AlertLog", testAlertLog},
+		{"AuditLog", testAuditLog},
+		{"AuditHash", testAuditHash},
 		{"SpansLimit", testSpansLimit},
 		{"QueryErrors", testQueryErrors},
 	}

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/agent"
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/store"
 )
 
@@ -37,8 +38,14 @@ import (
 type Config struct {
 	// KafkaBrokers are the Kafka seed brokers; none disables Kafka replays.
 	KafkaBrokers []string `yaml:"kafka_brokers"`
+	// Kafka is how replays authenticate to Kafka (SASL) and encrypt the
+	// connection (TLS).
+	Kafka brokerconn.Kafka `yaml:"kafka"`
 	// NATSURL is the NATS server URL; empty disables NATS replays.
 	NATSURL string `yaml:"nats_url"`
+	// NATS is how replays authenticate to NATS (credentials file, nkey,
+	// user and password, token) and encrypt the connection (TLS).
+	NATS brokerconn.NATS `yaml:"nats"`
 	// DefaultRate is the publish rate when a request gives none (default 100/s).
 	DefaultRate float64 `yaml:"default_rate"`
 	// MaxRate is the highest rate a request may ask for (default 10,000/s).
@@ -176,14 +183,14 @@ func New(ctx context.Context, cfg Config, st store.Store, a *agent.Agent, notify
 		e.notify = func(store.Replay) {}
 	}
 	if len(cfg.KafkaBrokers) > 0 {
-		k, err := newKafka(cfg.KafkaBrokers, a)
+		k, err := newKafka(ctx, cfg.KafkaBrokers, cfg.Kafka, a, log)
 		if err != nil {
 			return nil, err
 		}
 		e.brokers["kafka"] = k
 	}
 	if cfg.NATSURL != "" {
-		n, err := newNATS(ctx, cfg.NATSURL, a)
+		n, err := newNATS(ctx, cfg.NATSURL, cfg.NATS, a, log)
 		if err != nil {
 			e.closeBrokers()
 			return nil, err
@@ -272,7 +279,9 @@ func (e *Engine) rate(r float64) (float64, error) {
 }
 
 // Start validates req and starts the replay in the background, as who. With
-// an idempotency key already used, it returns that replay and created false.
+// an idempotency key who already used, it returns that replay and created
+// false; keys are scoped per requester, so another token's use of the same
+// key does not count.
 func (e *Engine) Start(ctx context.Context, who string, req Request, key string) (r store.Replay, created bool, err error) {
 	if strings.TrimSpace(req.Reason) == "" {
 		return r, false, refuse("invalid_argument", "a reason is required to replay")
@@ -286,7 +295,7 @@ func (e *Engine) Start(ctx context.Context, who string, req Request, key string)
 	e.create.Lock()
 	defer e.create.Unlock()
 	if key != "" {
-		prev, err := e.st.ReplayByKey(ctx, key)
+		prev, err := e.st.ReplayByKey(ctx, who, key)
 		switch {
 		case err == nil && prev.Request != string(reqJSON):
 			return r, false, refuse("idempotency_conflict", "idempotency key %q was used for a different request (replay %s)", key, prev.ID)
