@@ -221,6 +221,10 @@ func TestReplayBulk(t *testing.T) {
 	if done.State != store.ReplaySucceeded || done.Sent != n || done.Total != n {
 		t.Fatalf("bulk replay: %+v", done)
 	}
+	if s := e.eng.Stats(); s.Started != 1 || s.Finished[store.ReplaySucceeded] != 1 || s.Finished[store.ReplayFailed] != 0 ||
+		s.MessagesSent != n || s.MessagesFailed != 0 {
+		t.Fatalf("engine stats after the replay: %+v", s)
+	}
 	// The rate limit: 1,000 messages at 400/s cannot take less than 999/400 s.
 	if min := time.Duration(float64(n-1) / 400 * float64(time.Second)); elapsed < min {
 		t.Fatalf("1,000 messages at 400/s took %v, less than %v: the rate limit was not applied", elapsed, min)
