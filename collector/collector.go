@@ -34,6 +34,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/collector/lineage"
 	"github.com/causeway-dev/causeway/collector/otlp"
 	"github.com/causeway-dev/causeway/collector/spool"
@@ -77,6 +78,10 @@ type Config struct {
 	// Ingest, when set (kafka://brokers/topic), buffers requests in a Kafka
 	// topic instead of the disk spool; see ingest.go.
 	Ingest string `yaml:"ingest"`
+	// IngestKafka is how the ingest buffer authenticates to Kafka (SASL)
+	// and encrypts the connection (TLS); kept out of the Ingest URL so no
+	// password is ever in a URL that gets logged.
+	IngestKafka brokerconn.Kafka `yaml:"ingest_kafka"`
 	// MetricsAddr is where `causeway collector` serves Prometheus /metrics
 	// (default "127.0.0.1:8888", the OpenTelemetry Collector's own
 	// telemetry port; "off" disables). The collector package does not
@@ -172,7 +177,7 @@ func (c Config) Validate() error {
 		return errors.New("flush_interval must be positive")
 	}
 	if c.Ingest != "" {
-		if _, err := ParseIngest(c.Ingest); err != nil {
+		if _, err := ingestFrom(c); err != nil {
 			return err
 		}
 	}
@@ -256,7 +261,7 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 	var sp *spool.Spool
 	var in *ingest
 	if cfg.Ingest != "" {
-		icfg, _ := ParseIngest(cfg.Ingest) // validated
+		icfg, _ := ingestFrom(cfg) // validated
 		var err error
 		if in, err = newIngest(context.Background(), icfg, cfg.MaxDecodedBytes); err != nil {
 			return nil, fmt.Errorf("collector: %w", err)

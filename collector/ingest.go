@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/collector/otlp"
 	"github.com/causeway-dev/causeway/store"
 )
@@ -32,6 +33,8 @@ import (
 // URL parameters: group=NAME; mode=both (default: receive and store),
 // receive (an OTLP endpoint that only enqueues) or store (consume only);
 // partitions=N (when the collector creates the topic, default 12).
+// SASL and TLS come from Config.IngestKafka (collector.ingest_kafka.*),
+// never from the URL, so a password never sits in a URL that is logged.
 
 // IngestConfig is a parsed ingest URL.
 type IngestConfig struct {
@@ -41,15 +44,38 @@ type IngestConfig struct {
 	Receive    bool // the receivers produce to the topic
 	Store      bool // the collector consumes the topic into the store
 	Partitions int32
+	// Conn is how every client of the buffer connects (SASL, TLS).
+	Conn brokerconn.Kafka
+}
+
+// ingestFrom parses cfg's ingest URL and adds its connection settings.
+func ingestFrom(cfg Config) (IngestConfig, error) {
+	c, err := ParseIngest(cfg.Ingest)
+	if err != nil {
+		return c, err
+	}
+	if err := cfg.IngestKafka.Validate(); err != nil {
+		return c, fmt.Errorf("ingest_kafka: %w", err)
+	}
+	c.Conn = cfg.IngestKafka
+	return c, nil
 }
 
 // ParseIngest parses an ingest URL.
 func ParseIngest(s string) (IngestConfig, error) {
 	u, err := url.Parse(s)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
 		return IngestConfig{}, fmt.Errorf("ingest URL: %w", err)
 	}
 	const want = "want kafka://broker1:9092,broker2:9092/topic"
+	if u.User != nil {
+		// Not printed: the user part may hold a password.
+		return IngestConfig{}, errors.New("ingest URL: credentials do not go in the URL; use collector.ingest_kafka.user and .password_file (or CAUSEWAY_COLLECTOR_INGEST_KAFKA_PASSWORD)")
+	}
 	if u.Scheme != "kafka" || u.Host == "" {
 		return IngestConfig{}, fmt.Errorf("ingest URL %q: %s", s, want)
 	}
@@ -100,13 +126,23 @@ type ingest struct {
 
 func newIngest(ctx context.Context, cfg IngestConfig, maxRecord int64) (*ingest, error) {
 	in := &ingest{cfg: cfg, dirty: map[int32]bool{}}
-	admin, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	conn, err := cfg.Conn.Opts()
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	client := func(opts ...kgo.Opt) (*kgo.Client, error) {
+		return kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, opts...), conn...)...)
+	}
+	admin, err := client()
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	defer admin.Close()
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	if err := brokerconn.PingKafka(cctx, admin); errors.Is(err, brokerconn.ErrKafkaAuth) {
+		return nil, fmt.Errorf("ingest: kafka %v (%s): %w", cfg.Brokers, cfg.Conn, err)
+	}
 	resp, err := kadm.NewClient(admin).CreateTopic(cctx, cfg.Partitions, -1, map[string]*string{"max.message.bytes": ptr(fmt.Sprint(maxRecord + 1024))}, cfg.Topic)
 	if err == nil {
 		err = resp.Err
@@ -115,14 +151,14 @@ func newIngest(ctx context.Context, cfg IngestConfig, maxRecord int64) (*ingest,
 		return nil, fmt.Errorf("ingest topic %s on %v: %w", cfg.Topic, cfg.Brokers, err)
 	}
 	if cfg.Receive {
-		in.prod, err = kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.DefaultProduceTopic(cfg.Topic),
+		in.prod, err = client(kgo.DefaultProduceTopic(cfg.Topic),
 			kgo.ProducerBatchMaxBytes(int32(maxRecord+1024)), kgo.RecordDeliveryTimeout(10*time.Second), kgo.ProducerLinger(0))
 		if err != nil {
 			return nil, fmt.Errorf("ingest producer: %w", err)
 		}
 	}
 	if cfg.Store {
-		in.cons, err = kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topic),
+		in.cons, err = client(kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topic),
 			kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(), kgo.SessionTimeout(10*time.Second), kgo.HeartbeatInterval(time.Second),
 			kgo.FetchMaxBytes(int32(2*maxRecord)), kgo.FetchMaxPartitionBytes(int32(maxRecord+1024)), kgo.BrokerMaxReadBytes(int32(2*maxRecord+1<<20)),
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
@@ -225,14 +261,18 @@ func (c *Collector) consumeLoop(ctx context.Context) {
 // one's live stream shows every collector's events (as they are received,
 // a moment before the store has them).
 func Tail(ctx context.Context, cfg Config, fn func(*store.Batch)) error {
-	icfg, err := ParseIngest(cfg.withDefaults().Ingest)
+	icfg, err := ingestFrom(cfg.withDefaults())
 	if err != nil {
 		return err
 	}
+	conn, err := icfg.Conn.Opts()
+	if err != nil {
+		return fmt.Errorf("ingest tail: %w", err)
+	}
 	cfg = cfg.withDefaults()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(icfg.Brokers...), kgo.ConsumeTopics(icfg.Topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()), kgo.BrokerMaxReadBytes(int32(2*cfg.MaxDecodedBytes+1<<20)),
-		kgo.FetchMaxBytes(int32(2*cfg.MaxDecodedBytes)), kgo.FetchMaxPartitionBytes(int32(cfg.MaxDecodedBytes+1024)))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(icfg.Brokers...), kgo.ConsumeTopics(icfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()), kgo.BrokerMaxReadBytes(int32(2*cfg.MaxDecodedBytes + 1<<20)),
+		kgo.FetchMaxBytes(int32(2 * cfg.MaxDecodedBytes)), kgo.FetchMaxPartitionBytes(int32(cfg.MaxDecodedBytes + 1024))}, conn...)...)
 	if err != nil {
 		return fmt.Errorf("ingest tail: %w", err)
 	}

@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/agent/sidecar"
 )
 
@@ -27,6 +29,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stopAfter := fs.Duration("stop-after", 5*time.Minute, "how long a stalled partition takes to become STOP")
 	level := fs.String("log-level", "info", "log `level`")
 	metricsAddr := fs.String("metrics-addr", envOr("CAUSEWAY_AGENT_METRICS_ADDR", "127.0.0.1:9464"), `address where Prometheus /metrics are served ("off" disables; env CAUSEWAY_AGENT_METRICS_ADDR)`)
+	kconn, nconn := brokerFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,18 +46,59 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		kafka = strings.Split(*brokers, ",")
 	}
 	counters := new(sidecar.Counters)
-	cfg := sidecar.Config{KafkaBrokers: kafka, NATSURL: *natsURL, Cluster: *cluster, Collector: *coll,
+	if err := kconn.Validate(); err != nil {
+		return usageError{err}
+	}
+	if err := nconn.Validate(); err != nil {
+		return usageError{err}
+	}
+	cfg := sidecar.Config{KafkaBrokers: kafka, Kafka: *kconn, NATSURL: *natsURL, NATS: *nconn, Cluster: *cluster, Collector: *coll,
 		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter},
 		Counters: counters}
 	metrics, err := serveMetrics(*metricsAddr, log, sidecarMetrics{counters})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "causeway agent: watching Kafka %q and NATS %q, sending to %s, metrics on %s\n", *brokers, *natsURL, *coll, metricsURL(metrics))
+	fmt.Fprintf(stdout, "causeway agent: watching Kafka %q (%s) and NATS %q (%s), sending to %s, metrics on %s\n",
+		*brokers, kconn, brokerconn.RedactURL(*natsURL), nconn, *coll, metricsURL(metrics))
 	err = sidecar.Run(ctx, cfg, log)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return errors.Join(err, metrics.Shutdown(sctx))
+}
+
+// brokerFlags declares the sidecar's Kafka and NATS connection flags,
+// each with its environment variable. Passwords and tokens come from the
+// environment or a file only: a flag's value shows in the process list.
+func brokerFlags(fs *flag.FlagSet) (*brokerconn.Kafka, *brokerconn.NATS) {
+	k, n := new(brokerconn.Kafka), new(brokerconn.NATS)
+	str := func(p *string, name, env, help string) {
+		fs.StringVar(p, name, os.Getenv(env), help+" (env "+env+")")
+	}
+	boolean := func(p *bool, name, env, help string) {
+		v, _ := strconv.ParseBool(os.Getenv(env))
+		fs.BoolVar(p, name, v, help+" (env "+env+")")
+	}
+	str(&k.SASL, "kafka-sasl", "CAUSEWAY_KAFKA_SASL", "Kafka SASL `mechanism`: plain, scram-sha-256 or scram-sha-512")
+	str(&k.User, "kafka-user", "CAUSEWAY_KAFKA_USER", "Kafka SASL `user`")
+	k.Password = os.Getenv("CAUSEWAY_KAFKA_PASSWORD") // environment only
+	str(&k.PasswordFile, "kafka-password-file", "CAUSEWAY_KAFKA_PASSWORD_FILE", "`file` holding the Kafka SASL password (or set CAUSEWAY_KAFKA_PASSWORD)")
+	boolean(&k.TLS, "kafka-tls", "CAUSEWAY_KAFKA_TLS", "connect to Kafka over TLS")
+	str(&k.CAFile, "kafka-ca-file", "CAUSEWAY_KAFKA_CA_FILE", "PEM `file` of the CAs that sign the Kafka brokers' certificates (default: the system's)")
+	str(&k.CertFile, "kafka-cert-file", "CAUSEWAY_KAFKA_CERT_FILE", "PEM client certificate `file` for Kafka mutual TLS")
+	str(&k.KeyFile, "kafka-key-file", "CAUSEWAY_KAFKA_KEY_FILE", "PEM client key `file` for Kafka mutual TLS")
+	str(&n.CredsFile, "nats-creds", "CAUSEWAY_NATS_CREDS", "NATS credentials `file` (.creds: user JWT and nkey seed)")
+	str(&n.NkeyFile, "nats-nkey-file", "CAUSEWAY_NATS_NKEY_FILE", "`file` holding a NATS nkey user seed")
+	str(&n.User, "nats-user", "CAUSEWAY_NATS_USER", "NATS `user` (password from CAUSEWAY_NATS_PASSWORD or --nats-password-file)")
+	n.Password = os.Getenv("CAUSEWAY_NATS_PASSWORD") // environment only
+	str(&n.PasswordFile, "nats-password-file", "CAUSEWAY_NATS_PASSWORD_FILE", "`file` holding the NATS password")
+	n.Token = os.Getenv("CAUSEWAY_NATS_TOKEN") // environment only
+	str(&n.TokenFile, "nats-token-file", "CAUSEWAY_NATS_TOKEN_FILE", "`file` holding a NATS token (or set CAUSEWAY_NATS_TOKEN)")
+	boolean(&n.TLS, "nats-tls", "CAUSEWAY_NATS_TLS", "connect to NATS over TLS (implied by a tls:// URL or a CA or client certificate)")
+	str(&n.CAFile, "nats-ca-file", "CAUSEWAY_NATS_CA_FILE", "PEM `file` of the CAs that sign the NATS server's certificate (default: the system's)")
+	str(&n.CertFile, "nats-cert-file", "CAUSEWAY_NATS_CERT_FILE", "PEM client certificate `file` for NATS mutual TLS")
+	str(&n.KeyFile, "nats-key-file", "CAUSEWAY_NATS_KEY_FILE", "PEM client key `file` for NATS mutual TLS")
+	return k, n
 }
 
 func envOr(name, def string) string {

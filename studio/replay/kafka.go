@@ -2,7 +2,9 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/agent"
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/agent/kafka"
 )
 
@@ -30,16 +33,35 @@ type broker interface {
 // with a short-lived direct (group-less) consumer per partition.
 type kafkaBroker struct {
 	seeds []string
+	conn  []kgo.Opt // SASL and TLS, for every client
 	prod  *kgo.Client
 }
 
-func newKafka(seeds []string, a *agent.Agent) (*kafkaBroker, error) {
-	prod, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.WithHooks(kafka.NewTracer(a)),
-		kgo.RecordDeliveryTimeout(30*time.Second), kgo.ProducerLinger(2*time.Millisecond))
+// newKafka connects the producer. A login the brokers refuse (wrong
+// password, mechanism or certificate) fails New with
+// brokerconn.ErrKafkaAuth; brokers that cannot be reached yet only get a
+// warning, since they may come back before the first replay.
+func newKafka(ctx context.Context, seeds []string, cfg brokerconn.Kafka, a *agent.Agent, log *slog.Logger) (*kafkaBroker, error) {
+	conn, err := cfg.Opts()
+	if err != nil {
+		return nil, fmt.Errorf("replay: kafka: %w", err)
+	}
+	prod, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.WithHooks(kafka.NewTracer(a)),
+		kgo.RecordDeliveryTimeout(30 * time.Second), kgo.ProducerLinger(2 * time.Millisecond)}, conn...)...)
 	if err != nil {
 		return nil, fmt.Errorf("replay: kafka client: %w", err)
 	}
-	return &kafkaBroker{seeds: seeds, prod: prod}, nil
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = brokerconn.PingKafka(pctx, prod)
+	cancel()
+	switch {
+	case errors.Is(err, brokerconn.ErrKafkaAuth):
+		prod.Close()
+		return nil, fmt.Errorf("replay: kafka %v (%s): %w", seeds, cfg, err)
+	case err != nil && log != nil:
+		log.Warn("replay: kafka not reachable yet", "brokers", seeds, "conn", cfg.String(), "error", err)
+	}
+	return &kafkaBroker{seeds: seeds, conn: conn, prod: prod}, nil
 }
 
 func (k *kafkaBroker) publish(ctx context.Context, to string, m message, done func(error)) {
@@ -124,8 +146,8 @@ func (k *kafkaBroker) readPartition(ctx context.Context, tp topicPartition, its 
 	if len(want) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.seeds...), kgo.FetchMaxWait(200*time.Millisecond),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{tp.topic: {tp.partition: kgo.NewOffset().At(max(offsets[0], start.Offset))}}))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.seeds...), kgo.FetchMaxWait(200 * time.Millisecond),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{tp.topic: {tp.partition: kgo.NewOffset().At(max(offsets[0], start.Offset))}})}, k.conn...)...)
 	if err != nil {
 		return fmt.Errorf("kafka consumer for %s/%d: %w", tp.topic, tp.partition, err)
 	}

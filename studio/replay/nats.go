@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/causeway-dev/causeway/agent"
+	"github.com/causeway-dev/causeway/agent/brokerconn"
 	agentnats "github.com/causeway-dev/causeway/agent/nats"
 )
 
@@ -26,10 +28,29 @@ type natsBroker struct {
 	streams map[string]string // subject → stream ("" when none)
 }
 
-func newNATS(ctx context.Context, url string, a *agent.Agent) (*natsBroker, error) {
-	nc, err := natsgo.Connect(url, natsgo.Name("causeway-replay"), natsgo.MaxReconnects(-1), natsgo.RetryOnFailedConnect(true))
+// newNATS connects to url; a server that cannot be reached yet is retried
+// in the background, and what goes wrong then (a refused login included)
+// is logged, with the URL's credentials removed.
+func newNATS(ctx context.Context, url string, cfg brokerconn.NATS, a *agent.Agent, log *slog.Logger) (*natsBroker, error) {
+	conn, err := cfg.Options()
 	if err != nil {
-		return nil, fmt.Errorf("replay: nats %s: %w", url, err)
+		return nil, fmt.Errorf("replay: nats: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	safe := brokerconn.RedactURL(url)
+	nc, err := natsgo.Connect(url, append([]natsgo.Option{natsgo.Name("causeway-replay"), natsgo.MaxReconnects(-1), natsgo.RetryOnFailedConnect(true),
+		natsgo.ErrorHandler(func(_ *natsgo.Conn, _ *natsgo.Subscription, err error) {
+			log.Warn("replay: nats", "url", safe, "conn", cfg.String(), "error", err)
+		}),
+		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			if err != nil {
+				log.Warn("replay: nats disconnected", "url", safe, "error", err)
+			}
+		})}, conn...)...)
+	if err != nil {
+		return nil, fmt.Errorf("replay: nats %s (%s): %w", safe, cfg, err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -92,7 +113,7 @@ func (n *natsBroker) read(ctx context.Context, its []*item, out map[int64]fetche
 			out[it.seq] = fetched{err: fmt.Errorf("stream %s sequence %d: %w", name, it.from.offset, err)}
 			continue
 		}
-		m := message{value: raw.Data}
+		m := message{value: raw.Data, subject: raw.Subject}
 		for k, vs := range raw.Header {
 			for _, v := range vs {
 				m.headers = append(m.headers, header{k, v})
