@@ -75,6 +75,10 @@ type Config struct {
 	// DLQRedactHeaders names headers whose values are not stored with DLQ
 	// entries (default: authorization, cookie, x-api-key).
 	DLQRedactHeaders []string `yaml:"dlq_redact_headers"`
+	// TrustedDLQSources are the sidecars whose signed DLQ entries are
+	// stored as trusted (trust.go); with none, every entry is untrusted
+	// and replays re-read it from the broker.
+	TrustedDLQSources []TrustedDLQSource `yaml:"trusted_dlq_sources"`
 	// Ingest, when set (kafka://brokers/topic), buffers requests in a Kafka
 	// topic instead of the disk spool; see ingest.go.
 	Ingest string `yaml:"ingest"`
@@ -156,6 +160,9 @@ func (c Config) withDefaults() Config {
 // with their defaults.
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	if err := validateTrusted(c.TrustedDLQSources); err != nil {
+		return err
+	}
 	switch {
 	case c.SpoolDir == "" && c.Ingest == "":
 		return errors.New("spool_dir is required")
@@ -582,7 +589,8 @@ func (c *Collector) add(b *store.Batch, rec []byte, at int64) int {
 		req := ptraceotlp.NewExportRequest()
 		if err = req.UnmarshalProto(data); err == nil {
 			d := lineage.Derive(req.Traces())
-			dlq := lineage.DeriveDLQ(req.Traces(), lineage.DLQOptions{MaxPayload: c.cfg.DLQPayloadMaxBytes, RedactHeaders: c.cfg.DLQRedactHeaders})
+			dlq := lineage.DeriveDLQ(req.Traces(), lineage.DLQOptions{MaxPayload: c.cfg.DLQPayloadMaxBytes, RedactHeaders: c.cfg.DLQRedactHeaders,
+				Trusted: trustedKeys(c.cfg.TrustedDLQSources)})
 			b.Events = append(b.Events, d.Events...)
 			b.Edges = append(b.Edges, d.Edges...)
 			b.Spans = append(b.Spans, d.Spans...)

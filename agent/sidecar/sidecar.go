@@ -57,6 +57,13 @@ type Config struct {
 	Lag LagOptions
 	// Counters, when set, count polls and poll errors by system.
 	Counters *Counters
+	// DLQSigner and DLQSigningKey sign every DLQ entry (event.SignDLQ), so
+	// that a collector listing this name and key in
+	// collector.trusted_dlq_sources marks the entries trusted: read from
+	// the broker, their stored copies and original destinations fit for
+	// replays. Without a key the entries are sent unsigned (untrusted).
+	DLQSigner     string
+	DLQSigningKey []byte
 }
 
 // DefaultDLQPatterns are the dead-letter topic names watched by default.
@@ -84,7 +91,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.MaxPayload <= 0 {
 		cfg.MaxPayload = 64 << 10
 	}
-	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: &http.Client{Timeout: 10 * time.Second}}
+	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: &http.Client{Timeout: 10 * time.Second},
+		Signer: cfg.DLQSigner, SigningKey: cfg.DLQSigningKey}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)
@@ -286,6 +294,9 @@ func firstHeader(h map[string]string, keys ...string) string {
 type Exporter struct {
 	Endpoint string
 	Client   *http.Client
+	// Signer and SigningKey, when the key is set, sign DLQ entries (see Config.DLQSigner).
+	Signer     string
+	SigningKey []byte
 }
 
 // Lag sends lag samples as OTLP gauges (event.MetricLag and friends).
@@ -371,6 +382,12 @@ func (e *Exporter) DLQ(ctx context.Context, msgs []DLQMessage, maxPayload int) e
 		a.PutEmptyBytes(event.AttrDLQPayload).FromRaw(p)
 		for k, v := range m.Headers {
 			a.PutStr(event.AttrDLQHeaderPrefix+k, v)
+		}
+		if len(e.SigningKey) > 0 {
+			a.PutStr(event.AttrDLQSigner, e.Signer)
+			a.PutStr(event.AttrDLQSignature, event.SignDLQ(e.SigningKey, event.DLQSigned{System: m.System, Source: m.Source,
+				SourcePartition: m.SourcePartition, SourceOffset: m.SourceOffset, Original: m.Original,
+				TimeNS: uint64(sp.StartTimestamp()), PayloadSize: int64(len(m.Payload)), Payload: p, Headers: m.Headers}))
 		}
 	}
 	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()

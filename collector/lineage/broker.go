@@ -115,6 +115,11 @@ type DLQOptions struct {
 	// RedactHeaders lists the denied header names when Redact is nil (nil:
 	// DefaultRedactHeaders).
 	RedactHeaders []string
+	// Trusted are the keys of trusted DLQ sources by signer name: an entry
+	// whose event.AttrDLQSignature verifies with its signer's key is
+	// marked Trusted; any other entry (unsigned, unknown signer, bad
+	// signature) is stored untrusted.
+	Trusted map[string][]byte
 }
 
 // DeriveDLQ returns the DLQ entries carried by spans marked event.AttrDLQEntry.
@@ -155,12 +160,14 @@ func dlqEntry(sp ptrace.Span, a pcommon.Map, o DLQOptions) store.DLQEntry {
 		Deliveries:        firstInt(a, 0, event.AttrDLQDeliveries),
 		PayloadSize:       firstInt(a, 0, event.AttrDLQPayloadSize),
 	}
+	raw := map[string]string{} // headers as sent, for the signature
 	a.Range(func(k string, v pcommon.Value) bool {
 		if h, ok := strings.CutPrefix(k, event.AttrDLQHeaderPrefix); ok {
 			if d.Headers == nil {
 				d.Headers = map[string]string{}
 			}
 			val := v.AsString()
+			raw[h] = val
 			if o.Redact.Header(h) {
 				val = store.Redacted
 			}
@@ -170,8 +177,10 @@ func dlqEntry(sp ptrace.Span, a pcommon.Map, o DLQOptions) store.DLQEntry {
 	})
 	d.EventID = d.Headers[event.HeaderEventID]
 	d.CorrelationID = d.Headers[event.HeaderCorrelationID]
+	var sent []byte // the payload as sent, for the signature
 	if v, ok := a.Get(event.AttrDLQPayload); ok && v.Type() == pcommon.ValueTypeBytes {
 		p := v.Bytes().AsRaw()
+		sent = p
 		if d.PayloadSize < int64(len(p)) {
 			d.PayloadSize = int64(len(p))
 		}
@@ -181,6 +190,11 @@ func dlqEntry(sp ptrace.Span, a pcommon.Map, o DLQOptions) store.DLQEntry {
 		d.Payload = append([]byte(nil), p...)
 	}
 	d.Truncated = int64(len(d.Payload)) < d.PayloadSize
+	if key, ok := o.Trusted[first(a, event.AttrDLQSigner)]; ok && len(key) > 0 {
+		d.Trusted = event.VerifyDLQ(key, event.DLQSigned{System: d.System, Source: d.Source, SourcePartition: d.SourcePartition,
+			SourceOffset: d.SourceOffset, Original: d.Original, TimeNS: d.TimeNS, PayloadSize: firstInt(a, 0, event.AttrDLQPayloadSize),
+			Payload: sent, Headers: raw}, first(a, event.AttrDLQSignature))
+	}
 	d.ID = store.DLQID(d.System, d.Source, d.SourcePartition, d.SourceOffset, d.TimeNS)
 	return d
 }

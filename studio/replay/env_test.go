@@ -34,6 +34,9 @@ type env struct {
 	notes     []store.Replay
 }
 
+// sidecarKey is the DLQ signing key the env's sidecar and collector share.
+const sidecarKey = "0123456789abcdef-test-key"
+
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newEnv(t *testing.T, topics ...string) *env { return setup(t, true, replay.Config{}, topics...) }
@@ -65,6 +68,7 @@ func setup(t testing.TB, withSidecar bool, cfg replay.Config, topics ...string) 
 	}
 	ccfg := collector.DefaultConfig()
 	ccfg.HTTPAddr, ccfg.GRPCAddr, ccfg.SpoolDir, ccfg.FlushInterval = "127.0.0.1:0", collector.Off, t.TempDir(), 50*time.Millisecond
+	ccfg.TrustedDLQSources = []collector.TrustedDLQSource{{Name: "test-sidecar", Key: sidecarKey}}
 	col, err := collector.New(ccfg, e.st, quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +83,8 @@ func setup(t testing.TB, withSidecar bool, cfg replay.Config, topics ...string) 
 	go func() {
 		defer close(sidecarDone)
 		if withSidecar {
-			sidecar.Run(ctx, sidecar.Config{KafkaBrokers: e.kafka, NATSURL: e.nats, Collector: e.collector, Interval: 200 * time.Millisecond}, quiet())
+			sidecar.Run(ctx, sidecar.Config{KafkaBrokers: e.kafka, NATSURL: e.nats, Collector: e.collector, Interval: 200 * time.Millisecond,
+				DLQSigner: "test-sidecar", DLQSigningKey: []byte(sidecarKey)}, quiet())
 		}
 	}()
 	a := e.agent(t, "causeway-replay")

@@ -62,6 +62,8 @@ func (j *job) run() {
 		e.mu.Unlock()
 	}()
 	j.update(func(r *store.Replay) { r.State, r.StartedNS = store.ReplayRunning, now() }, true)
+	started := j.snapshot()
+	e.record(started.RequestedBy, "replay.started", started, map[string]any{"total": started.Total, "rate_per_sec": started.RatePerSec})
 
 	// Publishing uses a context the cancel does not reach: a message
 	// handed to the client is finished, not torn.
@@ -134,6 +136,15 @@ loop:
 		}
 		j.e.counts.finished(r.State)
 	}, true)
+	final := j.snapshot()
+	if final.State == store.ReplayCancelled {
+		j.mu.Lock()
+		by := j.stoppedBy
+		j.mu.Unlock()
+		e.record(by, "replay.cancelled", final, outcome(final))
+	} else {
+		e.record(final.RequestedBy, "replay.finished", final, outcome(final))
+	}
 }
 
 // read fetches a chunk's messages from their brokers, by item seq.

@@ -98,9 +98,10 @@ func TestReplayNATS(t *testing.T) {
 }
 
 // TestReplayStoredEvent: a stored publish event is re-read from Kafka by
-// its topic, partition and offset and replayed to another topic.
+// its topic, partition and offset and replayed to another topic, one
+// studio.replay.allowed_targets lets it send to.
 func TestReplayStoredEvent(t *testing.T) {
-	e := newEnv(t, "orders", "orders.audit")
+	e := setup(t, true, replay.Config{AllowedTargets: []string{"*.audit"}}, "orders", "orders.audit")
 	ctx := context.Background()
 	a := e.agent(t, "order-service")
 	pcl := e.client(t, kgo.WithHooks(kafka.NewTracer(a)), kgo.DefaultProduceTopic("orders"))
@@ -142,10 +143,11 @@ func TestReplayStoredEvent(t *testing.T) {
 func TestReplayRefusals(t *testing.T) {
 	e := newEnv(t, "orders")
 	ctx := context.Background()
+	// Entries as a trusted sidecar would have sent them.
 	entries := []store.DLQEntry{
-		{ID: "aa01", TimeNS: 1, System: "kafka", Source: "orders.dlq", SourcePartition: 0, SourceOffset: 0, Original: "orders", OriginalPartition: -1, OriginalOffset: -1},
-		{ID: "aa02", TimeNS: 2, System: "kafka", Source: "x.dlq", SourcePartition: 0, SourceOffset: 0, OriginalPartition: -1, OriginalOffset: -1},
-		{ID: "aa03", TimeNS: 3, System: "rabbitmq", Source: "q.dlq", SourcePartition: 0, SourceOffset: 0, Original: "q", OriginalPartition: -1, OriginalOffset: -1},
+		{ID: "aa01", TimeNS: 1, System: "kafka", Source: "orders.dlq", SourcePartition: 0, SourceOffset: 0, Original: "orders", OriginalPartition: -1, OriginalOffset: -1, Trusted: true},
+		{ID: "aa02", TimeNS: 2, System: "kafka", Source: "x.dlq", SourcePartition: 0, SourceOffset: 0, OriginalPartition: -1, OriginalOffset: -1, Trusted: true},
+		{ID: "aa03", TimeNS: 3, System: "rabbitmq", Source: "q.dlq", SourcePartition: 0, SourceOffset: 0, Original: "q", OriginalPartition: -1, OriginalOffset: -1, Trusted: true},
 	}
 	if err := e.st.Write(ctx, &store.Batch{DLQ: entries}); err != nil {
 		t.Fatal(err)
@@ -166,7 +168,8 @@ func TestReplayRefusals(t *testing.T) {
 		{"unknown destination", replay.Request{DLQIDs: []string{"aa02"}, Reason: "r"}, "", "invalid_argument"},
 		{"no broker for the system", replay.Request{DLQIDs: []string{"aa03"}, Reason: "r"}, "", "unavailable"},
 		{"rate too high", replay.Request{DLQIDs: []string{"aa01"}, Reason: "r", RatePerSec: 1e6}, "", "invalid_argument"},
-		{"count not confirmed", replay.Request{DLQIDs: []string{"aa01", "aa02"}, Target: "orders", Reason: "r", ExpectedCount: 3}, "", "count_mismatch"},
+		{"count not confirmed", replay.Request{DLQIDs: []string{"aa01", "aa01"}, Reason: "r", ExpectedCount: 3}, "", "count_mismatch"},
+		{"target not allowed", replay.Request{DLQIDs: []string{"aa01", "aa02"}, Target: "orders", Reason: "r", ExpectedCount: 2}, "", "target_not_allowed"},
 	} {
 		_, _, err := e.eng.Start(ctx, "alice", tc.req, tc.key)
 		var re *replay.Error

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,20 @@ type Config struct {
 	MaxRate float64 `yaml:"max_rate"`
 	// MaxMessages caps one replay (default 100,000).
 	MaxMessages int `yaml:"max_messages"`
+	// AllowedTargets are destinations (names or globs such as "orders.*")
+	// a replay may be sent to besides each message's original destination
+	// as the broker recorded it. Empty: only original destinations.
+	AllowedTargets []string `yaml:"allowed_targets"`
+}
+
+// Validate checks the target patterns.
+func (c Config) Validate() error {
+	for _, p := range c.AllowedTargets {
+		if _, err := path.Match(p, ""); err != nil || strings.TrimSpace(p) == "" {
+			return fmt.Errorf("studio.replay.allowed_targets: %q is not a name or glob pattern", p)
+		}
+	}
+	return nil
 }
 
 // DefaultConfig returns the limits' defaults; no broker is set.
@@ -144,7 +159,10 @@ type Sample struct {
 
 // Error is a request the engine refuses; Code is stable for clients:
 // invalid_argument, count_mismatch, not_found, unavailable,
-// idempotency_conflict, already_finished.
+// idempotency_conflict, already_finished, and untrusted_source (an
+// untrusted DLQ entry the broker no longer has) and target_not_allowed (a
+// target that is neither the original destination nor allowed), which the
+// API answers with 403.
 type Error struct {
 	Code    string
 	Message string
@@ -171,12 +189,44 @@ type Engine struct {
 	wg     sync.WaitGroup
 
 	counts counts // for Stats and the Prometheus metrics (metrics.go)
+
+	audit Auditor // nil: no audit log
+}
+
+// Auditor appends to the audit log; *audit.Log is one.
+type Auditor interface {
+	Append(ctx context.Context, actor, action, subject string, detail any) (store.AuditRecord, error)
+}
+
+// SetAudit makes the engine append every replay's creation, start, end or
+// cancellation to a. Call it before Recover and Start. A replay whose
+// creation cannot be recorded is refused.
+func (e *Engine) SetAudit(a Auditor) { e.audit = a }
+
+// record appends to the audit log, if there is one; a failure is logged.
+func (e *Engine) record(actor, action string, r store.Replay, detail map[string]any) {
+	if e.audit == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := e.audit.Append(ctx, actor, action, r.ID, detail); err != nil {
+		e.log.Error("replay: appending to the audit log failed", "replay", r.ID, "action", action, "error", err)
+	}
+}
+
+// outcome is the audit detail of a replay's end.
+func outcome(r store.Replay) map[string]any {
+	return map[string]any{"state": r.State, "requested_by": r.RequestedBy, "total": r.Total, "sent": r.Sent, "failed": r.Failed, "error": r.Error}
 }
 
 // New connects to the configured brokers. Publishes are traced through a,
 // which names the replaying service (e.g. "causeway-replay"). notify, if
 // not nil, is called with every progress update of every replay.
 func New(ctx context.Context, cfg Config, st store.Store, a *agent.Agent, notify func(store.Replay), log *slog.Logger) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg.defaults()
 	e := &Engine{cfg: cfg, st: st, log: log, brokers: map[string]broker{}, notify: notify, jobs: map[string]*job{}}
 	if e.notify == nil {
@@ -217,6 +267,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 		if err := e.st.PutReplay(ctx, r); err != nil {
 			return fmt.Errorf("replay: recover %s: %w", r.ID, err)
 		}
+		e.record("studio", "replay.finished", r, outcome(r))
 	}
 	return nil
 }
@@ -320,6 +371,12 @@ func (e *Engine) Start(ctx context.Context, who string, req Request, key string)
 	now := uint64(time.Now().UnixNano())
 	r = store.Replay{ID: newID(), IdempotencyKey: key, RequestedBy: who, Reason: req.Reason, Request: string(reqJSON),
 		Target: req.Target, State: store.ReplayQueued, Total: int64(len(items)), RatePerSec: rate, CreatedNS: now, UpdatedNS: now}
+	if e.audit != nil {
+		if _, err := e.audit.Append(ctx, who, "replay.created", r.ID, map[string]any{"reason": r.Reason, "request": json.RawMessage(reqJSON),
+			"target": r.Target, "total": r.Total, "idempotency_key": key}); err != nil {
+			return store.Replay{}, false, fmt.Errorf("replay: the audit log cannot record it, so it does not start: %w", err)
+		}
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
@@ -23,6 +25,10 @@ type item struct {
 	system  string
 	from    location
 	to      string
+	// trusted is set for DLQ entries the collector marked trusted: their
+	// recorded original destination and stored copy may be used. Every
+	// other item is re-read from the broker, never from the store.
+	trusted bool
 }
 
 // location is where a message is on its broker: a Kafka topic, partition
@@ -40,6 +46,9 @@ type message struct {
 	key     []byte
 	value   []byte
 	headers []header
+	// subject is the subject a NATS message was published to, as the
+	// stream returns it (empty for Kafka).
+	subject string
 }
 
 type header struct{ key, value string }
@@ -78,20 +87,117 @@ func (e *Engine) resolve(ctx context.Context, req Request) ([]*item, error) {
 	if len(items) == 0 {
 		return nil, refuse("not_found", "nothing to replay: the source matches no message")
 	}
-	var noDest []string
 	for i, it := range items {
 		it.seq = int64(i)
-		if req.Target != "" {
+	}
+	if err := e.checkUntrusted(ctx, items); err != nil {
+		return nil, err
+	}
+	var noDest, notAllowed []string
+	for _, it := range items {
+		if req.Target != "" && req.Target != it.to {
+			if !e.targetAllowed(req.Target) {
+				notAllowed = append(notAllowed, it.dlqID+it.eventID)
+			}
 			it.to = req.Target
 		}
 		if it.to == "" {
 			noDest = append(noDest, it.dlqID+it.eventID)
 		}
 	}
+	if len(notAllowed) > 0 {
+		return nil, refuse("target_not_allowed", "target %q is not the original destination of %d messages (%s) as the broker recorded it, "+
+			"and not in studio.replay.allowed_targets", req.Target, len(notAllowed), brief(notAllowed))
+	}
 	if len(noDest) > 0 {
 		return nil, refuse("invalid_argument", "the original destination of %d messages is unknown (%s); choose a target", len(noDest), brief(noDest))
 	}
 	return items, nil
+}
+
+// targetAllowed reports whether t matches studio.replay.allowed_targets
+// (names or path.Match globs such as "orders.*").
+func (e *Engine) targetAllowed(t string) bool {
+	for _, p := range e.cfg.AllowedTargets {
+		if ok, _ := path.Match(p, t); ok || p == t {
+			return true
+		}
+	}
+	return false
+}
+
+// checkUntrusted re-reads every untrusted DLQ item from the broker at its
+// DLQ location (the DLQ topic and offset, or stream sequence: where the
+// broker holds it, whatever the entry claims) and sets its destination to
+// the original destination the broker's copy records: the
+// kafka_dlt-original-topic or x-original-topic header, else the DLQ
+// topic's name without its .dlq/.DLT/-dlq suffix, or the NATS message's
+// subject. An item the broker does not have cannot be replayed: its
+// stored copy came from an unauthenticated sender.
+func (e *Engine) checkUntrusted(ctx context.Context, items []*item) error {
+	by := map[string][]*item{}
+	for _, it := range items {
+		if !it.trusted && it.dlqID != "" {
+			by[it.system] = append(by[it.system], it)
+		}
+	}
+	var missing []string
+	for sys, its := range by {
+		b := e.brokers[sys]
+		if b == nil {
+			return refuse("untrusted_source", "%d DLQ entries (%s) were not read from the broker by a trusted sidecar, so they are replayed only "+
+				"from the broker, and no %s connection is configured for replays", len(its), brief(ids(its)), sys)
+		}
+		for start := 0; start < len(its); start += chunk {
+			part := its[start:min(start+chunk, len(its))]
+			out := make(map[int64]fetched, len(part))
+			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			b.read(rctx, part, out)
+			cancel()
+			for _, it := range part {
+				f, ok := out[it.seq]
+				if !ok || f.err != nil {
+					missing = append(missing, it.dlqID)
+					continue
+				}
+				it.to = brokerOriginal(it, f.message)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return refuse("untrusted_source", "%d DLQ entries (%s) were not read from the broker by a trusted sidecar (see collector.trusted_dlq_sources) "+
+			"and the broker has no message at their DLQ location; their stored copies are not replayed", len(missing), brief(missing))
+	}
+	return nil
+}
+
+// brokerOriginal is the original destination of a DLQ message as the
+// broker's copy records it; "" when it records none.
+func brokerOriginal(it *item, m message) string {
+	if it.system == event.SystemNATS {
+		return m.subject
+	}
+	for _, want := range []string{event.HeaderSpringDLTOriginalTopic, event.HeaderOriginalTopic} {
+		for _, h := range m.headers {
+			if strings.EqualFold(h.key, want) && h.value != "" {
+				return h.value
+			}
+		}
+	}
+	for _, suffix := range []string{".dlq", ".DLT", "-dlq"} {
+		if t, ok := strings.CutSuffix(it.from.topic, suffix); ok && t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+func ids(its []*item) []string {
+	out := make([]string, len(its))
+	for i, it := range its {
+		out[i] = it.dlqID
+	}
+	return out
 }
 
 func dedupe(ids []string) []string {
@@ -185,7 +291,7 @@ func (e *Engine) fromDLQFilter(ctx context.Context, f DLQFilter) ([]*item, error
 
 func dlqItem(d store.DLQEntry) *item {
 	return &item{dlqID: d.ID, eventID: d.EventID, corrID: d.CorrelationID, reason: d.Reason, size: d.PayloadSize,
-		system: d.System, to: d.Original,
+		system: d.System, to: d.Original, trusted: d.Trusted,
 		from: location{topic: d.Source, partition: d.SourcePartition, offset: d.SourceOffset, byStream: d.System == event.SystemNATS}}
 }
 
@@ -258,7 +364,7 @@ func rank(ev event.Event) int {
 var errGone = errors.New("no longer on the broker")
 
 // storedCopy is the fallback when the broker no longer has a DLQ message:
-// the copy in the store, if it is complete (not truncated, no redacted
+// the copy in the store, if the entry is trusted and the copy complete (not truncated, no redacted
 // header; a Kafka key is not stored, so the partition may differ).
 // Otherwise, and for any other read error, the broker's error stands.
 func (e *Engine) storedCopy(it *item, brokerErr error) fetched {
@@ -267,6 +373,9 @@ func (e *Engine) storedCopy(it *item, brokerErr error) fetched {
 	}
 	if it.dlqID == "" || !errors.Is(brokerErr, errGone) {
 		return fetched{err: brokerErr}
+	}
+	if !it.trusted {
+		return fetched{err: fmt.Errorf("%w; the stored copy is not used: the entry was not read from the broker by a trusted sidecar", brokerErr)}
 	}
 	d, err := e.st.DLQEntry(context.Background(), it.dlqID)
 	if err != nil {
