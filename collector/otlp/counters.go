@@ -15,10 +15,12 @@ const (
 	ReasonBusy                      // 429: receivers hold as many requests or bytes as allowed
 	ReasonFull                      // 429: the consumer is full (spool)
 	ReasonUnavailable               // 503: the consumer failed
+	ReasonTimeout                   // 408: the body (gRPC: the message) did not arrive in time
+	ReasonPeerBusy                  // 429: this client holds its share (Limits.PerPeerShare) of the requests or bytes
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"method", "media_type", "too_large", "malformed", "invalid", "busy", "full", "unavailable"}
+var reasonNames = [numReasons]string{"method", "media_type", "too_large", "malformed", "invalid", "busy", "full", "unavailable", "timeout", "peer_busy"}
 
 // String is the reason's name as used in Stats and logs.
 func (r Reason) String() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -11,7 +12,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed requests
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/tap"
 )
 
@@ -21,10 +24,17 @@ const (
 	metricsService = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 )
 
+// grpcHandshakeTimeout bounds a new connection's TLS and HTTP/2 handshake.
+const grpcHandshakeTimeout = 10 * time.Second
+
 // NewGRPCServer returns a gRPC server with the OTLP trace and metrics
 // services registered. Messages are bounded to Limits.MaxDecodedBytes
-// (after decompression); a request is admitted by the Limiter before its
-// message is read, reserving MaxDecodedBytes until the real size is known.
+// (after decompression) and must arrive within Limits.GRPCMessageTimeout
+// of the stream's start; a message is charged to the Limiter once it is
+// received (a stream that sends nothing holds nothing), and is refused
+// with ResourceExhausted when it does not fit. Connections are pinged
+// after Limits.GRPCKeepaliveTime of quiet and closed when the ping goes
+// unanswered; each carries at most MaxConcurrentRequests streams at once.
 //
 // The services are registered with their own descriptors rather than
 // ptraceotlp.RegisterGRPCServer: with those, gRPC decodes the message
@@ -35,10 +45,15 @@ const (
 func NewGRPCServer(c Consumer, o Options) *grpc.Server {
 	o = o.withDefaults()
 	g := &grpcReceiver{c: c, o: o}
+	l := o.Limits
 	srv := grpc.NewServer(
-		grpc.MaxRecvMsgSize(int(o.Limits.MaxDecodedBytes)),
+		grpc.MaxRecvMsgSize(int(l.MaxDecodedBytes)),
 		grpc.ForceServerCodecV2(rawCodec{}),
-		grpc.InTapHandle(g.admit),
+		grpc.InTapHandle(g.watch),
+		grpc.ConnectionTimeout(grpcHandshakeTimeout),
+		grpc.MaxConcurrentStreams(uint32(l.MaxConcurrentRequests)),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: l.GRPCKeepaliveTime, Timeout: l.GRPCKeepaliveTimeout}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: l.GRPCKeepaliveMinTime, PermitWithoutStream: true}),
 	)
 	srv.RegisterService(&grpc.ServiceDesc{
 		ServiceName: traceService,
@@ -60,42 +75,67 @@ type grpcReceiver struct {
 	o Options
 }
 
-type ticketKey struct{}
+type timerKey struct{}
 
-// admit runs before a stream's message is read. It reserves the largest
-// message size; the ticket is released when the stream's context ends,
-// however the RPC ends (also for unknown methods or a client reset).
-func (g *grpcReceiver) admit(ctx context.Context, _ *tap.Info) (context.Context, error) {
-	t := g.o.Limiter.admit(g.o.Limits.MaxDecodedBytes)
-	if t == nil {
-		g.o.Counters.reject(ProtocolGRPC, ReasonBusy)
-		return nil, rpcStatus(codes.ResourceExhausted, ReasonBusy, "too many requests in flight: retry later").Err()
-	}
-	context.AfterFunc(ctx, t.release)
-	return context.WithValue(ctx, ticketKey{}, t), nil
+// watch runs when a stream's headers arrive, before its message is read:
+// it cancels the stream if the message has not arrived within
+// GRPCMessageTimeout (the handler stops the timer once it has). The
+// returned context becomes the stream's, so cancelling it ends the read;
+// the client gets Canceled.
+func (g *grpcReceiver) watch(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(g.o.Limits.GRPCMessageTimeout, func() {
+		g.o.Counters.reject(ProtocolGRPC, ReasonTimeout)
+		if g.o.Logger.Enabled(ctx, slog.LevelDebug) {
+			g.o.Logger.Debug("OTLP/gRPC stream cancelled: no request message in time", "timeout", g.o.Limits.GRPCMessageTimeout)
+		}
+		cancel()
+	})
+	context.AfterFunc(ctx, func() { timer.Stop() })
+	return context.WithValue(ctx, timerKey{}, timer), nil
 }
 
 // handler adapts an Export implementation over raw bytes to gRPC.
 func (g *grpcReceiver) handler(export func(ctx context.Context, req []byte) ([]byte, *reqError)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
 	return func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
 		var in rawMessage
-		if err := dec(&in); err != nil {
+		err := dec(&in) // waits for the message: it is not received before
+		if timer, ok := ctx.Value(timerKey{}).(*time.Timer); ok && !timer.Stop() {
+			// The timer fired (and counted the timeout) before or just as
+			// the message came: the stream is cancelled.
+			return nil, rpcStatus(codes.DeadlineExceeded, ReasonTimeout, "request message not received in time").Err()
+		}
+		if err != nil {
 			return nil, err // gRPC's own status: too large, bad compression, …
 		}
-		if t, ok := ctx.Value(ticketKey{}).(*ticket); ok {
-			t.shrinkTo(int64(len(in)))
+		remote := ""
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			remote = p.Addr.String()
+		}
+		t := g.o.Limiter.open(remote)
+		defer t.release()
+		if le := t.grow(int64(len(in))); le != nil {
+			return nil, g.fail(ctx, le.reqError())
+		}
+		if le := t.admit(); le != nil {
+			return nil, g.fail(ctx, le.reqError())
 		}
 		g.o.Counters.read(ProtocolGRPC, len(in))
 		out, e := export(ctx, in)
 		if e != nil {
-			g.o.Counters.reject(ProtocolGRPC, e.reason)
-			if g.o.Logger.Enabled(ctx, slog.LevelDebug) {
-				g.o.Logger.Debug("OTLP/gRPC request rejected", "code", e.code.String(), "reason", e.reason.String(), "error", e.msg)
-			}
-			return nil, rpcStatus(e.code, e.reason, e.msg).Err()
+			return nil, g.fail(ctx, e)
 		}
 		return rawMessage(out), nil
 	}
+}
+
+// fail counts a rejection and turns it into the gRPC status to answer.
+func (g *grpcReceiver) fail(ctx context.Context, e *reqError) error {
+	g.o.Counters.reject(ProtocolGRPC, e.reason)
+	if g.o.Logger.Enabled(ctx, slog.LevelDebug) {
+		g.o.Logger.Debug("OTLP/gRPC request rejected", "code", e.code.String(), "reason", e.reason.String(), "error", e.msg)
+	}
+	return rpcStatus(e.code, e.reason, e.msg).Err()
 }
 
 func (g *grpcReceiver) traces(ctx context.Context, b []byte) ([]byte, *reqError) {

@@ -152,8 +152,8 @@ func waitReleased(t *testing.T, lim *Limiter) {
 func TestGRPCBusy(t *testing.T) {
 	s := &sink{hold: make(chan struct{})}
 	counters := &Counters{}
-	// Room to read one message of the largest size plus 1 KiB.
-	lim := NewLimiter(Limits{MaxInflightBytes: 1<<20 + 1<<10, MaxConcurrentRequests: 2})
+	// Room for one held message of ~2 KiB and a little more.
+	lim := NewLimiter(Limits{MaxInflightBytes: 3 << 10, MaxDecodedBytes: 3 << 10, MaxConcurrentRequests: 2, PerPeerShare: 1})
 	conn := startGRPC(t, s, Options{Counters: counters, Limiter: lim, Limits: Limits{MaxDecodedBytes: 1 << 20}})
 	client := ptraceotlp.NewGRPCClient(conn)
 	ctx := context.Background()
@@ -164,24 +164,29 @@ func TestGRPCBusy(t *testing.T) {
 		_, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(held))
 		done <- err
 	}()
-	// Decoded, the held request keeps only its own size reserved…
-	for lim.InflightRequests() < 1 || lim.InflightBytes() >= 1<<20 {
+	// Received, the held request is charged its own size…
+	for lim.InflightRequests() < 1 {
 		time.Sleep(time.Millisecond)
 	}
 	if b := lim.InflightBytes(); b < 2<<10 || b > 3<<10 {
-		t.Fatalf("a decoded request of ~2 KiB holds %d bytes", b)
+		t.Fatalf("a received request of ~2 KiB holds %d bytes", b)
 	}
-	// …which leaves less than a largest message to read the next one.
-	_, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(traces(1)))
+	// …so another of that size does not fit, and a small one does.
+	_, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(held))
 	if status.Code(err) != codes.ResourceExhausted || !hasRetryInfo(err) {
 		t.Fatalf("over the in-flight bytes: %v, want ResourceExhausted with RetryInfo", err)
 	}
+	small := make(chan error)
+	go func() {
+		_, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(traces(1)))
+		small <- err
+	}()
 	close(s.hold)
 	if err := <-done; err != nil {
 		t.Fatalf("held request: %v", err)
 	}
-	if _, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(traces(1))); err != nil {
-		t.Fatalf("after the held request: %v", err)
+	if err := <-small; err != nil {
+		t.Fatalf("small request beside the held one: %v", err)
 	}
 	waitReleased(t, lim)
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -85,8 +86,10 @@ func reject(reason Reason, format string, args ...any) *reqError {
 		e.status, e.code = http.StatusRequestEntityTooLarge, codes.InvalidArgument
 	case ReasonMalformed, ReasonInvalid:
 		e.status, e.code = http.StatusBadRequest, codes.InvalidArgument
-	case ReasonBusy, ReasonFull:
+	case ReasonBusy, ReasonPeerBusy, ReasonFull:
 		e.status, e.code = http.StatusTooManyRequests, codes.ResourceExhausted
+	case ReasonTimeout:
+		e.status, e.code = http.StatusRequestTimeout, codes.DeadlineExceeded
 	default:
 		e.status, e.code = http.StatusServiceUnavailable, codes.Unavailable
 	}
@@ -146,14 +149,17 @@ func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, handle func(ct stri
 			return reject(ReasonMediaType, "unsupported content type %q: use %s or %s", r.Header.Get("Content-Type"), ctProtobuf, ctJSON)
 		}
 		ct = mt
-		t := h.o.Limiter.admit(0)
-		if t == nil {
-			return reject(ReasonBusy, "too many requests in flight: retry later")
-		}
+		// The body's bytes are charged as they arrive; the request takes a
+		// place for decoding and spooling only once they are all in, so a
+		// slow or stalled upload holds next to nothing.
+		t := h.o.Limiter.open(r.RemoteAddr)
 		defer t.release()
 		body, e := h.readBody(w, r, t)
 		if e != nil {
 			return e
+		}
+		if le := t.admit(); le != nil {
+			return le.reqError()
 		}
 		h.o.Counters.read(ProtocolHTTP, len(body))
 		return handle(ct, body)
@@ -163,15 +169,16 @@ func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, handle func(ct stri
 	}
 }
 
-// readBody reads the body, decompressing it, within the size limits and
-// the bytes t can reserve.
+// readBody reads the body, decompressing it, within the size limits, the
+// bytes t can charge and the body deadline.
 func (h *HTTP) readBody(w http.ResponseWriter, r *http.Request, t *ticket) ([]byte, *reqError) {
 	l := h.o.Limits
 	if r.ContentLength > l.MaxBodyBytes {
 		return nil, reject(ReasonTooLarge, "request body of %d bytes exceeds %d", r.ContentLength, l.MaxBodyBytes)
 	}
-	body := http.MaxBytesReader(w, r.Body, l.MaxBodyBytes)
-	var src io.Reader = body
+	dl := newDeadlineReader(w, http.MaxBytesReader(w, r.Body, l.MaxBodyBytes), l.BodyTimeout, l.MinBodyRate)
+	defer dl.clear()
+	var src io.Reader = dl
 	hint := int64(64 << 10)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -179,9 +186,9 @@ func (h *HTTP) readBody(w http.ResponseWriter, r *http.Request, t *ticket) ([]by
 			hint = r.ContentLength
 		}
 	case "gzip":
-		gz, err := gzip.NewReader(body)
+		gz, err := gzip.NewReader(dl)
 		if err != nil {
-			return nil, readError(err, "gzip body")
+			return nil, readError(err, "gzip body", l)
 		}
 		defer gz.Close()
 		src = gz
@@ -191,30 +198,38 @@ func (h *HTTP) readBody(w http.ResponseWriter, r *http.Request, t *ticket) ([]by
 	default:
 		return nil, reject(ReasonMediaType, "unsupported content encoding %q: use gzip or identity", enc)
 	}
-	return readAll(src, min(hint, l.MaxDecodedBytes)+1, l.MaxDecodedBytes, t)
+	return readAll(src, min(hint, l.MaxDecodedBytes)+1, l, t)
 }
 
-// readAll reads src into a buffer that grows only as far as max+1 bytes,
-// reserving its capacity from t as it grows.
-func readAll(src io.Reader, initial, max int64, t *ticket) ([]byte, *reqError) {
-	busy := func() *reqError {
-		return reject(ReasonBusy, "too many request bytes in flight: retry later")
+// firstChunk is the buffer a body is first read into: memory, and the
+// budget, follow the bytes that really arrive, whatever Content-Length says.
+const firstChunk = 16 << 10
+
+// readAll reads src into a buffer that grows, as bytes arrive, up to
+// l.MaxDecodedBytes+1 bytes, charging its capacity to t as it grows. hint
+// is the expected size plus one: the buffer's growth stops there first.
+func readAll(src io.Reader, hint int64, l Limits, t *ticket) ([]byte, *reqError) {
+	limit := l.MaxDecodedBytes
+	// The byte past limit only detects an oversized body: it is not
+	// charged, so a body of exactly limit bytes fits a budget of limit.
+	charge := func(c int64) int64 { return min(c, limit) }
+	size := min(hint, firstChunk, limit+1)
+	if le := t.grow(charge(size)); le != nil {
+		return nil, le.reqError()
 	}
-	// The byte past max only detects an oversized body: it is not charged,
-	// so a body of exactly max bytes fits a budget of max.
-	charge := func(c int64) int64 { return min(c, max) }
-	if !t.grow(charge(initial)) {
-		return nil, busy()
-	}
-	buf := make([]byte, 0, initial)
+	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
-			if int64(len(buf)) > max {
-				return nil, reject(ReasonTooLarge, "decompressed body exceeds %d bytes", max)
+			if int64(len(buf)) > limit {
+				return nil, reject(ReasonTooLarge, "decompressed body exceeds %d bytes", limit)
 			}
-			next := min(2*int64(cap(buf)), max+1)
-			if !t.grow(charge(next) - charge(int64(cap(buf)))) {
-				return nil, busy()
+			have := int64(cap(buf))
+			next := min(2*have, limit+1)
+			if hint > have {
+				next = min(next, hint)
+			}
+			if le := t.grow(charge(next) - charge(have)); le != nil {
+				return nil, le.reqError()
 			}
 			nb := make([]byte, len(buf), next)
 			copy(nb, buf)
@@ -223,21 +238,24 @@ func readAll(src io.Reader, initial, max int64, t *ticket) ([]byte, *reqError) {
 		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			if int64(len(buf)) > max {
-				return nil, reject(ReasonTooLarge, "decompressed body exceeds %d bytes", max)
+			if int64(len(buf)) > limit {
+				return nil, reject(ReasonTooLarge, "decompressed body exceeds %d bytes", limit)
 			}
 			return buf, nil
 		}
 		if err != nil {
-			return nil, readError(err, "body")
+			return nil, readError(err, "body", l)
 		}
 	}
 }
 
-func readError(err error, what string) *reqError {
+func readError(err error, what string, l Limits) *reqError {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	switch {
+	case errors.As(err, &tooBig):
 		return reject(ReasonTooLarge, "request body exceeds %d bytes", tooBig.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return reject(ReasonTimeout, "request body too slow: it must arrive within %s, and at %d bytes/s after that", l.BodyTimeout, l.MinBodyRate)
 	}
 	return reject(ReasonMalformed, "reading %s: %v", what, err)
 }
@@ -306,7 +324,7 @@ func retryAfter(r Reason) time.Duration {
 	switch r {
 	case ReasonFull:
 		return retryFull
-	case ReasonBusy, ReasonUnavailable:
+	case ReasonBusy, ReasonPeerBusy, ReasonUnavailable:
 		return retryBusy
 	}
 	return 0

@@ -399,7 +399,7 @@ func TestHTTPConsumerErrors(t *testing.T) {
 func TestHTTPInflightLimits(t *testing.T) {
 	s := &sink{hold: make(chan struct{})}
 	counters := &Counters{}
-	lim := NewLimiter(Limits{MaxConcurrentRequests: 2, MaxInflightBytes: 1 << 20})
+	lim := NewLimiter(Limits{MaxConcurrentRequests: 2, MaxInflightBytes: 1 << 20, PerPeerShare: 1})
 	srv := newServer(t, s, Options{Limiter: lim, Counters: counters, Limits: Limits{MaxDecodedBytes: 4 << 20}})
 
 	// A body within MaxDecodedBytes but over the in-flight bytes: 429, not 413.

@@ -4,6 +4,14 @@
 // requests and hand them to a consumer; they never keep a request after
 // the consumer returns.
 //
+// Slow and stalled clients cannot take the budget from others: request
+// bytes are charged as they arrive, not reserved ahead; an HTTP body must
+// arrive within Limits.BodyTimeout and at Limits.MinBodyRate after that
+// (else 408), a gRPC message within Limits.GRPCMessageTimeout (else
+// DeadlineExceeded); gRPC connections are kept alive with pings and dead
+// ones closed; and one peer may hold only Limits.PerPeerShare of the
+// in-flight bytes and requests (else 429, reason peer_busy).
+//
 // Bad input gets a clear 4xx (gRPC InvalidArgument) as a google.rpc.Status
 // in the request's encoding, and nothing else happens. A consumer that is
 // full, or receivers that already hold as many requests or bytes as their
@@ -22,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -65,14 +74,49 @@ type Limits struct {
 	// the HTTP body after gzip, the gRPC message (gRPC's max receive size).
 	MaxDecodedBytes int64
 	// MaxInflightBytes bounds the decoded request bytes held by all
-	// receivers sharing a Limiter at once. A gRPC request reserves
-	// MaxDecodedBytes until its size is known, so at most
-	// MaxInflightBytes/MaxDecodedBytes gRPC messages are read at a time.
+	// receivers sharing a Limiter at once. Bytes are charged as they
+	// arrive: an HTTP body as it is read, a gRPC message once received.
 	MaxInflightBytes int64
-	// MaxConcurrentRequests bounds the requests being read, decoded or
-	// consumed at once.
+	// MaxConcurrentRequests bounds the requests being decoded or consumed
+	// at once (a request takes its place once its body is read).
 	MaxConcurrentRequests int
+	// PerPeerShare is the fraction (0 < share ≤ 1) of MaxInflightBytes and
+	// of MaxConcurrentRequests that one peer may hold at once, but never
+	// less than one request of MaxDecodedBytes. 1 turns the share off.
+	PerPeerShare float64
+	// PeerKey says what one peer is: PeerIP (the default) or PeerConnection.
+	PeerKey PeerKey
+	// BodyTimeout is the time any HTTP body may take to arrive; beyond it
+	// the body must keep up MinBodyRate on average (the deadline is
+	// BodyTimeout + bytes read / MinBodyRate after the headers). A body
+	// that falls behind is cut off with 408.
+	BodyTimeout time.Duration
+	// MinBodyRate is the slowest average rate, in bytes per second, an
+	// HTTP body may arrive at once BodyTimeout has passed.
+	MinBodyRate int64
+	// GRPCMessageTimeout is the time a gRPC stream has, from its headers,
+	// to deliver its request message; a stream still waiting then is
+	// cancelled with DeadlineExceeded.
+	GRPCMessageTimeout time.Duration
+	// GRPCKeepaliveTime is how long a gRPC connection may be quiet before
+	// the server pings it; GRPCKeepaliveTimeout how long it waits for the
+	// answer before closing the connection.
+	GRPCKeepaliveTime, GRPCKeepaliveTimeout time.Duration
+	// GRPCKeepaliveMinTime is the shortest interval between a client's
+	// keepalive pings the server tolerates; a client that pings more often
+	// is disconnected (GOAWAY "too_many_pings"). Pings without active
+	// streams are allowed.
+	GRPCKeepaliveMinTime time.Duration
 }
+
+// PeerKey says what the Limiter counts as one peer.
+type PeerKey string
+
+// Peer keys.
+const (
+	PeerIP         PeerKey = "ip"         // every connection from one remote IP address
+	PeerConnection PeerKey = "connection" // one TCP connection (remote IP and port)
+)
 
 // DefaultLimits are the limits used when a field is zero.
 var DefaultLimits = Limits{
@@ -80,20 +124,47 @@ var DefaultLimits = Limits{
 	MaxDecodedBytes:       32 << 20,
 	MaxInflightBytes:      256 << 20,
 	MaxConcurrentRequests: 64,
+	PerPeerShare:          0.25,
+	PeerKey:               PeerIP,
+	BodyTimeout:           10 * time.Second,
+	MinBodyRate:           64 << 10,
+	GRPCMessageTimeout:    30 * time.Second,
+	GRPCKeepaliveTime:     30 * time.Second,
+	GRPCKeepaliveTimeout:  10 * time.Second,
+	GRPCKeepaliveMinTime:  10 * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
 	if l.MaxBodyBytes <= 0 {
-		l.MaxBodyBytes = DefaultLimits.MaxBodyBytes
+		l.MaxBodyBytes = d.MaxBodyBytes
 	}
 	if l.MaxDecodedBytes <= 0 {
-		l.MaxDecodedBytes = DefaultLimits.MaxDecodedBytes
+		l.MaxDecodedBytes = d.MaxDecodedBytes
 	}
 	if l.MaxInflightBytes <= 0 {
-		l.MaxInflightBytes = max(DefaultLimits.MaxInflightBytes, l.MaxDecodedBytes)
+		l.MaxInflightBytes = max(d.MaxInflightBytes, l.MaxDecodedBytes)
 	}
 	if l.MaxConcurrentRequests <= 0 {
-		l.MaxConcurrentRequests = DefaultLimits.MaxConcurrentRequests
+		l.MaxConcurrentRequests = d.MaxConcurrentRequests
+	}
+	if l.PerPeerShare <= 0 || l.PerPeerShare > 1 {
+		l.PerPeerShare = d.PerPeerShare
+	}
+	if l.PeerKey != PeerConnection {
+		l.PeerKey = PeerIP
+	}
+	for _, p := range []struct{ v, d *time.Duration }{
+		{&l.BodyTimeout, &d.BodyTimeout}, {&l.GRPCMessageTimeout, &d.GRPCMessageTimeout},
+		{&l.GRPCKeepaliveTime, &d.GRPCKeepaliveTime}, {&l.GRPCKeepaliveTimeout, &d.GRPCKeepaliveTimeout},
+		{&l.GRPCKeepaliveMinTime, &d.GRPCKeepaliveMinTime},
+	} {
+		if *p.v <= 0 {
+			*p.v = *p.d
+		}
+	}
+	if l.MinBodyRate <= 0 {
+		l.MinBodyRate = d.MinBodyRate
 	}
 	return l
 }

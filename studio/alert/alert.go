@@ -261,24 +261,37 @@ func (e *Engine) Load(ctx context.Context) error {
 	return nil
 }
 
-// Save adds or replaces a rule and keeps it in the store. A webhook
-// secret given as "[set]" (as the API shows it) keeps the rule's current
-// secret for that URL.
+// Save adds or replaces a rule and keeps it in the store. A webhook URL
+// given as "[set]" (as the API shows it) keeps the URL of the rule's
+// current webhook at the same position; a secret given as "[set]" keeps
+// the current secret of that webhook (the same position when the URL is
+// "[set]", else the same URL).
 func (e *Engine) Save(ctx context.Context, r Rule) error {
 	if old, ok := e.Rule(r.ID); ok {
 		for i, w := range r.Webhooks {
-			if w.Secret != secretShown {
-				continue
+			var prev *Webhook
+			if w.URL == secretShown && i < len(old.Webhooks) {
+				prev = &old.Webhooks[i]
+				r.Webhooks[i].URL = prev.URL
+			} else {
+				for j := range old.Webhooks {
+					if old.Webhooks[j].URL == w.URL {
+						prev = &old.Webhooks[j]
+					}
+				}
 			}
-			r.Webhooks[i].Secret = ""
-			for _, ow := range old.Webhooks {
-				if ow.URL == w.URL {
-					r.Webhooks[i].Secret = ow.Secret
+			if w.Secret == secretShown {
+				r.Webhooks[i].Secret = ""
+				if prev != nil {
+					r.Webhooks[i].Secret = prev.Secret
 				}
 			}
 		}
 	}
-	for _, w := range r.Webhooks {
+	for i, w := range r.Webhooks {
+		if w.URL == secretShown {
+			return fmt.Errorf("rule %s: webhook %d: %q stands for an existing URL, and the rule has no webhook there", r.ID, i+1, secretShown)
+		}
 		if w.Secret == secretShown {
 			return fmt.Errorf("rule %s: webhook %s: %q stands for an existing secret, and this webhook has none", r.ID, w.URL, secretShown)
 		}
@@ -434,7 +447,7 @@ func (e *Engine) record(ctx context.Context, r Rule, ev Event) Event {
 	for _, w := range r.Webhooks {
 		if err := e.sender.Send(ctx, w, ev); err != nil {
 			ev.Failed = append(ev.Failed, err.Error())
-			e.log.Warn("alert webhook failed", "rule", r.ID, "url", w.URL, "error", err)
+			e.log.Warn("alert webhook failed", "rule", r.ID, "host", hostOf(w.URL), "error", err)
 		} else {
 			ev.Delivered++
 		}

@@ -44,17 +44,30 @@ func (w Webhook) validate() error {
 	return nil
 }
 
-// secretShown stands for a webhook secret in API answers.
+// secretShown stands for a webhook secret, and for its URL, in API answers.
 const secretShown = "[set]"
 
-// MarshalJSON leaves the secret out of API answers.
+// MarshalJSON leaves the URL and the secret out of API answers (a webhook
+// URL is a credential: whoever has a Slack URL can post to the channel);
+// both show as "[set]", to every role. Rules are stored as YAML, whole.
 func (w Webhook) MarshalJSON() ([]byte, error) {
 	type plain Webhook
 	p := plain(w)
 	if p.Secret != "" {
 		p.Secret = secretShown
 	}
+	if p.URL != "" {
+		p.URL = secretShown
+	}
 	return json.Marshal(p)
+}
+
+// hostOf is the host of a webhook URL, what logs show of it.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "(unparsable URL)"
 }
 
 // SenderOptions configure webhook delivery.
@@ -190,6 +203,12 @@ func (s *Sender) post(ctx context.Context, w Webhook, body []byte) error {
 		var opErr *net.OpError
 		if errors.As(err, &opErr) && errors.Is(opErr.Err, ErrForbiddenTarget) {
 			return opErr.Err
+		}
+		// The client's errors quote the whole URL, a credential that
+		// would reach the logs and the alert history: name the host only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%s to %s: %w", ue.Op, hostOf(w.URL), ue.Err)
 		}
 		return err
 	}
