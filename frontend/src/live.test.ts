@@ -120,6 +120,22 @@ describe('Live', () => {
     expect(n).toBe(2)
   })
 
+  it('reconnects and resyncs after the server drops it as lagging, saying why', () => {
+    const { live, sockets, timers } = setup()
+    let resyncs = 0
+    live.subscribe({ channel: 'events', filter: {}, onData: () => {}, onResync: () => resyncs++ })
+    sockets[0].open()
+    sockets[0].frame({ channel: 'lagging', message: 'this client fell behind' })
+    sockets[0].drop()
+    expect(live.status).toBe('reconnecting')
+    expect(live.detail).toBe('this client fell behind')
+    timers[0].fn()
+    sockets[1].open()
+    expect(resyncs).toBe(1)
+    sockets[1].drop()
+    expect(live.detail).toBe('connection lost')
+  })
+
   it('stops reconnecting when closed', () => {
     const { live, sockets, timers } = setup()
     live.subscribe({ channel: 'alerts', filter: {}, onData: () => {} })

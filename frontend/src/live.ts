@@ -110,6 +110,7 @@ export class Live {
   private timer: unknown = null
   private delay: number
   private opened = false // whether a connection was ever open (a reopen must resync)
+  private lagging = '' // the server's lagging message: it closes the connection next
   private sent = new Map<Channel, string>()
   status: LiveStatus = 'idle'
   detail = ''
@@ -200,7 +201,8 @@ export class Live {
         this.setStatus('idle', '')
         return
       }
-      this.setStatus('reconnecting', 'connection lost')
+      this.setStatus('reconnecting', this.lagging || 'connection lost')
+      this.lagging = ''
       this.retry()
     }
     ws.onerror = () => {
@@ -248,6 +250,12 @@ export class Live {
     }
     if (f.channel === 'resync') {
       this.resyncAll()
+      return
+    }
+    if (f.channel === 'lagging') {
+      // This client fell behind: the server closes the connection, we
+      // reconnect and every subscriber refetches (resync on reopen).
+      this.lagging = f.message ?? 'fell behind the live stream'
       return
     }
     if (f.channel === 'error') {
