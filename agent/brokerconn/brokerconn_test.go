@@ -60,7 +60,7 @@ func TestKafkaOptsReadPasswordFile(t *testing.T) {
 	}
 	k := Kafka{SASL: SASLScramSHA256, User: "bob", PasswordFile: pw}
 	opts, err := k.Opts()
-	if err != nil || len(opts) != 1 {
+	if err != nil || len(opts) != 2 { // SASL and the hook that tells a refused login
 		t.Fatalf("Opts = %d options, %v", len(opts), err)
 	}
 	k.PasswordFile = filepath.Join(dir, "missing")

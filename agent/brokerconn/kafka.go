@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -98,7 +101,7 @@ func (k Kafka) Opts() ([]kgo.Opt, error) {
 		case SASLScramSHA512:
 			m = scram.Auth{User: k.User, Pass: pass}.AsSha512Mechanism()
 		}
-		opts = append(opts, kgo.SASL(m))
+		opts = append(opts, kgo.SASL(m), kgo.WithHooks(new(saslWatch)))
 	}
 	if k.TLS {
 		cfg, err := ClientTLS(k.CAFile, k.CertFile, k.KeyFile)
@@ -134,7 +137,10 @@ func (k Kafka) String() string {
 
 // PingKafka checks that cl reaches a broker and is let in. A refused login
 // wraps ErrKafkaAuth, so a wrong password is told apart from a broker that
-// is down.
+// is down: either the broker answers SASL_AUTHENTICATION_FAILED, or it
+// closes the connection in the middle of the SASL exchange (what Kafka
+// does after a failed handshake, and kfake does at once), which the hook
+// that Opts installs sees.
 func PingKafka(ctx context.Context, cl *kgo.Client) error {
 	err := cl.Ping(ctx)
 	if err == nil {
@@ -142,6 +148,11 @@ func PingKafka(ctx context.Context, cl *kgo.Client) error {
 	}
 	if IsKafkaAuth(err) {
 		return fmt.Errorf("%w: %w", ErrKafkaAuth, err)
+	}
+	if w := watchOf(cl); w != nil {
+		if serr := w.failure(); serr != nil {
+			return fmt.Errorf("%w: the broker closed the connection during SASL authentication (%w)", ErrKafkaAuth, serr)
+		}
 	}
 	return fmt.Errorf("kafka unreachable: %w", err)
 }
@@ -152,4 +163,50 @@ func IsKafkaAuth(err error) bool {
 	return errors.Is(err, ErrKafkaAuth) || errors.Is(err, kerr.SaslAuthenticationFailed) ||
 		errors.Is(err, kerr.IllegalSaslState) || errors.Is(err, kerr.UnsupportedSaslMechanism) ||
 		errors.Is(err, kerr.ClusterAuthorizationFailed)
+}
+
+// saslAuthenticate is the SaslAuthenticate request's key.
+var saslAuthenticate = kmsg.SASLAuthenticate.Int16()
+
+// saslWatch remembers the last SASL request whose answer never came: the
+// broker dropped the connection while the client logged in.
+type saslWatch struct {
+	mu  sync.Mutex
+	err error
+}
+
+var _ kgo.HookBrokerE2E = new(saslWatch)
+
+// OnBrokerE2E implements kgo.HookBrokerE2E.
+func (w *saslWatch) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e kgo.BrokerE2E) {
+	if key != saslAuthenticate {
+		return
+	}
+	err := e.ReadErr
+	if err == nil {
+		err = e.WriteErr
+	}
+	w.mu.Lock()
+	w.err = err // a later success clears it
+	w.mu.Unlock()
+}
+
+func (w *saslWatch) failure() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// watchOf finds the saslWatch among cl's hooks (nil without SASL).
+func watchOf(cl *kgo.Client) *saslWatch {
+	v := reflect.ValueOf(cl.OptValue(kgo.WithHooks))
+	if v.Kind() != reflect.Slice {
+		return nil
+	}
+	for i := 0; i < v.Len(); i++ {
+		if w, ok := v.Index(i).Interface().(*saslWatch); ok {
+			return w
+		}
+	}
+	return nil
 }

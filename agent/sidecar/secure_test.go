@@ -1,0 +1,253 @@
+package sidecar_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/agent/brokerconn"
+	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
+	"github.com/causeway-dev/causeway/agent/sidecar"
+	"github.com/causeway-dev/causeway/store"
+)
+
+// logBuffer collects log lines written from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// secretFile writes a secret into a file of its own, 0600.
+func secretFile(t *testing.T, secret string) string {
+	f := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(f, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestSidecarKafkaSASLTLS runs the sidecar against a kfake cluster that
+// requires SCRAM-SHA-256 over TLS (a CA the test made): lag and a DLQ
+// arrival are stored, the password came from a file, and no log line holds
+// it. A wrong password stops the sidecar with brokerconn.ErrKafkaAuth.
+func TestSidecarKafkaSASLTLS(t *testing.T) {
+	const user, pass = "causeway-agent", "Kafka-s3cr3t-pw"
+	pki := certtest.New(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders.placed", "orders.placed.dlq"),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", user, pass), kfake.TLS(pki.ServerTLS(false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	conn := brokerconn.Kafka{SASL: brokerconn.SASLScramSHA256, User: user, PasswordFile: secretFile(t, pass), TLS: true, CAFile: pki.CAFile}
+	opts, err := conn.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, collectorURL := collectorWithStore(t, 0)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i := 0; i < 12; i++ {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "orders.placed", Value: []byte("order")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offs := make(kadm.Offsets)
+	offs.Add(kadm.Offset{Topic: "orders.placed", Partition: 0, At: 4, LeaderEpoch: -1})
+	if _, err := kadm.NewClient(cl).CommitOffsets(ctx, "billing", offs); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "orders.placed.dlq", Value: []byte("poison")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := new(logBuffer)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	done := make(chan error, 1)
+	go func() {
+		done <- sidecar.Run(ctx, sidecar.Config{KafkaBrokers: c.ListenAddrs(), Kafka: conn, Collector: collectorURL,
+			Interval: 200 * time.Millisecond}, log)
+	}()
+	var lag []store.LagSample
+	var dlq store.DLQPage
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		lag, _ = st.Lag(ctx, store.LagQuery{Group: "billing"})
+		dlq, _ = st.DLQ(ctx, store.DLQQuery{Source: "orders.placed.dlq"})
+		if len(lag) > 0 && len(dlq.Entries) == 1 {
+			break
+		}
+	}
+	if len(lag) == 0 || len(dlq.Entries) != 1 {
+		t.Fatalf("over SASL/TLS: stored %d lag samples and %d DLQ entries; log:\n%s", len(lag), len(dlq.Entries), logs)
+	}
+	if l := lag[len(lag)-1]; l.Lag != 8 || l.Committed != 4 || l.End != 12 {
+		t.Errorf("lag sample %+v, want 8 behind", l)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("sidecar: %v", err)
+	}
+
+	// A wrong password: the sidecar stops with a clear, typed error.
+	bad := conn
+	bad.PasswordFile = secretFile(t, "not-the-"+pass)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- sidecar.Run(context.Background(), sidecar.Config{KafkaBrokers: c.ListenAddrs(), Kafka: bad, Collector: collectorURL,
+			Interval: 200 * time.Millisecond}, log)
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, brokerconn.ErrKafkaAuth) {
+			t.Fatalf("wrong password: %v, want brokerconn.ErrKafkaAuth", err)
+		}
+		if strings.Contains(err.Error(), pass) {
+			t.Errorf("the error shows the password: %v", err)
+		}
+		t.Logf("wrong password: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sidecar kept running with a wrong password")
+	}
+	if strings.Contains(logs.String(), pass) {
+		t.Errorf("the password is in the log:\n%s", logs)
+	}
+}
+
+// natsNkeyTLS starts an embedded nats-server with JetStream that admits
+// only one nkey user, over TLS with certificates from pki; it returns the
+// client URL and the file holding the user's seed.
+func natsNkeyTLS(t *testing.T, pki *certtest.PKI) (url, seedFile string, seed []byte) {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := kp.PublicKey()
+	seed, _ = kp.Seed()
+	seedFile = filepath.Join(t.TempDir(), "user.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+		Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSConfig: pki.ServerTLS(false), TLSTimeout: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL(), seedFile, seed
+}
+
+// TestSidecarNATSNkeyTLS: against a nats-server that admits one nkey user
+// over TLS only, the sidecar (seed from a file, the test's CA) stores a
+// terminated message as a DLQ entry and the consumer's lag; the seed is in
+// no log line; without credentials the sidecar is refused at once.
+func TestSidecarNATSNkeyTLS(t *testing.T) {
+	pki := certtest.New(t)
+	url, seedFile, seed := natsNkeyTLS(t, pki)
+	conn := brokerconn.NATS{NkeyFile: seedFile, CAFile: pki.CAFile}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, collectorURL := collectorWithStore(t, 0)
+	logs := new(logBuffer)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	done := make(chan error, 1)
+	go func() {
+		done <- sidecar.Run(ctx, sidecar.Config{NATSURL: url, NATS: conn, Collector: collectorURL, Interval: 200 * time.Millisecond}, log)
+	}()
+	opts, err := conn.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := natsgo.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SHIPPING", Subjects: []string{"shipping.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "shipper", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the sidecar subscribes to advisories
+	for _, body := range []string{"bad-label", "ok-1", "ok-2"} {
+		if _, err := js.Publish(ctx, "shipping.label", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range b.Messages() {
+		m.Term()
+	}
+	var page store.DLQPage
+	var lag []store.LagSample
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		page, _ = st.DLQ(ctx, store.DLQQuery{Source: "SHIPPING"})
+		lag, _ = st.Lag(ctx, store.LagQuery{Group: "shipper"})
+		if len(page.Entries) == 1 && len(lag) > 0 && lag[len(lag)-1].Lag == 2 {
+			break
+		}
+	}
+	if len(page.Entries) != 1 || len(lag) == 0 || lag[len(lag)-1].Lag != 2 {
+		t.Fatalf("over nkey/TLS: %d DLQ entries, lag %+v; log:\n%s", len(page.Entries), lag, logs)
+	}
+	if e, _ := st.DLQEntry(ctx, page.Entries[0].ID); string(e.Payload) != "bad-label" || e.SourceOffset != 1 {
+		t.Errorf("DLQ entry %+v", e)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("sidecar: %v", err)
+	}
+
+	// Without the seed the server refuses the sidecar, and Run says so.
+	err = sidecar.Run(context.Background(), sidecar.Config{NATSURL: url, NATS: brokerconn.NATS{CAFile: pki.CAFile},
+		Collector: collectorURL}, log)
+	if !errors.Is(err, natsgo.ErrAuthorization) {
+		t.Fatalf("no credentials: %v, want nats.ErrAuthorization", err)
+	}
+	if strings.Contains(logs.String(), string(seed)) || strings.Contains(logs.String(), string(seed[:20])) {
+		t.Errorf("the nkey seed is in the log:\n%s", logs)
+	}
+}
