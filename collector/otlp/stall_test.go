@@ -265,4 +265,3 @@ func TestGRPCPeerShare(t *testing.T) {
 	}
 	waitReleased(t, lim)
 }
-
