@@ -11,11 +11,16 @@
 // acknowledged, since acknowledgement follows the fsync. A "LOCK" file
 // (flock) keeps a second process from opening the same spool.
 //
-// After a failed write or fsync the spool refuses further appends: what
-// the kernel did with unsynced pages is unknown (an fsync that fails once
-// may succeed the next time without the data reaching the disk), so the
-// spool must be reopened, which cuts any torn tail and starts clean.
-// Records acknowledged before the failure stay readable.
+// A failed write or fsync (a full disk, an I/O error) abandons the segment
+// being written, never to write to it again: what the kernel did with its
+// unsynced pages is unknown (an fsync that fails once may succeed the next
+// time without the data reaching the disk: "fsyncgate"). The records
+// acknowledged before the failure were fsync'd and stay readable; the
+// unacknowledged tail after them is never acknowledged, never read, and is
+// cut off the file before anything else is written. Appends fail with
+// ErrWrite for a back-off; then the next Append (or Probe) tries again in a
+// fresh segment, so the spool recovers by itself once space returns
+// (abandon.go).
 package spool
 
 import (
@@ -60,10 +65,12 @@ const headerLen = 8
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 type segment struct {
-	first uint64 // sequence number of the first record
-	path  string
-	size  int64
-	count uint64 // records in the segment
+	first   uint64 // sequence number of the first record
+	path    string
+	size    int64
+	count   uint64 // records in the segment
+	durable int64  // bytes known fsync'd (the rest may be lost in a crash)
+	sealed  bool   // abandoned after a failed write: never appended to again
 }
 
 // Spool is a durable FIFO of records. Append, Bytes, Done and Pending are
@@ -84,7 +91,8 @@ type Spool struct {
 	committed uint64       // records below this are done
 	marks     []appendMark // append times of the records not yet committed, oldest first (stats.go)
 	closed    bool
-	err       error // sticky write/fsync error: appends fail until reopened
+	err       error // the last write/fsync failure while appends are failing, else nil (abandon.go)
+	failure   failure
 	lock      *os.File
 
 	syncMu sync.Mutex // held while one goroutine fsyncs for everyone
@@ -173,7 +181,7 @@ func (s *Spool) recover() error {
 				return fmt.Errorf("cutting torn record off %s: %w", seg.path, err)
 			}
 		}
-		seg.count, seg.size = n, valid
+		seg.count, seg.size, seg.durable = n, valid, valid
 		s.markLocked(seg.first, fi.ModTime()) // records of an earlier run: when their segment was last written
 		s.bytes += valid
 		s.next = seg.first + n
@@ -249,31 +257,25 @@ func (s *Spool) Append(p []byte) error {
 		return ErrClosed
 	}
 	if s.err != nil {
-		err := s.err
-		s.mu.Unlock()
-		return err
+		// Failing: after the back-off, this append is the probe.
+		if err := s.reviveLocked(time.Now()); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 	}
 	if s.bytes+need > s.opts.MaxBytes {
 		s.mu.Unlock()
 		return ErrFull
 	}
 	if err := s.writeLocked(p); err != nil {
-		s.failLocked(err)
+		s.abandonLocked(err)
+		err = s.err
 		s.mu.Unlock()
 		return err
 	}
-	seq := s.next - 1
+	seq, gen := s.next-1, s.failure.gen
 	s.mu.Unlock()
-	return s.sync(seq)
-}
-
-// failLocked makes err sticky (the first one wins) and wakes the reader.
-// Called with mu held.
-func (s *Spool) failLocked(err error) {
-	if s.err == nil {
-		s.err = fmt.Errorf("%w (reopen the spool to continue)", err)
-	}
-	s.cond.Broadcast()
+	return s.sync(seq, gen)
 }
 
 func (s *Spool) writeLocked(p []byte) error {
@@ -315,10 +317,12 @@ func (s *Spool) rotateLocked() error {
 		// Everything appended so far is durable now; appenders waiting in
 		// sync may find the file they meant to fsync already closed.
 		s.markSyncedLocked(s.next)
+		last := s.segs[len(s.segs)-1]
+		last.durable = last.size
 		s.f.Close()
 		s.f = nil
 	}
-	if n := len(s.segs); n > 0 && s.segs[n-1].size < s.opts.SegmentBytes && s.segs[n-1].first+s.segs[n-1].count == s.next {
+	if n := len(s.segs); n > 0 && !s.segs[n-1].sealed && s.segs[n-1].size < s.opts.SegmentBytes && s.segs[n-1].first+s.segs[n-1].count == s.next {
 		f, err := os.OpenFile(s.segs[n-1].path, os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return fmt.Errorf("spool reopen segment: %w", err)
@@ -340,18 +344,14 @@ func (s *Spool) rotateLocked() error {
 	return nil
 }
 
-// sync makes every record up to seq durable, fsyncing at most once for
-// all the appends waiting at the same time.
-func (s *Spool) sync(seq uint64) error {
+// sync makes every record up to seq, appended in failure generation gen,
+// durable, fsyncing at most once for all the appends waiting at the same
+// time.
+func (s *Spool) sync(seq, gen uint64) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	s.mu.Lock()
-	if s.synced > seq {
-		s.mu.Unlock()
-		return nil
-	}
-	if s.err != nil {
-		err := s.err
+	if done, err := s.settledLocked(seq, gen); done {
 		s.mu.Unlock()
 		return err
 	}
@@ -361,10 +361,11 @@ func (s *Spool) sync(seq uint64) error {
 	}
 	// Flush under mu (the buffer is shared), fsync outside it so appends
 	// keep going into the buffer meanwhile.
-	upto := s.next
+	upto, seg := s.next, s.segs[len(s.segs)-1]
+	off := seg.size
 	if err := s.bw.Flush(); err != nil {
-		err = fmt.Errorf("spool flush: %w", err)
-		s.failLocked(err)
+		s.abandonLocked(fmt.Errorf("spool flush: %w", err))
+		err = s.err
 		s.mu.Unlock()
 		return err
 	}
@@ -373,16 +374,18 @@ func (s *Spool) sync(seq uint64) error {
 	err := f.Sync()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err != nil {
-		if s.synced > seq {
-			// A rotation fsync'd and closed the file under us.
-			return nil
-		}
-		err = fmt.Errorf("spool fsync: %w", err)
-		s.failLocked(err)
+	if done, err := s.settledLocked(seq, gen); done {
+		// A rotation fsync'd and closed the file under us, or a failure
+		// elsewhere abandoned the segment meanwhile.
 		return err
 	}
+	if err != nil {
+		s.abandonLocked(fmt.Errorf("spool fsync: %w", err))
+		return s.err
+	}
 	s.markSyncedLocked(upto)
+	seg.durable = max(seg.durable, off)
+	s.failure.backoff = 0 // the disk takes writes again
 	return nil
 }
 
@@ -584,13 +587,15 @@ func (s *Spool) Close() error {
 	s.cond.Broadcast()
 	var err error
 	if s.f != nil {
-		if s.err == nil {
-			if err = errors.Join(s.bw.Flush(), s.f.Sync()); err == nil {
-				// Appends waiting for their fsync get this one.
-				s.markSyncedLocked(s.next)
-			}
+		if err = errors.Join(s.bw.Flush(), s.f.Sync()); err == nil {
+			// Appends waiting for their fsync get this one.
+			s.markSyncedLocked(s.next)
 		}
 		err = errors.Join(err, s.f.Close())
+	}
+	if s.failure.abandoned != nil {
+		// Cut the unacknowledged tail now rather than leave it to Open.
+		s.cleanAbandonedLocked()
 	}
 	s.closeReader()
 	return errors.Join(err, s.lock.Close())
