@@ -10,10 +10,10 @@ import (
 	"github.com/causeway-dev/causeway/studio/alert"
 )
 
-// RegisterAlerts mounts the alert endpoints; changes (POST, PUT, DELETE,
-// test sends) go through write, which checks the operator role.
-func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine, write func(http.Handler) http.Handler) {
-	w := func(h http.HandlerFunc) http.Handler { return write(h) }
+// RegisterAlerts mounts the alert endpoints, each with its role from the
+// route table: rule changes need an admin, test sends an operator. Every
+// change and test send is appended to the audit log with the token's name.
+func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine) {
 	a.handleFunc(mux, "GET /api/v1/alerts/rules", func(rw http.ResponseWriter, _ *http.Request) {
 		writeJSON(rw, http.StatusOK, map[string]any{"rules": e.Rules()})
 	})
@@ -25,14 +25,18 @@ func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine, write func(htt
 		}
 		writeJSON(rw, http.StatusOK, rule)
 	})
-	a.handle(mux, "POST /api/v1/alerts/rules", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "POST /api/v1/alerts/rules", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		a.putRule(rw, r, e, "", http.StatusCreated)
 	}))
-	a.handle(mux, "PUT /api/v1/alerts/rules/{id}", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "PUT /api/v1/alerts/rules/{id}", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		a.putRule(rw, r, e, r.PathValue("id"), http.StatusOK)
 	}))
-	a.handle(mux, "DELETE /api/v1/alerts/rules/{id}", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "DELETE /api/v1/alerts/rules/{id}", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		old, _ := e.Rule(r.PathValue("id"))
 		ok, err := e.Remove(r.Context(), r.PathValue("id"))
+		if ok {
+			a.record(r, "alert_rule.deleted", r.PathValue("id"), map[string]any{"rule": old})
+		}
 		if err != nil {
 			a.fail(rw, r, err)
 			return
@@ -43,12 +47,13 @@ func (a *API) RegisterAlerts(mux *http.ServeMux, e *alert.Engine, write func(htt
 		}
 		rw.WriteHeader(http.StatusNoContent)
 	}))
-	a.handle(mux, "POST /api/v1/alerts/rules/{id}/test", w(func(rw http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "POST /api/v1/alerts/rules/{id}/test", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		ev, err := e.Test(r.Context(), r.PathValue("id"))
 		if err != nil {
 			a.fail(rw, r, err)
 			return
 		}
+		a.record(r, "alert_rule.test", r.PathValue("id"), map[string]any{"delivered": ev.Delivered, "failed": len(ev.Failed)})
 		writeJSON(rw, http.StatusOK, ev)
 	}))
 	a.handleFunc(mux, "GET /api/v1/alerts/events", func(rw http.ResponseWriter, _ *http.Request) {
@@ -74,8 +79,10 @@ func (a *API) putRule(w http.ResponseWriter, r *http.Request, e *alert.Engine, i
 		writeError(w, &Error{Status: http.StatusConflict, Code: "already_exists", Message: fmt.Sprintf("rule %s exists: PUT to replace it", rule.ID)})
 		return
 	}
+	_, existed := e.Rule(rule.ID)
 	if err := e.Save(r.Context(), rule); err != nil {
 		if errors.Is(err, alert.ErrNotSaved) {
+			a.record(r, ruleAction(existed), rule.ID, map[string]any{"rule": rule, "saved": false})
 			a.fail(w, r, err)
 			return
 		}
@@ -86,5 +93,13 @@ func (a *API) putRule(w http.ResponseWriter, r *http.Request, e *alert.Engine, i
 		writeError(w, badRequest("%v", err))
 		return
 	}
+	a.record(r, ruleAction(existed), rule.ID, map[string]any{"rule": rule})
 	writeJSON(w, status, rule)
+}
+
+func ruleAction(existed bool) string {
+	if existed {
+		return "alert_rule.updated"
+	}
+	return "alert_rule.created"
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/studio/auth"
 )
 
 //go:embed openapi.json
@@ -41,14 +42,19 @@ type API struct {
 	cfg    QueryConfig // read bounds (bounds.go)
 
 	duration *prometheus.HistogramVec // request latency (metrics.go)
+
+	guard       *auth.Guard // checks each route's role (roles.go)
+	payloadsMin auth.Role   // the least role that sees payloads
+	audit       Auditor     // nil: changes are not audited
 }
 
-// handle registers h for pattern on mux and remembers the route.
+// handle registers h for pattern on mux behind the pattern's role from
+// the route table (roles.go) and remembers the route.
 func (a *API) handle(mux *http.ServeMux, pattern string, h http.Handler) {
 	if strings.Contains(pattern, " ") {
 		a.routes = append(a.routes, pattern)
 	}
-	mux.Handle(pattern, a.instrument(pattern, h))
+	mux.Handle(pattern, a.instrument(pattern, a.guarded(pattern, h)))
 }
 
 func (a *API) handleFunc(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
@@ -61,7 +67,8 @@ func (a *API) Routes() []string { return slices.Clone(a.routes) }
 
 // New returns the API over r.
 func New(r store.Reader, log *slog.Logger) *API {
-	return &API{r: r, log: log, now: time.Now, duration: newRequestDuration(), cfg: DefaultQueryConfig()}
+	open, _ := auth.New(nil)
+	return &API{r: r, log: log, now: time.Now, duration: newRequestDuration(), cfg: DefaultQueryConfig(), guard: open, payloadsMin: auth.Operator}
 }
 
 // SetQueryConfig sets the read bounds (zero fields take defaults); call
@@ -448,6 +455,11 @@ func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if hidden := a.payloadHidden(r); hidden != "" {
+		for i := range page.Entries {
+			page.Entries[i].Payload = nil
+		}
+	}
 	type group struct {
 		Reason   string `json:"reason"`
 		Original string `json:"original"`
@@ -479,5 +491,16 @@ func (a *API) dlqEntry(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	v := dlqView{DLQEntry: e, PayloadHidden: a.payloadHidden(r)}
+	if v.PayloadHidden != "" {
+		v.Payload = nil
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// dlqView is a DLQ entry as the API shows it: without its payload, and
+// saying so, to a role below studio.payloads_min_role.
+type dlqView struct {
+	store.DLQEntry
+	PayloadHidden string `json:"payload_hidden,omitempty"`
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,8 @@ import (
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/store/storetest"
 	"github.com/causeway-dev/causeway/studio/alert"
+	"github.com/causeway-dev/causeway/studio/audit"
+	"github.com/causeway-dev/causeway/studio/auth"
 )
 
 // server is the API over an embedded store holding a two-hop flow, lag
@@ -219,15 +222,21 @@ func TestAlertEndpoints(t *testing.T) {
 	eng := alert.NewEngine(st, alert.NewSender(alert.SenderOptions{}), log)
 	mux := http.NewServeMux()
 	a := New(st, log)
+	guard, err := auth.New([]auth.Token{{Name: "ada", Role: "admin", Token: "admin-token-0123456789"},
+		{Name: "otto", Role: "operator", Token: "operator-token-0123456789"}, {Name: "vic", Role: "viewer", Token: "viewer-token-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetGuard(guard)
+	auditLog := audit.New(st, "test-studio")
+	a.SetAudit(auditLog)
 	a.Register(mux)
-	writes := 0
-	a.RegisterAlerts(mux, eng, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writes++; h.ServeHTTP(w, r) })
-	})
+	a.RegisterAlerts(mux, eng)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	do := func(method, path, body string) (int, string) {
+	as := func(token, method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -236,9 +245,22 @@ func TestAlertEndpoints(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	do := func(method, path, body string) (int, string) { return as("admin-token-0123456789", method, path, body) }
+	// Rule changes need an admin; reads a viewer.
+	for _, tok := range []string{"viewer-token-0123456789", "operator-token-0123456789"} {
+		if code, body := as(tok, "POST", "/api/v1/alerts/rules", `{"id":"z","name":"z","kind":"lag_messages"}`); code != 403 || !strings.Contains(body, "admin") {
+			t.Fatalf("create as a non-admin: %d %s", code, body)
+		}
+	}
+	if code, _ := as("viewer-token-0123456789", "GET", "/api/v1/alerts/rules", ""); code != 200 {
+		t.Fatalf("list as a viewer: %d", code)
+	}
+	if code, _ := as("", "GET", "/api/v1/alerts/rules", ""); code != 401 {
+		t.Fatalf("list without a token: %d", code)
+	}
 	rule := `{"id":"lag","name":"lag","kind":"lag_messages","threshold":10,"for":"30s","webhooks":[{"url":"https://hooks.example.com/x","secret":"k"}]}`
-	if code, body := do("POST", "/api/v1/alerts/rules", rule); code != 201 || strings.Contains(body, `"k"`) {
-		t.Fatalf("create: %d %s (the secret must not be echoed)", code, body)
+	if code, body := do("POST", "/api/v1/alerts/rules", rule); code != 201 || strings.Contains(body, `"k"`) || strings.Contains(body, "hooks.example.com") {
+		t.Fatalf("create: %d %s (the URL and secret must not be echoed)", code, body)
 	}
 	if code, _ := do("POST", "/api/v1/alerts/rules", rule); code != 409 {
 		t.Fatalf("create twice: %d", code)
@@ -267,7 +289,33 @@ func TestAlertEndpoints(t *testing.T) {
 	if code, body := do("GET", "/api/v1/alerts/events", ""); code != 200 || !strings.Contains(body, `"events"`) {
 		t.Fatalf("events: %d %s", code, body)
 	}
-	if writes != 8 {
-		t.Fatalf("%d requests went through the write guard, want 8", writes)
+	// A test send needs an operator; the change and the send are attributed.
+	if code, _ := do("POST", "/api/v1/alerts/rules", strings.Replace(rule, `"id":"lag"`, `"id":"lag2"`, 1)); code != 201 {
+		t.Fatalf("create lag2: %d", code)
+	}
+	if code, _ := as("viewer-token-0123456789", "POST", "/api/v1/alerts/rules/lag2/test", ""); code != 403 {
+		t.Fatalf("test send as a viewer: %d", code)
+	}
+	if code, body := as("operator-token-0123456789", "POST", "/api/v1/alerts/rules/lag2/test", ""); code != 200 {
+		t.Fatalf("test send as an operator: %d %s", code, body)
+	}
+	recs, err := st.AuditRecords(context.Background(), store.AuditQuery{Writer: "test-studio"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Actor+" "+r.Action+" "+r.Subject)
+		if strings.Contains(r.Detail, "hooks.example.com") || strings.Contains(r.Detail, `"k"`) {
+			t.Fatalf("audit detail holds a webhook credential: %s", r.Detail)
+		}
+	}
+	want := []string{"ada alert_rule.created lag", "ada alert_rule.updated lag", "ada alert_rule.deleted lag",
+		"ada alert_rule.created lag2", "otto alert_rule.test lag2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("audit records:\n%q\nwant\n%q", got, want)
+	}
+	if _, err := audit.Verify(context.Background(), st); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -40,11 +40,12 @@ func NewReplayView(r store.Replay) ReplayView {
 
 func rfc3339(ns uint64) string { return time.Unix(0, int64(ns)).UTC().Format(time.RFC3339Nano) }
 
-// RegisterReplays mounts the replay endpoints; starting and cancelling go
-// through write, which checks the operator role. A dry run needs only a
-// viewer.
-func (a *API) RegisterReplays(mux *http.ServeMux, e *replay.Engine, write func(http.Handler) http.Handler) {
-	a.handleFunc(mux, "POST /api/v1/replays", func(w http.ResponseWriter, r *http.Request) {
+// RegisterReplays mounts the replay endpoints, each with its role from the
+// route table: a dry run needs a viewer (payload previews hidden below
+// studio.payloads_min_role), starting and cancelling an operator.
+func (a *API) RegisterReplays(mux *http.ServeMux, e *replay.Engine) {
+	const start = "POST /api/v1/replays"
+	a.handleFunc(mux, start, func(w http.ResponseWriter, r *http.Request) {
 		var req replay.Request
 		dec := json.NewDecoder(io.LimitReader(r.Body, 8<<20))
 		dec.DisallowUnknownFields()
@@ -58,12 +59,17 @@ func (a *API) RegisterReplays(mux *http.ServeMux, e *replay.Engine, write func(h
 				a.failReplay(w, r, err)
 				return
 			}
+			if hidden := a.payloadHidden(r); hidden != "" {
+				for i := range p.Sample {
+					p.Sample[i].PayloadPreview, p.Sample[i].PayloadHidden = "", hidden
+				}
+			}
 			writeJSON(w, http.StatusOK, p)
 			return
 		}
-		write(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.mayRun(w, r, start) {
 			a.startReplay(w, r, e, req)
-		})).ServeHTTP(w, r)
+		}
 	})
 	a.handleFunc(mux, "GET /api/v1/replays", func(w http.ResponseWriter, r *http.Request) {
 		p := &params{q: r.URL.Query()}
@@ -116,14 +122,14 @@ func (a *API) RegisterReplays(mux *http.ServeMux, e *replay.Engine, write func(h
 		v.Items = items
 		writeJSON(w, http.StatusOK, v)
 	})
-	a.handle(mux, "POST /api/v1/replays/{id}/cancel", write(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a.handle(mux, "POST /api/v1/replays/{id}/cancel", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x, err := e.Cancel(r.Context(), r.PathValue("id"), who(r))
 		if err != nil {
 			a.failReplay(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, NewReplayView(x))
-	})))
+	}))
 }
 
 func (a *API) startReplay(w http.ResponseWriter, r *http.Request, e *replay.Engine, req replay.Request) {
@@ -163,6 +169,8 @@ var replayStatus = map[string]int{
 	"idempotency_conflict": http.StatusUnprocessableEntity,
 	"already_finished":     http.StatusConflict,
 	"unavailable":          http.StatusServiceUnavailable,
+	"untrusted_source":     http.StatusForbidden,
+	"target_not_allowed":   http.StatusForbidden,
 }
 
 func (a *API) failReplay(w http.ResponseWriter, r *http.Request, err error) {

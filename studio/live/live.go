@@ -63,6 +63,9 @@ const (
 // channels are the channels a client may subscribe to.
 var channels = []string{ChannelEvents, ChannelFlows, ChannelLag, ChannelDLQ, ChannelReplays, ChannelAlerts}
 
+// Channels lists the channels a client can subscribe to.
+func Channels() []string { return slices.Clone(channels) }
+
 // Config bounds the hub (YAML key "studio.live"). The memory a hub
 // holds for its clients' queues is at most MaxConnections × (QueueBytes
 // + one frame).
@@ -128,6 +131,11 @@ type Options struct {
 	AllowedOrigins []string
 	// Config bounds connections and queues; zero fields take defaults.
 	Config
+	// Authorize, when set, is asked at every subscription whether the
+	// connection (ctx is its upgrade request's context, carrying who it
+	// authenticated as) may receive channel; an error is answered with an
+	// error frame and no subscription.
+	Authorize func(ctx context.Context, channel string) error
 }
 
 // Hub fans stored batches out to websocket clients.
@@ -204,6 +212,7 @@ type client struct {
 	queue chan []byte
 	mu    sync.Mutex
 	subs  map[string]Filter
+	ctx   context.Context // the upgrade request's, for Authorize
 	// queued is the bytes in queue; lagging is set (and lag closed) when
 	// a frame did not fit: the client is being disconnected.
 	queued  int
@@ -230,7 +239,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered (403 for a bad origin)
 	}
 	c := &client{conn: conn, queue: make(chan []byte, h.opts.QueueFrames), subs: map[string]Filter{},
-		lag: make(chan struct{}), done: make(chan struct{})}
+		lag: make(chan struct{}), done: make(chan struct{}), ctx: context.WithoutCancel(r.Context())}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -262,6 +271,8 @@ func (h *Hub) readLoop(c *client) {
 		switch {
 		case !slices.Contains(channels, req.Channel):
 			h.sendTo(c, frame{Channel: "error", Message: "unknown channel " + strings.TrimSpace(req.Channel) + ": want one of " + strings.Join(channels, ", ")})
+		case req.Op == "subscribe" && h.opts.Authorize != nil && h.opts.Authorize(c.ctx, req.Channel) != nil:
+			h.sendTo(c, frame{Channel: "error", Message: "permission denied for channel " + req.Channel + ": " + h.opts.Authorize(c.ctx, req.Channel).Error()})
 		case req.Op == "subscribe":
 			c.mu.Lock()
 			c.subs[req.Channel] = req.Filter

@@ -155,6 +155,9 @@ type Sample struct {
 	Reason         string `json:"reason,omitempty"`
 	PayloadPreview string `json:"payload_preview,omitempty"`
 	PayloadSize    int64  `json:"payload_size"`
+	// PayloadHidden says why PayloadPreview is empty: the API hides it
+	// from roles below studio.payloads_min_role.
+	PayloadHidden string `json:"payload_hidden,omitempty"`
 }
 
 // Error is a request the engine refuses; Code is stable for clients:

@@ -28,6 +28,7 @@ import (
 	_ "github.com/causeway-dev/causeway/store/embedded"   // registers embedded://
 	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/api"
+	"github.com/causeway-dev/causeway/studio/audit"
 	"github.com/causeway-dev/causeway/studio/auth"
 	"github.com/causeway-dev/causeway/studio/flowmetrics"
 	"github.com/causeway-dev/causeway/studio/live"
@@ -61,13 +62,17 @@ type Config struct {
 	// With neither set, a key is made for this run only, and rules saved
 	// now cannot be read after a restart.
 	SecretKeyFile string `yaml:"secret_key_file"`
+	// PayloadsMinRole is the least role that sees message payloads: DLQ
+	// entry payloads and dry-run payload previews (default operator;
+	// viewer shows them to every token).
+	PayloadsMinRole string `yaml:"payloads_min_role"`
 }
 
 // DefaultConfig returns the studio's defaults: loopback, no tokens, rules
 // evaluated every 15 s, the replay engine's limits.
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:7070", Alerts: AlertsConfig{Interval: 15 * time.Second}, Replay: replay.DefaultConfig(),
-		Query: api.DefaultQueryConfig(), Live: live.DefaultConfig()}
+		Query: api.DefaultQueryConfig(), Live: live.DefaultConfig(), PayloadsMinRole: auth.Operator.String()}
 }
 
 // AlertsConfig is the alert engine's part of the configuration.
@@ -152,8 +157,14 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	if err != nil {
 		return nil, UsageError{fmt.Errorf("studio tokens: %w", err)}
 	}
-	if err := errors.Join(s.Studio.Query.Validate(), s.Studio.Live.Validate()); err != nil {
+	if err := errors.Join(s.Studio.Query.Validate(), s.Studio.Live.Validate(), s.Studio.Replay.Validate()); err != nil {
 		return nil, UsageError{err}
+	}
+	payloadsMin := auth.Operator
+	if s.Studio.PayloadsMinRole != "" {
+		if payloadsMin, err = auth.ParseRole(s.Studio.PayloadsMinRole); err != nil {
+			return nil, UsageError{fmt.Errorf("studio.payloads_min_role: %w", err)}
+		}
 	}
 	if guard.Open() {
 		if err := LoopbackOnly(s.Studio.Listen); err != nil {
@@ -183,7 +194,8 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srv.hub = live.NewHub(live.Options{AllowedOrigins: append([]string{"wails://wails"}, s.Studio.Origins...), Config: s.Studio.Live}, log)
+	srv.hub = live.NewHub(live.Options{AllowedOrigins: append([]string{"wails://wails"}, s.Studio.Origins...), Config: s.Studio.Live,
+		Authorize: api.AuthorizeChannel}, log)
 	// The flow metrics see what the live stream sees.
 	flow := flowmetrics.New(flowmetrics.Options{})
 	publish := func(b *store.Batch) { srv.hub.Publish(b); flow.Observe(b) }
@@ -234,6 +246,9 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, srv.replays.Close)
+	// This process's own audit chain: studios sharing a store never fork one.
+	auditLog := audit.New(st, audit.NewWriter())
+	srv.replays.SetAudit(auditLog)
 	if err := srv.replays.Recover(ctx); err != nil {
 		return nil, err
 	}
@@ -254,15 +269,17 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	apiMux := http.NewServeMux()
 	a := api.New(st, log)
 	a.SetQueryConfig(s.Studio.Query)
+	// Every route checks its own role, from api's route table (roles.go).
+	a.SetGuard(guard)
+	a.SetPayloadsMinRole(payloadsMin)
+	a.SetAudit(auditLog)
 	a.Register(apiMux)
-	operator := func(h http.Handler) http.Handler { return guard.Require(auth.Operator, h) }
-	a.RegisterAlerts(apiMux, alerts, operator)
-	a.RegisterReplays(apiMux, srv.replays, operator)
-	apiMux.Handle("GET /api/v1/live", srv.hub)
+	a.RegisterAlerts(apiMux, alerts)
+	a.RegisterReplays(apiMux, srv.replays)
+	a.Mount(apiMux, "GET /api/v1/live", srv.hub)
 	guard.AllowQueryToken("/api/v1/live")
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/health", apiMux) // open, for load balancers
-	mux.Handle("/api/v1/", guard.Require(auth.Viewer, apiMux))
+	mux.Handle("/api/v1/", apiMux)
 	// Prometheus scrapes with any valid token (its authorization config),
 	// or none in open mode.
 	reg := prometheus.NewRegistry()

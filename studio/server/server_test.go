@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	_ "github.com/causeway-dev/causeway/store/clickhouse"
 	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 	_ "github.com/causeway-dev/causeway/store/embedded"
+	"github.com/causeway-dev/causeway/studio/audit"
 	"github.com/causeway-dev/causeway/studio/auth"
 	"github.com/causeway-dev/causeway/studio/replay"
 	"github.com/causeway-dev/causeway/studio/server"
@@ -139,8 +141,13 @@ func TestReplayOverHTTP(t *testing.T) {
 	}
 	var preview replay.Preview
 	call("POST", "/api/v1/replays", viewerToken, "", dry, 200, &preview)
-	if preview.Count != 2 || !preview.ConfirmCount || preview.Sample[0].PayloadPreview == "" {
-		t.Fatalf("preview %+v", preview)
+	if preview.Count != 2 || !preview.ConfirmCount || preview.Sample[0].PayloadPreview != "" || preview.Sample[0].PayloadHidden != "payload hidden: needs operator" {
+		t.Fatalf("a viewer's preview %+v", preview)
+	}
+	preview = replay.Preview{}
+	call("POST", "/api/v1/replays", operatorToken, "", dry, 200, &preview)
+	if preview.Sample[0].PayloadPreview != `{"order":1}` || preview.Sample[0].PayloadHidden != "" {
+		t.Fatalf("an operator's preview %+v", preview)
 	}
 	call("POST", "/api/v1/replays", viewerToken, "", run, 403, nil)
 	var e struct{ Error struct{ Code string } }
@@ -215,6 +222,26 @@ func TestReplayOverHTTP(t *testing.T) {
 	cancel()
 	if len(recs) != 2 {
 		t.Fatalf("%d records on orders, want 2", len(recs))
+	}
+
+	// The audit log has the replay, attributed to otto, and verifies.
+	sum, err := audit.Verify(ctx, srv.Store())
+	if err != nil || sum.Chains != 1 {
+		t.Fatalf("audit: %+v, %v", sum, err)
+	}
+	for w := range sum.Heads {
+		rs, err := srv.Store().AuditRecords(ctx, store.AuditQuery{Writer: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.Actor+" "+r.Action+" "+r.Subject)
+		}
+		want := []string{"otto replay.created " + started.ID, "otto replay.started " + started.ID, "otto replay.finished " + started.ID}
+		if !slices.Equal(got, want) {
+			t.Fatalf("audit records %q, want %q", got, want)
+		}
 	}
 }
 
