@@ -86,6 +86,9 @@ type Config struct {
 	// and encrypts the connection (TLS); kept out of the Ingest URL so no
 	// password is ever in a URL that gets logged.
 	IngestKafka brokerconn.Kafka `yaml:"ingest_kafka"`
+	// TLS serves both OTLP receivers over TLS, or mutual TLS with
+	// client_ca_file (see tls.go).
+	TLS TLSConfig `yaml:"tls"`
 	// MetricsAddr is where `causeway collector` serves Prometheus /metrics
 	// (default "127.0.0.1:8888", the OpenTelemetry Collector's own
 	// telemetry port; "off" disables). The collector package does not
@@ -161,6 +164,9 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	if err := validateTrusted(c.TrustedDLQSources); err != nil {
+		return err
+	}
+	if err := c.TLS.Validate(); err != nil {
 		return err
 	}
 	switch {
@@ -324,6 +330,9 @@ func (c *Collector) Start(ctx context.Context) error {
 			}
 			return fmt.Errorf("OTLP/gRPC listen on %s: %w", c.cfg.GRPCAddr, err)
 		}
+	}
+	if err := c.serveTLS(); err != nil {
+		return err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel

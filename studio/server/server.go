@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +47,8 @@ type Config struct {
 	// here in its Settings, say. "wails://wails" (the desktop app) is
 	// always accepted on the websocket.
 	Origins []string `yaml:"origins"`
+	// TLS serves the studio over HTTPS, or mutual TLS with client_ca_file.
+	TLS collector.TLSConfig `yaml:"tls"`
 	// Alerts configures the alert engine.
 	Alerts AlertsConfig `yaml:"alerts"`
 	// Replay configures the replay engine's broker connections and limits.
@@ -118,6 +121,7 @@ type Server struct {
 	replays     *replay.Engine
 	stopTail    context.CancelFunc
 	tailDone    chan struct{}
+	https       bool // served over TLS
 }
 
 // cors answers cross-origin requests from the allowed origins: their
@@ -252,9 +256,16 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	if err := srv.replays.Recover(ctx); err != nil {
 		return nil, err
 	}
+	tlsCfg, err := s.Studio.TLS.ServerConfig("http/1.1") // HTTP/1.1: the websocket upgrades over it
+	if err != nil {
+		return nil, UsageError{fmt.Errorf("studio: %w", err)}
+	}
 	srv.ln, err = net.Listen("tcp", s.Studio.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("studio listen on %s: %w", s.Studio.Listen, err)
+	}
+	if tlsCfg != nil {
+		srv.ln, srv.https = tls.NewListener(srv.ln, tlsCfg), true
 	}
 	undo = append(undo, func() { srv.ln.Close() })
 
@@ -296,8 +307,14 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	return srv, nil
 }
 
-// URL is the studio's base URL, e.g. http://127.0.0.1:7070.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+// URL is the studio's base URL, e.g. http://127.0.0.1:7070, or https://
+// with studio.tls.
+func (s *Server) URL() string {
+	if s.https {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Collector is the in-process collector (its OTLP addresses).
 func (s *Server) Collector() *collector.Collector { return s.col }
