@@ -60,11 +60,13 @@ type Config struct {
 	// after gzip (gzip bombs get 413) and the gRPC message (default 32 MiB).
 	MaxDecodedBytes int64 `yaml:"max_decoded_bytes"`
 	// MaxInflightBytes bounds the decoded request bytes held by the
-	// receivers at once (default 256 MiB); beyond it requests get 429. A
-	// gRPC request counts as MaxDecodedBytes until its message is read.
+	// receivers at once (default 256 MiB); beyond it requests get 429.
+	// Bytes count as they arrive: an HTTP body as it is read, a gRPC
+	// message once received (a stalled request holds next to nothing).
 	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
-	// MaxConcurrentRequests bounds requests read, decoded or spooled at
-	// once (default 64); beyond it requests get 429.
+	// MaxConcurrentRequests bounds requests decoded or spooled at once
+	// (default 64; a request takes its place once its body is in); beyond
+	// it requests get 429.
 	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
 	// BatchSpans is how many spans the writer gathers per store write (default 10000).
 	BatchSpans int `yaml:"batch_spans"`
@@ -94,6 +96,41 @@ type Config struct {
 	// telemetry port; "off" disables). The collector package does not
 	// serve it; a studio running the collector serves /metrics itself.
 	MetricsAddr string `yaml:"metrics_addr"`
+
+	// ReadHeaderTimeout bounds the reading of an OTLP/HTTP request's
+	// headers (default 10s); connections idle for 2 minutes are closed.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// BodyTimeout is the time any OTLP/HTTP body may take (default 10s);
+	// beyond it the body must keep arriving at MinBodyRate on average, or
+	// the request is cut off with 408 (rejected, reason "timeout").
+	BodyTimeout time.Duration `yaml:"body_timeout"`
+	// MinBodyRate is that rate in bytes per second (default 65536).
+	MinBodyRate int64 `yaml:"min_body_rate"`
+	// GRPCMessageTimeout is the time an OTLP/gRPC stream has, from its
+	// headers, to deliver its request message (default 30s); a stream still
+	// waiting then is cancelled (rejected, reason "timeout").
+	GRPCMessageTimeout time.Duration `yaml:"grpc_message_timeout"`
+	// GRPCKeepaliveTime is how long a gRPC connection may be quiet before
+	// the server pings it (default 30s); GRPCKeepaliveTimeout how long the
+	// server waits for the answer before closing it (default 10s).
+	GRPCKeepaliveTime    time.Duration `yaml:"grpc_keepalive_time"`
+	GRPCKeepaliveTimeout time.Duration `yaml:"grpc_keepalive_timeout"`
+	// GRPCKeepaliveMinTime is the shortest interval between a client's
+	// pings the server tolerates (default 10s; pings without streams are
+	// allowed); a client pinging more often is disconnected.
+	GRPCKeepaliveMinTime time.Duration `yaml:"grpc_keepalive_min_time"`
+	// PerPeerShare is the fraction of max_inflight_bytes and of
+	// max_concurrent_requests one peer may hold at once (default 0.25; 1
+	// turns it off), but never less than one request of max_decoded_bytes:
+	// one client cannot take the budget from the others (429, reason
+	// "peer_busy").
+	PerPeerShare float64 `yaml:"per_peer_share"`
+	// PeerKey says what one peer is: "ip" (every connection from a remote
+	// address, the default) or "connection" (behind a proxy that hides
+	// client addresses).
+	PeerKey string `yaml:"peer_key"`
+	// Health sets when Health reports the collector degraded.
+	Health HealthConfig `yaml:"health"`
 }
 
 // Off disables a listener when used as its address.
@@ -114,7 +151,7 @@ func DefaultConfig() Config {
 		DLQPayloadMaxBytes:    64 << 10,
 		DLQRedactHeaders:      []string{"authorization", "cookie", "x-api-key"},
 		MetricsAddr:           "127.0.0.1:8888",
-	}
+	}.withClientDefaults()
 }
 
 // withDefaults fills zero fields from DefaultConfig.
@@ -156,6 +193,7 @@ func (c Config) withDefaults() Config {
 	if c.MetricsAddr == "" {
 		c.MetricsAddr = d.MetricsAddr
 	}
+	c = c.withClientDefaults()
 	return c
 }
 
@@ -167,6 +205,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.TLS.Validate(); err != nil {
+		return err
+	}
+	if err := c.validateClients(); err != nil {
 		return err
 	}
 	switch {
@@ -244,6 +285,8 @@ type Collector struct {
 	limiter  *otlp.Limiter
 	counters *otlp.Counters
 
+	storeWatch *storeWatch // w, watched for Health
+
 	httpLn, grpcLn net.Listener
 	httpSrv        *http.Server
 	grpcSrv        *grpc.Server
@@ -285,13 +328,9 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 			return nil, fmt.Errorf("collector: %w", err)
 		}
 	}
-	limits := otlp.Limits{
-		MaxBodyBytes:          cfg.MaxBodyBytes,
-		MaxDecodedBytes:       cfg.MaxDecodedBytes,
-		MaxInflightBytes:      cfg.MaxInflightBytes,
-		MaxConcurrentRequests: cfg.MaxConcurrentRequests,
-	}
-	c := &Collector{cfg: cfg, w: w, log: log, spool: sp, ingest: in, mux: http.NewServeMux(),
+	limits := cfg.receiverLimits()
+	sw := &storeWatch{Writer: w} // for Health: since when writes fail
+	c := &Collector{cfg: cfg, w: sw, storeWatch: sw, log: log, spool: sp, ingest: in, mux: http.NewServeMux(),
 		limiter: otlp.NewLimiter(limits), counters: new(otlp.Counters), writeDuration: newWriteDuration()}
 	if sp != nil {
 		c.retryUpTo, c.recovered = sp.RecoveredUpTo, sp.Recovered
@@ -340,12 +379,16 @@ func (c *Collector) Start(ctx context.Context) error {
 	case c.spool != nil:
 		c.wg.Add(1)
 		go func() { defer c.wg.Done(); c.writeLoop(wctx) }()
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.probeLoop(wctx) }()
 	case c.ingest.cons != nil:
 		c.wg.Add(1)
 		go func() { defer c.wg.Done(); c.consumeLoop(wctx) }()
 	}
 	if c.httpLn != nil {
-		c.httpSrv = &http.Server{Handler: c.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+		// No ReadTimeout: each body has its own deadline, moved as it
+		// arrives (body_timeout, min_body_rate; otlp.Limits).
+		c.httpSrv = &http.Server{Handler: c.mux, ReadHeaderTimeout: c.cfg.ReadHeaderTimeout, IdleTimeout: 2 * time.Minute}
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
@@ -483,10 +526,10 @@ func (c *Collector) append(kind byte, b []byte, spans uint64) error {
 		case errors.Is(err, spool.ErrClosed):
 			return errors.New("the collector is shutting down")
 		}
-		if c.spoolErrors.Add(1) == 1 {
-			// Sticky until restart (see package spool): say so once, loudly.
-			c.log.Error("spool append failed; requests get 503 until the collector is restarted", "error", err)
-		}
+		// spool.ErrWrite: the disk is full or failing. The client gets 503
+		// with Retry-After; probeLoop logs it and finds when it can write
+		// again, and Health says "disk" meanwhile.
+		c.spoolErrors.Add(1)
 		return fmt.Errorf("spooling the request: %w", err)
 	}
 	return nil
