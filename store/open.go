@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -34,7 +35,11 @@ func Register(scheme string, o Opener) {
 func Open(ctx context.Context, rawURL string) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store URL %q: %w", rawURL, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
+		return nil, fmt.Errorf("store URL %s: %w", Redact(rawURL), err)
 	}
 	openersMu.RLock()
 	o, ok := openers[u.Scheme]
@@ -57,11 +62,46 @@ func Schemes() []string {
 	return s
 }
 
-// Redact returns rawURL with any password replaced, for logs and errors.
+// Redact returns rawURL fit for logs and errors: the password of the user
+// part and the value of every query parameter that names a secret
+// (password, password_file stays visible as it is a path; token, secret,
+// key… by name) replaced with xxxxx. A URL that does not parse is not shown.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "<unparseable URL>"
 	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k, vs := range q {
+			for i, v := range vs {
+				if secretParam(k) {
+					vs[i] = redacted
+				} else if strings.Contains(v, "@") { // a URL inside, e.g. http_proxy=http://user:pass@proxy
+					if inner, err := url.Parse(v); err == nil && inner.User != nil {
+						vs[i] = inner.Redacted()
+					}
+				}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
+}
+
+// redacted stands for a secret in a redacted URL (as url.URL.Redacted writes).
+const redacted = "xxxxx"
+
+// secretParam tells whether a URL query parameter carries a secret.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	if strings.HasSuffix(n, "_file") {
+		return false // a path to the secret, not the secret
+	}
+	for _, s := range []string{"password", "passwd", "pass", "pwd", "secret", "token", "key", "credential", "auth"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
 }

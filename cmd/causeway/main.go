@@ -5,6 +5,7 @@
 //	causeway studio     the read API with the collector in-process (UI: issue #5)
 //	causeway agent      the broker sidecar: Kafka consumer lag and DLQ arrivals
 //	causeway demo       everything in one process with a demo shop
+//	causeway audit      verify or list the audit log
 //	causeway version    print the version
 package main
 
@@ -37,6 +38,7 @@ func commands() []command {
 		{"studio", "serve the read API (/api/v1) with the collector in-process", runStudio},
 		{"agent", "run the broker sidecar next to Kafka: consumer lag and DLQ arrivals", runAgent},
 		{"demo", "run everything in one process with a demo shop on embedded Kafka and NATS", runDemo},
+		{"audit", "verify the tamper-evident audit log (verify) or print its latest records (list)", runAudit},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintf(stdout, "causeway %s\n", version)
 			return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/auth"
 )
@@ -56,6 +57,12 @@ var settingsTable = []setting{
 	{key: "collector.flush_interval", help: "how long a store batch waits to fill (`duration`)"},
 	{key: "collector.dlq_payload_max_bytes", help: "payload `bytes` stored with a DLQ entry"},
 	{key: "collector.dlq_redact_headers", help: "DLQ `headers` stored as [redacted], comma-separated"},
+	{key: "collector.trusted_dlq_sources", flag: "-", env: "CAUSEWAY_TRUSTED_DLQ_SOURCES", help: "sidecars whose signed DLQ entries are stored as trusted (replayable from their stored copy), as name:key, comma-separated (the sidecar's --dlq-signer and --dlq-signing-key)",
+		set: func(c *config, v string) error {
+			ts, err := collector.ParseTrustedDLQSources(v)
+			c.Collector.TrustedDLQSources = append(c.Collector.TrustedDLQSources, ts...)
+			return err
+		}},
 	{key: "collector.ingest_kafka.sasl", help: "SASL `mechanism` the ingest buffer's clients authenticate with: plain, scram-sha-256 or scram-sha-512 (none when empty)"},
 	{key: "collector.ingest_kafka.user", help: "SASL `user` the ingest buffer's clients authenticate as"},
 	{key: "collector.ingest_kafka.password", flag: "-", help: "SASL `password` (environment or file only; prefer password_file)"},
@@ -78,6 +85,7 @@ var settingsTable = []setting{
 		}},
 	{key: "studio.secret_key", flag: "-", help: "key (32 bytes, base64) that encrypts stored alert rules and their webhook URLs and secrets; studios sharing a store need the same"},
 	{key: "studio.secret_key_file", help: "`file` holding the secret key, created (0600) when missing"},
+	{key: "studio.payloads_min_role", help: "least `role` that sees message payloads (DLQ payloads, dry-run previews): viewer, operator or admin"},
 	{key: "studio.tls.cert_file", help: "PEM certificate `file` of the studio; with key_file it serves HTTPS only"},
 	{key: "studio.tls.key_file", help: "PEM private key `file` of studio.tls.cert_file"},
 	{key: "studio.tls.client_ca_file", help: "PEM `file` of the CAs whose client certificates the studio requires (mutual TLS)"},
@@ -110,6 +118,7 @@ var settingsTable = []setting{
 	{key: "studio.replay.default_rate", help: "replay publish rate when a request gives none (`msgs/s`)"},
 	{key: "studio.replay.max_rate", help: "highest replay rate a request may ask for (`msgs/s`)"},
 	{key: "studio.replay.max_messages", help: "most messages one replay may publish (`n`)"},
+	{key: "studio.replay.allowed_targets", help: "destinations (names or globs such as orders.*) replays may send to besides each message's original destination, comma-separated"},
 	{key: "studio.query.max_window", help: "longest time window an API read covers (`duration`); older since values are clamped"},
 	{key: "studio.query.timeout", help: "time bound of each API read (`duration`); beyond it the answer is 504 query_timeout"},
 	{key: "studio.query.max_events", help: "largest page of events or DLQ entries (`n`); larger limits are lowered to it"},
@@ -150,6 +159,8 @@ func (s setting) envName() string {
 // and the demo.
 func (s setting) commands() []string {
 	switch {
+	case s.key == "store": // causeway audit reads it
+		return []string{"collector", "studio", "demo", "audit"}
 	case strings.HasPrefix(s.key, "studio."):
 		return []string{"studio", "demo"}
 	case s.key == "collector.metrics_addr": // a studio serves /metrics on studio.listen

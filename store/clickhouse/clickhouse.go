@@ -60,10 +60,12 @@ var validDB = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cluster := ""
 	var limits ReadLimits
+	var files connFiles
 	if u, err := url.Parse(dsn); err == nil {
 		q := u.Query()
 		cluster = q.Get("cluster")
 		q.Del("cluster")
+		files = takeConnFiles(q)
 		if limits, err = takeReadLimits(q); err != nil {
 			return nil, err
 		}
@@ -75,6 +77,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	opts, err := ch.ParseDSN(dsn)
 	if err != nil {
+		return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
+	}
+	if err := files.apply(opts); err != nil {
 		return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
 	}
 	db := opts.Auth.Database
