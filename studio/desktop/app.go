@@ -132,11 +132,11 @@ func (a *App) initialRequest() connectRequest {
 	case a.opts.Mode == ModeLocal:
 		return connectRequest{Mode: ModeLocal, Demo: a.opts.Demo}
 	case a.opts.Mode == ModeRemote:
-		return connectRequest{Mode: ModeRemote, URL: a.opts.RemoteURL, Token: a.opts.Token}
+		return connectRequest{Mode: ModeRemote, URL: a.opts.RemoteURL, Token: a.opts.Token, Insecure: a.opts.Insecure}
 	case a.cfg.Mode == ModeLocal:
 		return connectRequest{Mode: ModeLocal, Demo: a.cfg.Demo}
 	case a.cfg.Mode == ModeRemote:
-		return connectRequest{Mode: ModeRemote, URL: a.cfg.Remote.URL, KeepToken: true}
+		return connectRequest{Mode: ModeRemote, URL: a.cfg.Remote.URL, KeepToken: true, Insecure: a.cfg.Remote.Insecure}
 	}
 	return connectRequest{}
 }
@@ -249,6 +249,9 @@ type connectRequest struct {
 	// KeepToken uses the saved token when Token is empty.
 	KeepToken bool `json:"keep_token"`
 	Demo      bool `json:"demo"`
+	// Insecure confirms a plain http:// URL to a host that is not
+	// loopback (the start screen's checkbox, --insecure).
+	Insecure bool `json:"insecure"`
 }
 
 // connect starts a connection attempt in the background; the start
@@ -260,6 +263,9 @@ func (a *App) connect(req connectRequest) error {
 	case ModeRemote:
 		var err error
 		if studio, err = ParseStudioURL(req.URL); err != nil {
+			return err
+		}
+		if err := CheckPlaintext(studio, req.Insecure); err != nil {
 			return err
 		}
 	default:
@@ -325,7 +331,7 @@ func (a *App) connect(req connectRequest) error {
 		if req.Mode == ModeLocal {
 			a.cfg.Demo = req.Demo
 		} else {
-			a.cfg.Remote = Remote{URL: studio.String(), Token: req.Token}
+			a.cfg.Remote = Remote{URL: studio.String(), Token: req.Token, Insecure: req.Insecure && studio.Scheme == "http"}
 		}
 		// Saved before the lock is released, so that whoever sees "ready"
 		// finds the choice remembered.
@@ -502,6 +508,7 @@ type state struct {
 	Studio   string `json:"studio,omitempty"`
 	URL      string `json:"url,omitempty"`
 	HasToken bool   `json:"has_token"`
+	Insecure bool   `json:"insecure"`
 	Demo     bool   `json:"demo"`
 	Version  string `json:"version"`
 	UIBuilt  bool   `json:"ui_built"`
@@ -511,7 +518,7 @@ type state struct {
 func (a *App) snapshot() state {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := state{State: a.state, Error: a.err, Next: a.next, Mode: a.cfg.Mode, URL: a.cfg.Remote.URL, HasToken: a.cfg.Remote.Token != "",
+	s := state{State: a.state, Error: a.err, Next: a.next, Mode: a.cfg.Mode, URL: a.cfg.Remote.URL, HasToken: a.cfg.Remote.Token != "", Insecure: a.cfg.Remote.Insecure,
 		Demo: a.cfg.Demo, Version: a.version, UIBuilt: frontend.Built(), Config: a.opts.ConfigPath}
 	if a.conn != nil {
 		s.Mode, s.Studio, s.Notices = a.conn.mode, a.conn.studio.String(), a.conn.notices

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,6 +44,9 @@ type Remote struct {
 	// Token is an API token (studio.tokens); empty for a studio on
 	// loopback without tokens.
 	Token string `json:"token,omitempty"`
+	// Insecure records that the user confirmed a plain http:// URL to a
+	// host that is not loopback (see CheckPlaintext).
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // ConfigPath is where the config lives: os.UserConfigDir()/causeway/desktop.json
@@ -114,19 +118,32 @@ func SaveConfig(path string, c Config) error {
 }
 
 // ParseStudioURL checks a remote studio's URL: http or https with a host,
-// no query, no credentials in it (the token has its own field). The
-// result has no trailing slash.
+// no query, no credentials in it (the token has its own field). A URL
+// without a scheme is https://, except to a loopback host (a studio on
+// this machine serves plain HTTP unless studio.tls is set). The result has
+// no trailing slash.
 func ParseStudioURL(raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, errors.New("the studio URL is empty")
 	}
 	if !strings.Contains(raw, "://") {
-		raw = "http://" + raw
+		scheme := "https://"
+		if u, err := url.Parse("http://" + raw); err == nil && isLoopbackHost(u.Hostname()) {
+			scheme = "http://"
+		}
+		raw = scheme + raw
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("studio URL %q: %w", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold credentials
+		}
+		return nil, fmt.Errorf("studio URL: %w", err)
+	}
+	if u.User != nil { // not printed: it may hold a password
+		return nil, errors.New("studio URL: put the token in the token field, not in the URL")
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
@@ -141,4 +158,28 @@ func ParseStudioURL(raw string) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// ErrPlaintext refuses a plain http:// URL to a host that is not loopback:
+// the API token, and everything the studio shows, would cross the network
+// unencrypted.
+var ErrPlaintext = errors.New("http:// to a host that is not this machine sends the token and the data unencrypted: use https://, or confirm plain HTTP")
+
+// CheckPlaintext refuses u when it is http:// to a host other than
+// loopback (127.0.0.0/8, ::1, localhost) unless insecure is set, the
+// user's explicit confirmation.
+func CheckPlaintext(u *url.URL, insecure bool) error {
+	if u.Scheme != "http" || insecure || isLoopbackHost(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", u.Host, ErrPlaintext)
+}
+
+// isLoopbackHost tells whether host names this machine by loopback.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

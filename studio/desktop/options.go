@@ -21,6 +21,9 @@ type Options struct {
 	// RemoteURL and Token go with --remote (the token also from
 	// CAUSEWAY_TOKEN, so that it stays out of the process list).
 	RemoteURL, Token string
+	// Insecure allows a --remote http:// URL to a host that is not
+	// loopback (--insecure): the token then crosses the network unencrypted.
+	Insecure bool
 	// Demo runs the demo shop with the local studio (--demo).
 	Demo bool
 	// Open is the UI path to show first, e.g. /graph?correlation_id=order-42.
@@ -66,6 +69,7 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Opt
 	fs.SetOutput(stderr)
 	local := fs.Bool("local", false, "run a local studio (skips the start screen)")
 	fs.StringVar(&o.RemoteURL, "remote", "", "connect to the studio at `URL` (skips the start screen; token from CAUSEWAY_TOKEN)")
+	fs.BoolVar(&o.Insecure, "insecure", false, "with --remote: allow a plain http:// URL to a host that is not this machine (the token is sent unencrypted)")
 	fs.BoolVar(&o.Demo, "demo", false, "with --local: run the demo shop too")
 	fs.StringVar(&o.Open, "open", "", "UI `path` to open first, e.g. '/graph?correlation_id=order-42'")
 	fs.StringVar(&o.ConfigPath, "config", "", "desktop config `file` (default: the user config dir's causeway/desktop.json)")
@@ -91,8 +95,12 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Opt
 	case *local:
 		o.Mode = ModeLocal
 	case o.RemoteURL != "":
-		if _, err := ParseStudioURL(o.RemoteURL); err != nil {
+		u, err := ParseStudioURL(o.RemoteURL)
+		if err != nil {
 			return Options{}, fmt.Errorf("--remote: %w", err)
+		}
+		if err := CheckPlaintext(u, o.Insecure); err != nil {
+			return Options{}, fmt.Errorf("--remote: %w (or add --insecure)", err)
 		}
 		o.Mode = ModeRemote
 		o.Token = getenv("CAUSEWAY_TOKEN")
