@@ -98,3 +98,7 @@ func (c *Collector) serveTLS() error {
 	}
 	return nil
 }
+
+// TLS tells whether the receivers serve TLS (collector.tls is set), so a
+// client in the same process knows it cannot dial them in plaintext.
+func (c *Collector) TLS() bool { return c.cfg.TLS.Enabled() }

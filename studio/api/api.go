@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/studio/auth"
@@ -46,6 +47,8 @@ type API struct {
 	guard       *auth.Guard // checks each route's role (roles.go)
 	payloadsMin auth.Role   // the least role that sees payloads
 	audit       Auditor     // nil: changes are not audited
+
+	healthOf func() collector.Health // the collector's state (health.go); nil: ok
 }
 
 // handle registers h for pattern on mux behind the pattern's role from
@@ -78,6 +81,7 @@ func (a *API) SetQueryConfig(c QueryConfig) { a.cfg = c.WithDefaults() }
 // Register mounts the endpoints on mux.
 func (a *API) Register(mux *http.ServeMux) {
 	a.handleFunc(mux, "GET /api/v1/health", a.health)
+	a.handleFunc(mux, "GET /api/v1/ready", a.ready)
 	a.handleFunc(mux, "GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)
@@ -143,10 +147,6 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the studio log"}
 	}
 	writeError(w, e)
-}
-
-func (a *API) health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // params reads query parameters, collecting the first problem.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/embedded"
@@ -142,8 +143,12 @@ func TestEndpoints(t *testing.T) {
 	if string(entry.Payload) != "bad" {
 		t.Fatalf("dlq entry = %+v", entry)
 	}
-	var health map[string]string
+	var health collector.Health
 	get(t, srv, "/api/v1/health", 200, &health)
+	if health.Status != collector.HealthOK || !health.Ready {
+		t.Fatalf("health without a collector: %+v", health)
+	}
+	get(t, srv, "/api/v1/ready", 200, &health)
 	var doc map[string]any
 	get(t, srv, "/api/v1/openapi.json", 200, &doc)
 	if doc["openapi"] != "3.0.3" {

@@ -29,6 +29,7 @@ type Access struct {
 // configuration, not routes).
 var routeRoles = map[string]Access{
 	"GET /api/v1/health":                  {Role: Public},
+	"GET /api/v1/ready":                   {Role: Public},
 	"GET /api/v1/openapi.json":            {Role: auth.Viewer},
 	"GET /api/v1/events":                  {Role: auth.Viewer},
 	"GET /api/v1/graph":                   {Role: auth.Viewer},

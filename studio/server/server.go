@@ -284,6 +284,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	a.SetGuard(guard)
 	a.SetPayloadsMinRole(payloadsMin)
 	a.SetAudit(auditLog)
+	a.SetHealth(srv.col.Health) // /api/v1/health and /api/v1/ready
 	a.Register(apiMux)
 	a.RegisterAlerts(apiMux, alerts)
 	a.RegisterReplays(apiMux, srv.replays)
@@ -301,7 +302,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	mux.Handle("/", auth.SecurityHeaders(frontend.Handler())) // static files only; every API call checks its token
 	handler := auth.Browser(auth.BrowserOptions{Open: guard.Open(), Origins: append([]string{"wails://wails"}, s.Studio.Origins...)},
 		cors(s.Studio.Origins, mux))
-	srv.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv.srv = &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
 	go func() { srv.served <- srv.srv.Serve(srv.ln) }()
 	log.Info("studio running", "url", srv.URL(), "otlp_http", srv.col.HTTPAddr(), "otlp_grpc", srv.col.GRPCAddr(), "store", store.Redact(s.Store))
 	return srv, nil
@@ -363,6 +364,13 @@ func rulesSealer(c Config, log *slog.Logger) (*alert.Sealer, error) {
 // off: replays then leave no trace in the graph).
 func replayAgent(ctx context.Context, col *collector.Collector) (*agent.Agent, error) {
 	opts := []agent.Option{agent.WithService("causeway-replay")}
+	if col.TLS() && col.HTTPAddr() != "" { // not dialled: the receivers may want a client certificate
+		exp, err := inProcessExporter(ctx, col.Handler())
+		if err != nil {
+			return nil, err
+		}
+		return agent.New(ctx, append(opts, agent.WithExporter(exp))...)
+	}
 	if addr := col.HTTPAddr(); addr != "" {
 		opts = append(opts, agent.WithCollector("http://"+DialAddr(addr)))
 	} else {
