@@ -14,6 +14,7 @@ import (
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/agent/sidecar"
+	"github.com/causeway-dev/causeway/collector"
 )
 
 // runAgent runs `causeway agent`, the broker sidecar, until ctx is cancelled.
@@ -30,8 +31,14 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	level := fs.String("log-level", "info", "log `level`")
 	metricsAddr := fs.String("metrics-addr", envOr("CAUSEWAY_AGENT_METRICS_ADDR", "127.0.0.1:9464"), `address where Prometheus /metrics are served ("off" disables; env CAUSEWAY_AGENT_METRICS_ADDR)`)
 	kconn, nconn := brokerFlags(fs)
+	signer := fs.String("dlq-signer", os.Getenv("CAUSEWAY_AGENT_DLQ_SIGNER"), "`name` the DLQ entries are signed as, listed with the key in the collector's collector.trusted_dlq_sources (env CAUSEWAY_AGENT_DLQ_SIGNER)")
+	keyFile := fs.String("dlq-signing-key-file", os.Getenv("CAUSEWAY_AGENT_DLQ_SIGNING_KEY_FILE"), "`file` holding the DLQ signing key (or the key itself in env CAUSEWAY_AGENT_DLQ_SIGNING_KEY; env CAUSEWAY_AGENT_DLQ_SIGNING_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	signingKey, err := dlqSigningKey(*signer, *keyFile)
+	if err != nil {
+		return usageError{err}
 	}
 	if *brokers == "" && *natsURL == "" {
 		return usageError{fmt.Errorf("give --kafka-brokers, --nats-url, or both")}
@@ -54,7 +61,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := sidecar.Config{KafkaBrokers: kafka, Kafka: *kconn, NATSURL: *natsURL, NATS: *nconn, Cluster: *cluster, Collector: *coll,
 		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter},
-		Counters: counters}
+		Counters: counters, DLQSigner: *signer, DLQSigningKey: signingKey}
 	metrics, err := serveMetrics(*metricsAddr, log, sidecarMetrics{counters})
 	if err != nil {
 		return err
@@ -65,6 +72,30 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return errors.Join(err, metrics.Shutdown(sctx))
+}
+
+// dlqSigningKey reads the DLQ signing key from the file, else the
+// environment (never a flag: flags show in the process list); a signer
+// needs a key of at least collector.MinDLQKeyLength characters and a key a
+// signer. Neither means unsigned (untrusted) DLQ entries.
+func dlqSigningKey(signer, file string) ([]byte, error) {
+	key := os.Getenv("CAUSEWAY_AGENT_DLQ_SIGNING_KEY")
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--dlq-signing-key-file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	switch {
+	case signer == "" && key == "":
+		return nil, nil
+	case signer == "":
+		return nil, errors.New("a DLQ signing key needs --dlq-signer: the name the collector knows the key by")
+	case len(key) < collector.MinDLQKeyLength:
+		return nil, fmt.Errorf("--dlq-signer %s: the signing key (CAUSEWAY_AGENT_DLQ_SIGNING_KEY or --dlq-signing-key-file) must have at least %d characters", signer, collector.MinDLQKeyLength)
+	}
+	return []byte(key), nil
 }
 
 // brokerFlags declares the sidecar's Kafka and NATS connection flags,

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/agent/sidecar"
+	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/demo"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/alert"
@@ -65,6 +68,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "causeway demo: Kafka on %s (try: kcat -b %s -L), NATS on %s\n", b.KafkaAddr(), b.KafkaAddr(), b.NATSURL())
 
 	collectorURL := "http://" + server.DialAddr(cfg.Collector.HTTPAddr)
+	// The in-process sidecar signs its DLQ entries with a key made for this
+	// run, which only this process knows: its entries are trusted, an
+	// entry anybody else sends to the OTLP port is not.
+	var key [32]byte
+	rand.Read(key[:])
+	signingKey := hex.EncodeToString(key[:])
+	cfg.Collector.TrustedDLQSources = append(cfg.Collector.TrustedDLQSources, collector.TrustedDLQSource{Name: "demo-sidecar", Key: signingKey})
 	sidecarCounters := new(sidecar.Counters) // served on the studio's /metrics
 	var wg sync.WaitGroup
 	ready := func() {
@@ -78,7 +88,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		go func() {
 			defer wg.Done()
 			err := sidecar.Run(ctx, sidecar.Config{KafkaBrokers: []string{b.KafkaAddr()}, NATSURL: b.NATSURL(), Collector: collectorURL,
-				Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute}, Counters: sidecarCounters},
+				Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute}, Counters: sidecarCounters,
+				DLQSigner: "demo-sidecar", DLQSigningKey: []byte(signingKey)},
 				log.With("component", "sidecar"))
 			if err != nil && ctx.Err() == nil {
 				log.Error("sidecar stopped", "error", err)
