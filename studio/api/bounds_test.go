@@ -108,18 +108,22 @@ func TestWindowClampedToRetention(t *testing.T) {
 	}
 }
 
-// TestQueryTimeout: a flow map over 200k events with a 5 ms query timeout
+// TestQueryTimeout: a flow map over 200k events (10k under the race
+// detector) with a 5 ms query timeout
 // answers 504 query_timeout; with the default timeout it answers.
 func TestQueryTimeout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 200k events")
 	}
+	n := 200_000
+	if raceEnabled {
+		n = 10_000
+	}
 	st := openEmbedded(t)
-	const n = 200_000
 	start := uint64(time.Now().Add(-30 * time.Minute).UnixNano())
-	for from := 0; from < n; from += 50_000 {
+	for from := 0; from < n; from += 10_000 {
 		b := &store.Batch{}
-		for i := from; i < from+50_000; i++ {
+		for i := from; i < from+10_000; i++ {
 			e := storetest.Event(i/100, i)
 			e.StartNS = start + uint64(i)*1000
 			e.Service = fmt.Sprint("svc-", i%7)
@@ -179,7 +183,7 @@ func TestTraceCapped(t *testing.T) {
 		}
 		return out.Spans, out.Truncated, len(body)
 	}
-	spans, truncated, size := fetch(boundedServer(t, st, QueryConfig{}, time.Time{}))
+	spans, truncated, size := fetch(boundedServer(t, st, QueryConfig{Timeout: time.Minute}, time.Time{}))
 	if len(spans) != 10_000 || !truncated || spans[0].SpanID != storetest.SpanID(0) || spans[9999].SpanID != storetest.SpanID(9999) {
 		t.Fatalf("default caps: %d spans, truncated %v; want the earliest 10,000, truncated", len(spans), truncated)
 	}
@@ -188,11 +192,11 @@ func TestTraceCapped(t *testing.T) {
 	}
 	t.Logf("a %d-span trace answers %d spans in %d bytes", n, len(spans), size)
 	const maxBytes = 256 << 10
-	spans, truncated, size = fetch(boundedServer(t, st, QueryConfig{MaxTraceBytes: maxBytes}, time.Time{}))
+	spans, truncated, size = fetch(boundedServer(t, st, QueryConfig{MaxTraceBytes: maxBytes, Timeout: time.Minute}, time.Time{}))
 	if len(spans) == 0 || len(spans) >= 10_000 || !truncated || size > maxBytes+1024 {
 		t.Fatalf("max_trace_bytes %d: %d spans in %d bytes, truncated %v", maxBytes, len(spans), size, truncated)
 	}
-	spans, truncated, _ = fetch(boundedServer(t, st, QueryConfig{MaxTraceSpans: n, MaxTraceBytes: 64 << 20}, time.Time{}))
+	spans, truncated, _ = fetch(boundedServer(t, st, QueryConfig{MaxTraceSpans: n, MaxTraceBytes: 64 << 20, Timeout: time.Minute}, time.Time{}))
 	if len(spans) != n || truncated {
 		t.Fatalf("max_trace_spans %d: %d spans, truncated %v", n, len(spans), truncated)
 	}
