@@ -122,8 +122,10 @@ export interface DLQEntry {
   correlation_id?: string
   headers?: Record<string, string>
   payload?: string // base64, GET /dlq/{id} only
+  payload_hidden?: string // set instead of payload below studio.payloads_min_role
   payload_size: number
   truncated: boolean
+  trusted?: boolean // read from the broker by a trusted sidecar
 }
 
 export interface DLQGroup {
@@ -169,6 +171,7 @@ export interface ReplayPreview {
     destination: string
     reason?: string
     payload_preview?: string
+    payload_hidden?: string
     payload_size?: number
   }[]
   confirm_count: boolean

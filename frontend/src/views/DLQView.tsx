@@ -217,6 +217,7 @@ function DLQDetail({ entry, onReplay }: { entry: DLQEntry; onReplay: () => void 
           ['DLQ', `${e.system} ${e.source} [${e.source_partition}] @${e.source_offset}`],
           ['original', `${e.original}${e.original_partition >= 0 ? ` [${e.original_partition}]` : ''}${e.original_offset >= 0 ? ` @${e.original_offset}` : ''}`],
           ['deliveries', e.deliveries ? String(e.deliveries) : 'unknown'],
+          ['source', e.trusted ? 'read from the broker by a trusted sidecar' : 'untrusted: replays re-read it from the broker'],
           ['event id', e.event_id ?? ''],
           ['correlation id', e.correlation_id ?? ''],
         ]}
@@ -224,7 +225,7 @@ function DLQDetail({ entry, onReplay }: { entry: DLQEntry; onReplay: () => void 
       <h3>
         Payload <span className="muted small">{fmtBytes(e.payload_size)}{e.truncated ? ', truncated' : ''} · {view.kind}</span>
       </h3>
-      {full.loading ? <Loading what="the payload" /> : full.error ? <ErrorBox error={full.error} retry={full.reload} /> : view.kind === 'empty' ? <p className="muted">No payload captured.</p> : <pre className="payload" data-testid="payload">{view.text}</pre>}
+      {full.loading ? <Loading what="the payload" /> : full.error ? <ErrorBox error={full.error} retry={full.reload} /> : full.data?.payload_hidden ? <p className="muted">{full.data.payload_hidden}</p> : view.kind === 'empty' ? <p className="muted">No payload captured.</p> : <pre className="payload" data-testid="payload">{view.text}</pre>}
       <h3>Headers</h3>
       <table className="table attrs">
         <tbody>

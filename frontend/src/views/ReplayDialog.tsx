@@ -107,7 +107,7 @@ export function ReplayDialog({ source, title, correlationId, onClose }: Props) {
                       <div className="muted small">
                         {s.correlation_id} · {s.destination} {s.reason && `· ${s.reason}`}
                       </div>
-                      <pre className="payload">{s.payload_preview || '(no payload preview)'}</pre>
+                      <pre className="payload">{s.payload_preview || s.payload_hidden || '(no payload preview)'}</pre>
                     </li>
                   ))}
                 </ul>
