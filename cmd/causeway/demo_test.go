@@ -142,6 +142,21 @@ func TestDemo(t *testing.T) {
 		}
 		return fmt.Sprintf("no lag on the slow consumer yet: %+v", lag.Groups)
 	})
+	// The same lag on the demo's /metrics, with the sidecar's polls (the
+	// demo runs in open mode: no token).
+	eventually(t, 30*time.Second, func() string {
+		s, code := getMetrics(t, strings.TrimSuffix(d.api, "/api/v1")+"/metrics", "")
+		if code != http.StatusOK {
+			return fmt.Sprintf("/metrics answered %d", code)
+		}
+		polls, _ := s.value("causeway_sidecar_polls_total", "system=kafka")
+		natsPolls, _ := s.value("causeway_sidecar_polls_total", "system=nats")
+		lag := s.sum("causeway_consumer_lag_messages", "system=kafka", "cluster=demo", "group=analytics")
+		if polls < 1 || natsPolls < 1 || lag <= 0 {
+			return fmt.Sprintf("sidecar polls kafka %v nats %v, analytics lag %v on /metrics", polls, natsPolls, lag)
+		}
+		return ""
+	})
 	eventually(t, 30*time.Second, func() string {
 		var dlq struct{ Entries []store.DLQEntry }
 		if err := getJSON(t, d.api+"/dlq", &dlq); err != nil {

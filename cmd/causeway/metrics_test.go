@@ -209,6 +209,22 @@ next:
 	return 0, false
 }
 
+// sum adds the values of family name's samples whose labels include labels.
+func (s scrape) sum(name string, labels ...string) float64 {
+	var total float64
+	mf := s[name]
+	if mf == nil {
+		return 0
+	}
+	for _, m := range mf.GetMetric() {
+		one := scrape{name: &dto.MetricFamily{Name: mf.Name, Type: mf.Type, Metric: []*dto.Metric{m}}}
+		if v, ok := one.value(name, labels...); ok {
+			total += v
+		}
+	}
+	return total
+}
+
 // expect checks that a sample exists with the value want.
 func (s scrape) expect(t *testing.T, want float64, name string, labels ...string) {
 	t.Helper()
