@@ -4,7 +4,7 @@ import "sync/atomic"
 
 // counters count what a hub refused or dropped since it started.
 type counters struct {
-	framesDropped      atomic.Uint64 // frames not queued: the client's queue was full
+	framesDropped      atomic.Uint64 // frames a lagging client never got: queued, or refused
 	subscribersDropped atomic.Uint64 // clients disconnected for falling behind
 	rejected           atomic.Uint64 // connections refused (over the connection cap)
 }
