@@ -340,6 +340,8 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 	}
 	opts := otlp.Options{Limits: limits, Limiter: c.limiter, Counters: c.counters, Logger: log}
 	otlp.NewHTTP(c, opts).Register(c.mux)
+	c.mux.Handle("GET "+HealthPath, c.HealthHandler()) // beside OTLP, where load balancers reach
+	c.mux.Handle("GET "+ReadyPath, c.ReadyHandler())
 	c.grpcSrv = otlp.NewGRPCServer(c, opts)
 	return c, nil
 }

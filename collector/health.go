@@ -194,6 +194,12 @@ func (c *Collector) Health() Health {
 	return out
 }
 
+// Paths of the health endpoints on the OTLP/HTTP listener.
+const (
+	HealthPath = "/health" // HealthHandler
+	ReadyPath  = "/ready"  // ReadyHandler
+)
+
 // HealthHandler answers GET with the collector's Health as JSON, always
 // 200 (liveness: the process answers; the body says how it is).
 func (c *Collector) HealthHandler() http.Handler {

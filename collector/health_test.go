@@ -77,10 +77,18 @@ func TestHealth(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rec := httptest.NewRecorder()
-	c.ReadyHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != 200 {
-		t.Fatalf("ready after recovery: %d %s", rec.Code, rec.Body)
+	// The endpoints are served beside OTLP/HTTP.
+	for _, path := range []string{HealthPath, ReadyPath} {
+		resp, err := http.Get("http://" + c.HTTPAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Health
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || got.Status != HealthOK {
+			t.Fatalf("%s after recovery: %d %+v %v", path, resp.StatusCode, got, err)
+		}
 	}
 }
 
