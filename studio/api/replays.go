@@ -78,7 +78,9 @@ func (a *API) RegisterReplays(mux *http.ServeMux, e *replay.Engine) {
 			writeError(w, p.err)
 			return
 		}
-		page, err := e.List(r.Context(), q)
+		ctx, cancel := a.queryContext(r)
+		defer cancel()
+		page, err := e.List(ctx, q)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -108,7 +110,9 @@ func (a *API) RegisterReplays(mux *http.ServeMux, e *replay.Engine) {
 		if limit <= 0 || limit > store.MaxLimit {
 			limit = 1000
 		}
-		x, items, err := e.Get(r.Context(), r.PathValue("id"), from, limit+1)
+		ctx, cancel := a.queryContext(r)
+		defer cancel()
+		x, items, err := e.Get(ctx, r.PathValue("id"), from, limit+1)
 		if err != nil {
 			a.fail(w, r, err)
 			return
