@@ -35,7 +35,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
-	"github.com/causeway-dev/causeway/collector/lineage"
 	"github.com/causeway-dev/causeway/collector/otlp"
 	"github.com/causeway-dev/causeway/collector/spool"
 	"github.com/causeway-dev/causeway/store"
@@ -84,6 +83,14 @@ type Config struct {
 	// Ingest, when set (kafka://brokers/topic), buffers requests in a Kafka
 	// topic instead of the disk spool; see ingest.go.
 	Ingest string `yaml:"ingest"`
+	// Limits bound the shape of an OTLP request (attribute nesting, counts
+	// and sizes, spans per request); a request over one gets 400 /
+	// InvalidArgument naming the limit, and nothing is spooled.
+	Limits Limits `yaml:"limits"`
+	// QuarantineAfter is how many times in a row the store may refuse a
+	// spool record, while it accepts others, before the record is moved to
+	// the spool's quarantine (default 5; see quarantine.go).
+	QuarantineAfter int `yaml:"quarantine_after"`
 	// IngestKafka is how the ingest buffer authenticates to Kafka (SASL)
 	// and encrypts the connection (TLS); kept out of the Ingest URL so no
 	// password is ever in a URL that gets logged.
@@ -133,6 +140,10 @@ type Config struct {
 	Health HealthConfig `yaml:"health"`
 }
 
+// Limits bound the shape of OTLP requests; see otlp.RequestLimits for the
+// fields and docs/operations.md ("Limits") for the defaults.
+type Limits = otlp.RequestLimits
+
 // Off disables a listener when used as its address.
 const Off = "off"
 
@@ -150,6 +161,8 @@ func DefaultConfig() Config {
 		FlushInterval:         200 * time.Millisecond,
 		DLQPayloadMaxBytes:    64 << 10,
 		DLQRedactHeaders:      []string{"authorization", "cookie", "x-api-key"},
+		Limits:                otlp.DefaultRequestLimits,
+		QuarantineAfter:       5,
 		MetricsAddr:           "127.0.0.1:8888",
 	}.withClientDefaults()
 }
@@ -190,6 +203,10 @@ func (c Config) withDefaults() Config {
 	if c.DLQRedactHeaders == nil {
 		c.DLQRedactHeaders = d.DLQRedactHeaders
 	}
+	c.Limits = c.Limits.WithDefaults()
+	if c.QuarantineAfter == 0 {
+		c.QuarantineAfter = d.QuarantineAfter
+	}
 	if c.MetricsAddr == "" {
 		c.MetricsAddr = d.MetricsAddr
 	}
@@ -209,6 +226,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.validateClients(); err != nil {
 		return err
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return err
+	}
+	if c.QuarantineAfter < 0 {
+		return errors.New("quarantine_after must be positive")
 	}
 	switch {
 	case c.SpoolDir == "" && c.Ingest == "":
@@ -299,6 +322,9 @@ type Collector struct {
 	wg       sync.WaitGroup
 	onStored func(*store.Batch)
 
+	deriveTraces traceDeriver // nil: lineage.Derive (tests inject a panicking one)
+	quarantined  atomic.Uint64
+
 	accepted, refused, written, points, writeErrors, spoolErrors atomic.Uint64
 
 	rows          [numTables]atomic.Uint64 // rows stored, by table (metrics.go)
@@ -338,7 +364,7 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 			log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered, "spool_bytes", sp.Bytes())
 		}
 	}
-	opts := otlp.Options{Limits: limits, Limiter: c.limiter, Counters: c.counters, Logger: log}
+	opts := otlp.Options{Limits: limits, Request: cfg.Limits, Limiter: c.limiter, Counters: c.counters, Logger: log}
 	otlp.NewHTTP(c, opts).Register(c.mux)
 	c.mux.Handle("GET "+HealthPath, c.HealthHandler()) // beside OTLP, where load balancers reach
 	c.mux.Handle("GET "+ReadyPath, c.ReadyHandler())
@@ -552,6 +578,7 @@ func (c *Collector) Stats() Stats {
 		PointsReceived: c.counters.PointsReceived(), MetricPoints: c.points.Load(),
 		Rejected: c.counters.Rejected(), WriteErrors: c.writeErrors.Load(), SpoolErrors: c.spoolErrors.Load(),
 		SpoolBytes: c.spoolBytes(), InflightBytes: c.limiter.InflightBytes(), RecoveredOnOpen: c.recovered,
+		Quarantined: c.quarantined.Load(), QuarantinedNow: c.quarantinedNow(),
 	}
 }
 
@@ -569,6 +596,7 @@ func (c *Collector) writeLoop(ctx context.Context) {
 	// keep it, and growing fresh slices of 368-byte events for every write
 	// cost more CPU than decoding and deriving the requests.
 	batch := &store.Batch{}
+	var recBuf []spool.Record
 	for {
 		rec, err := c.spool.Next(ctx)
 		if err != nil {
@@ -589,27 +617,35 @@ func (c *Collector) writeLoop(ctx context.Context) {
 		}
 		readBackoff = 100 * time.Millisecond
 		reset(batch)
-		spans := c.add(batch, rec.Data, int64(rec.Seq))
+		// Records that cannot be derived are quarantined as they are
+		// taken; recs are the ones in batch (see quarantine.go).
+		recs := recBuf[:0]
+		spans, ok := c.take(ctx, batch, &recs, rec)
 		first, last := rec.Seq, rec.Seq
 		deadline := time.Now().Add(c.cfg.FlushInterval)
-		for spans < c.cfg.BatchSpans {
+		for ok && spans < c.cfg.BatchSpans {
 			wctx, cancel := context.WithDeadline(ctx, deadline)
 			rec, err := c.spool.Next(wctx)
 			cancel()
 			if err != nil {
 				break
 			}
-			spans += c.add(batch, rec.Data, int64(rec.Seq))
+			var n int
+			n, ok = c.take(ctx, batch, &recs, rec)
+			spans += n
 			last = rec.Seq
 		}
-		batch.Retry = first < c.retryUpTo // holds records that may have been written before the restart
-		if !c.write(ctx, batch) {
-			return // shutting down: the records stay in the spool
+		if !ok {
+			return // shutting down before a quarantined record was on disk
 		}
-		c.written.Add(uint64(len(batch.Spans)))
-		if c.onStored != nil {
-			c.onStored(batch)
+		recBuf = recs
+		if len(recs) > 0 {
+			batch.Retry = first < c.retryUpTo // holds records that may have been written before the restart
+			if !c.writeRecords(ctx, batch, recs, &last) {
+				return // shutting down: the records stay in the spool
+			}
 		}
+		clear(recBuf)
 		if err := c.spool.Commit(last); err != nil {
 			// The batch is stored but not marked: it will be written again
 			// with Retry after a restart, which the store tolerates. The
@@ -633,38 +669,24 @@ func reset(b *store.Batch) {
 
 // add derives a spooled or enqueued request into batch and returns its
 // row count; at is its position (spool sequence or topic offset), for logs.
+// A record that cannot be derived is skipped with an error logged (the
+// spool's writer quarantines such records instead: writeLoop).
 func (c *Collector) add(b *store.Batch, rec []byte, at int64) int {
-	if len(rec) == 0 {
+	n, err := c.derive(b, rec)
+	if err != nil {
+		// Kafka checks its own CRCs: this is a bug or a foreign producer
+		// on the ingest topic, not a torn write.
+		c.log.Error("skipping an undecodable record", "position", at, "error", err)
+	}
+	return n
+}
+
+// quarantinedNow is the number of records in the spool's quarantine.
+func (c *Collector) quarantinedNow() uint64 {
+	if c.spool == nil {
 		return 0
 	}
-	var err error
-	switch kind, data := rec[0], rec[1:]; kind {
-	case recordTraces:
-		req := ptraceotlp.NewExportRequest()
-		if err = req.UnmarshalProto(data); err == nil {
-			d := lineage.Derive(req.Traces())
-			dlq := lineage.DeriveDLQ(req.Traces(), lineage.DLQOptions{MaxPayload: c.cfg.DLQPayloadMaxBytes, RedactHeaders: c.cfg.DLQRedactHeaders,
-				Trusted: trustedKeys(c.cfg.TrustedDLQSources)})
-			b.Events = append(b.Events, d.Events...)
-			b.Edges = append(b.Edges, d.Edges...)
-			b.Spans = append(b.Spans, d.Spans...)
-			b.DLQ = append(b.DLQ, dlq...)
-			return len(d.Spans)
-		}
-	case recordMetrics:
-		req := pmetricotlp.NewExportRequest()
-		if err = req.UnmarshalProto(data); err == nil {
-			lag := lineage.DeriveMetrics(req.Metrics())
-			b.Lag = append(b.Lag, lag...)
-			return len(lag)
-		}
-	default:
-		err = fmt.Errorf("unknown record kind %q", kind)
-	}
-	// The spool checks CRCs and Kafka its own: this is a bug or a foreign
-	// producer on the ingest topic, not a torn write.
-	c.log.Error("skipping an undecodable record", "position", at, "error", err)
-	return 0
+	return uint64(spool.CountQuarantined(c.cfg.SpoolDir))
 }
 
 // write stores b, retrying with backoff until it succeeds or ctx ends.

@@ -6,6 +6,7 @@
 //	causeway agent      the broker sidecar: Kafka consumer lag and DLQ arrivals
 //	causeway demo       everything in one process with a demo shop
 //	causeway audit      verify or list the audit log
+//	causeway spool      list, requeue or drop quarantined spool records
 //	causeway version    print the version
 package main
 
@@ -39,6 +40,7 @@ func commands() []command {
 		{"agent", "run the broker sidecar next to Kafka: consumer lag and DLQ arrivals", runAgent},
 		{"demo", "run everything in one process with a demo shop on embedded Kafka and NATS", runDemo},
 		{"audit", "verify the tamper-evident audit log (verify) or print its latest records (list)", runAudit},
+		{"spool", "list, requeue or drop the spool records the collector quarantined", runSpool},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprintf(stdout, "causeway %s\n", version)
 			return err

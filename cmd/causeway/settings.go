@@ -63,6 +63,15 @@ var settingsTable = []setting{
 			c.Collector.TrustedDLQSources = append(c.Collector.TrustedDLQSources, ts...)
 			return err
 		}},
+	{key: "collector.limits.max_attr_depth", help: "deepest nesting of arrays and key-value lists in an attribute value (`n`); deeper requests get 400"},
+	{key: "collector.limits.max_attributes", help: "most attributes per span, resource, scope, event, link or data point, and entries per key-value list (`n`); more get 400"},
+	{key: "collector.limits.max_events_per_span", help: "most events per span (`n`); more get 400"},
+	{key: "collector.limits.max_links_per_span", help: "most links per span (`n`); more get 400"},
+	{key: "collector.limits.max_key_bytes", help: "longest attribute key (`bytes`); longer get 400"},
+	{key: "collector.limits.max_value_bytes", help: "longest string or bytes attribute value (`bytes`); longer get 400"},
+	{key: "collector.limits.max_array_len", help: "most elements of an array attribute value (`n`); more get 400"},
+	{key: "collector.limits.max_spans_per_request", help: "most spans in one trace request (`n`); more get 400"},
+	{key: "collector.quarantine_after", help: "store refusals of one spool record, while the store takes others, before it is quarantined (`n`)"},
 	{key: "collector.ingest_kafka.sasl", help: "SASL `mechanism` the ingest buffer's clients authenticate with: plain, scram-sha-256 or scram-sha-512 (none when empty)"},
 	{key: "collector.ingest_kafka.user", help: "SASL `user` the ingest buffer's clients authenticate as"},
 	{key: "collector.ingest_kafka.password", flag: "-", help: "SASL `password` (environment or file only; prefer password_file)"},
@@ -165,6 +174,8 @@ func (s setting) commands() []string {
 		return []string{"studio", "demo"}
 	case s.key == "collector.metrics_addr": // a studio serves /metrics on studio.listen
 		return []string{"collector"}
+	case s.key == "collector.spool_dir" || s.key == "collector.max_spool_bytes": // causeway spool works on it
+		return []string{"collector", "studio", "demo", "spool"}
 	default:
 		return []string{"collector", "studio", "demo"}
 	}

@@ -10,13 +10,13 @@ import (
 // consumeTraces validates a decoded trace request and hands it to c,
 // counting its spans under p: received, then accepted or rejected with
 // the reason. Both receivers use it, so they validate and count alike.
-func consumeTraces(ctx context.Context, c TracesConsumer, cnt *Counters, p Protocol, td ptrace.Traces) *reqError {
+func consumeTraces(ctx context.Context, c TracesConsumer, cnt *Counters, p Protocol, td ptrace.Traces, l RequestLimits) *reqError {
 	n := uint64(td.SpanCount())
 	pc := &cnt.p[p]
 	pc.spans.Add(n)
 	e := func() *reqError {
-		if err := validateTraces(td); err != nil {
-			return reject(ReasonInvalid, "%v", err)
+		if err := validateTraces(td, l); err != nil {
+			return validationError(err)
 		}
 		if err := c.ConsumeTraces(ctx, td); err != nil {
 			return consumeError(err)
@@ -33,12 +33,12 @@ func consumeTraces(ctx context.Context, c TracesConsumer, cnt *Counters, p Proto
 }
 
 // consumeMetrics is consumeTraces for metrics requests, counting data points.
-func consumeMetrics(ctx context.Context, c MetricsConsumer, cnt *Counters, p Protocol, md pmetric.Metrics) *reqError {
+func consumeMetrics(ctx context.Context, c MetricsConsumer, cnt *Counters, p Protocol, md pmetric.Metrics, l RequestLimits) *reqError {
 	n := uint64(md.DataPointCount())
 	pc := &cnt.p[p]
 	pc.points.Add(n)
-	if err := validateMetrics(md); err != nil {
-		return reject(ReasonInvalid, "%v", err)
+	if err := validateMetrics(md, l); err != nil {
+		return validationError(err)
 	}
 	if err := c.ConsumeMetrics(ctx, md); err != nil {
 		return consumeError(err)

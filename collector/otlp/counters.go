@@ -17,10 +17,11 @@ const (
 	ReasonUnavailable               // 503: the consumer failed
 	ReasonTimeout                   // 408: the body (gRPC: the message) did not arrive in time
 	ReasonPeerBusy                  // 429: this client holds its share (Limits.PerPeerShare) of the requests or bytes
+	ReasonLimit                     // 400: over a RequestLimits limit (nesting depth, attributes, sizes, spans)
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"method", "media_type", "too_large", "malformed", "invalid", "busy", "full", "unavailable", "timeout", "peer_busy"}
+var reasonNames = [numReasons]string{"method", "media_type", "too_large", "malformed", "invalid", "busy", "full", "unavailable", "timeout", "peer_busy", "limit"}
 
 // String is the reason's name as used in Stats and logs.
 func (r Reason) String() string {

@@ -191,10 +191,10 @@ func FuzzGRPCExport(f *testing.F) {
 }
 
 func TestRichRequestsAreValid(t *testing.T) {
-	if err := validateTraces(richTraces()); err != nil {
+	if err := validateTraces(richTraces(), DefaultRequestLimits); err != nil {
 		t.Fatal(err)
 	}
-	if err := validateMetrics(richMetrics()); err != nil {
+	if err := validateMetrics(richMetrics(), DefaultRequestLimits); err != nil {
 		t.Fatal(err)
 	}
 	rec := serveFuzz(fuzzHandler(), TracesPath, ctJSON, "", jsonOf(t, richTraces()))
@@ -239,7 +239,7 @@ func TestValidateMetricsEveryField(t *testing.T) {
 	} {
 		m := richMetrics()
 		c.mut(m)
-		err := validateMetrics(m)
+		err := validateMetrics(m, DefaultRequestLimits)
 		if err == nil || !IsInvalid(err) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v", c.want, err)
 		}
@@ -262,7 +262,7 @@ func BenchmarkDecodeValidate(b *testing.B) {
 					b.Fatal(err)
 				}
 				if validate {
-					if err := validateTraces(req.Traces()); err != nil {
+					if err := validateTraces(req.Traces(), DefaultRequestLimits); err != nil {
 						b.Fatal(err)
 					}
 				}

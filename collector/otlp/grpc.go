@@ -139,22 +139,28 @@ func (g *grpcReceiver) fail(ctx context.Context, e *reqError) error {
 }
 
 func (g *grpcReceiver) traces(ctx context.Context, b []byte) ([]byte, *reqError) {
+	if e := g.o.Request.prescan(ctProtobuf, b, pbTraceRequest); e != nil {
+		return nil, e
+	}
 	req := ptraceotlp.NewExportRequest()
 	if err := req.UnmarshalProto(b); err != nil {
 		return nil, reject(ReasonMalformed, "cannot decode OTLP ExportTraceServiceRequest: %v", err)
 	}
-	if e := consumeTraces(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Traces()); e != nil {
+	if e := consumeTraces(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Traces(), g.o.Request); e != nil {
 		return nil, e
 	}
 	return marshalResponse(ptraceotlp.NewExportResponse())
 }
 
 func (g *grpcReceiver) metrics(ctx context.Context, b []byte) ([]byte, *reqError) {
+	if e := g.o.Request.prescan(ctProtobuf, b, pbMetricsRequest); e != nil {
+		return nil, e
+	}
 	req := pmetricotlp.NewExportRequest()
 	if err := req.UnmarshalProto(b); err != nil {
 		return nil, reject(ReasonMalformed, "cannot decode OTLP ExportMetricsServiceRequest: %v", err)
 	}
-	if e := consumeMetrics(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Metrics()); e != nil {
+	if e := consumeMetrics(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Metrics(), g.o.Request); e != nil {
 		return nil, e
 	}
 	return marshalResponse(pmetricotlp.NewExportResponse())

@@ -84,7 +84,7 @@ func reject(reason Reason, format string, args ...any) *reqError {
 		e.status, e.code = http.StatusUnsupportedMediaType, codes.InvalidArgument
 	case ReasonTooLarge:
 		e.status, e.code = http.StatusRequestEntityTooLarge, codes.InvalidArgument
-	case ReasonMalformed, ReasonInvalid:
+	case ReasonMalformed, ReasonInvalid, ReasonLimit:
 		e.status, e.code = http.StatusBadRequest, codes.InvalidArgument
 	case ReasonBusy, ReasonPeerBusy, ReasonFull:
 		e.status, e.code = http.StatusTooManyRequests, codes.ResourceExhausted
@@ -112,10 +112,13 @@ func consumeError(err error) *reqError {
 func (h *HTTP) traces(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, func(ct string, b []byte) *reqError {
 		req := ptraceotlp.NewExportRequest()
+		if e := h.o.Request.prescan(ct, b, pbTraceRequest); e != nil {
+			return e
+		}
 		if e := decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON); e != nil {
 			return e
 		}
-		if e := consumeTraces(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Traces()); e != nil {
+		if e := consumeTraces(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Traces(), h.o.Request); e != nil {
 			return e
 		}
 		return h.respond(w, ct, ptraceotlp.NewExportResponse())
@@ -125,10 +128,13 @@ func (h *HTTP) traces(w http.ResponseWriter, r *http.Request) {
 func (h *HTTP) metrics(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, func(ct string, b []byte) *reqError {
 		req := pmetricotlp.NewExportRequest()
+		if e := h.o.Request.prescan(ct, b, pbMetricsRequest); e != nil {
+			return e
+		}
 		if e := decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON); e != nil {
 			return e
 		}
-		if e := consumeMetrics(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Metrics()); e != nil {
+		if e := consumeMetrics(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Metrics(), h.o.Request); e != nil {
 			return e
 		}
 		return h.respond(w, ct, pmetricotlp.NewExportResponse())

@@ -174,6 +174,9 @@ func (l Limits) withDefaults() Limits {
 type Options struct {
 	// Limits bound requests; zero fields take DefaultLimits.
 	Limits Limits
+	// Request bounds the shape of a request (nesting, attributes, sizes,
+	// spans); zero fields take DefaultRequestLimits.
+	Request RequestLimits
 	// Limiter admits requests; nil means a new one from Limits.
 	Limiter *Limiter
 	// Counters count received and rejected requests; nil means a new one.
@@ -184,6 +187,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	o.Limits = o.Limits.withDefaults()
+	o.Request = o.Request.WithDefaults()
 	if o.Limiter == nil {
 		o.Limiter = NewLimiter(o.Limits)
 	}

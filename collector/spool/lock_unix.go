@@ -21,7 +21,7 @@ func lockDir(dir string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errors.New("lock: the spool is in use by another process (or another collector in this one)")
+			return nil, fmt.Errorf("lock: %w", ErrLocked)
 		}
 		return nil, fmt.Errorf("lock: %w", err)
 	}
