@@ -3,7 +3,10 @@ package sidecar_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,7 +26,9 @@ import (
 	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
 	"github.com/causeway-dev/causeway/agent/sidecar"
+	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/store/embedded"
 )
 
 // logBuffer collects log lines written from several goroutines.
@@ -250,4 +255,93 @@ func TestSidecarNATSNkeyTLS(t *testing.T) {
 	if strings.Contains(logs.String(), string(seed)) || strings.Contains(logs.String(), string(seed[:20])) {
 		t.Errorf("the nkey seed is in the log:\n%s", logs)
 	}
+}
+
+// TestSidecarToMutualTLSCollector: the sidecar sends lag and DLQ entries
+// to a collector whose receivers require a client certificate, with the
+// CA and certificate of --collector-ca-file / --collector-cert-file; a
+// sidecar without the certificate gets nothing through (its polls fail).
+func TestSidecarToMutualTLSCollector(t *testing.T) {
+	pki := certtest.New(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders.placed", "orders.placed.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := collector.DefaultConfig()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir, cfg.FlushInterval = "127.0.0.1:0", collector.Off, t.TempDir(), 50*time.Millisecond
+	cfg.TLS = collector.TLSConfig{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile}
+	col, err := collector.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := col.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { col.Shutdown(context.Background()); st.Close() }()
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "orders.placed.dlq", Value: []byte("poison")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	run := func(ctx context.Context, tlsCfg *tls.Config, counters *sidecar.Counters) chan error {
+		done := make(chan error, 1)
+		go func() {
+			done <- sidecar.Run(ctx, sidecar.Config{KafkaBrokers: c.ListenAddrs(), Collector: "https://" + col.HTTPAddr(), CollectorTLS: tlsCfg,
+				Interval: 100 * time.Millisecond, Counters: counters, DLQGroup: fmt.Sprint("watcher-", tlsCfg.Certificates != nil)},
+				slog.New(slog.NewTextHandler(io.Discard, nil)))
+		}()
+		return done
+	}
+	// Without a client certificate: refused, polls fail.
+	noCert, err := brokerconn.ClientTLS(pki.CAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs := make(kadm.Offsets)
+	offs.Add(kadm.Offset{Topic: "orders.placed", Partition: 0, At: 0, LeaderEpoch: -1})
+	cl.ProduceSync(ctx, &kgo.Record{Topic: "orders.placed", Value: []byte("o")})
+	if _, err := kadm.NewClient(cl).CommitOffsets(ctx, "billing", offs); err != nil {
+		t.Fatal(err)
+	}
+	refused := new(sidecar.Counters)
+	rctx, rcancel := context.WithCancel(ctx)
+	done := run(rctx, noCert, refused)
+	for deadline := time.Now().Add(20 * time.Second); refused.Stats().KafkaPollErrors < 2 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	rcancel()
+	<-done
+	if s := refused.Stats(); s.KafkaPollErrors < 2 {
+		t.Fatalf("without a client certificate: %+v, want failed polls", s)
+	}
+	if p, _ := st.DLQ(ctx, store.DLQQuery{}); len(p.Entries) != 0 {
+		t.Fatalf("without a client certificate %d DLQ entries were stored", len(p.Entries))
+	}
+	// With it: the DLQ entry and lag arrive.
+	withCert, err := brokerconn.ClientTLS(pki.CAFile, pki.ClientCert, pki.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = run(ctx, withCert, new(sidecar.Counters))
+	var dlq store.DLQPage
+	var lag []store.LagSample
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		dlq, _ = st.DLQ(ctx, store.DLQQuery{})
+		lag, _ = st.Lag(ctx, store.LagQuery{Group: "billing"})
+		if len(dlq.Entries) == 1 && len(lag) > 0 {
+			break
+		}
+	}
+	if len(dlq.Entries) != 1 || len(lag) == 0 {
+		t.Fatalf("over mutual TLS: %d DLQ entries, %d lag samples", len(dlq.Entries), len(lag))
+	}
+	cancel()
+	<-done
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -43,6 +44,10 @@ type Config struct {
 	Cluster string
 	// Collector is the OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318.
 	Collector string
+	// CollectorTLS, when set, is the TLS configuration for an https://
+	// collector: its CA, and a client certificate for mutual TLS
+	// (brokerconn.ClientTLS builds one). Nil uses the system's roots.
+	CollectorTLS *tls.Config
 	// Interval is how often lag is sampled (default 5 s).
 	Interval time.Duration
 	// DLQPatterns are topic globs watched as dead-letter queues (default
@@ -91,7 +96,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.MaxPayload <= 0 {
 		cfg.MaxPayload = 64 << 10
 	}
-	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: &http.Client{Timeout: 10 * time.Second},
+	client := &http.Client{Timeout: 10 * time.Second}
+	if cfg.CollectorTLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.CollectorTLS
+		client.Transport = tr
+	}
+	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: client,
 		Signer: cfg.DLQSigner, SigningKey: cfg.DLQSigningKey}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

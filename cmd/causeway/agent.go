@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +32,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	level := fs.String("log-level", "info", "log `level`")
 	metricsAddr := fs.String("metrics-addr", envOr("CAUSEWAY_AGENT_METRICS_ADDR", "127.0.0.1:9464"), `address where Prometheus /metrics are served ("off" disables; env CAUSEWAY_AGENT_METRICS_ADDR)`)
 	kconn, nconn := brokerFlags(fs)
+	collectorTLS := collectorTLSFlags(fs)
 	signer := fs.String("dlq-signer", os.Getenv("CAUSEWAY_AGENT_DLQ_SIGNER"), "`name` the DLQ entries are signed as, listed with the key in the collector's collector.trusted_dlq_sources (env CAUSEWAY_AGENT_DLQ_SIGNER)")
 	keyFile := fs.String("dlq-signing-key-file", os.Getenv("CAUSEWAY_AGENT_DLQ_SIGNING_KEY_FILE"), "`file` holding the DLQ signing key (or the key itself in env CAUSEWAY_AGENT_DLQ_SIGNING_KEY; env CAUSEWAY_AGENT_DLQ_SIGNING_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +64,9 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := sidecar.Config{KafkaBrokers: kafka, Kafka: *kconn, NATSURL: *natsURL, NATS: *nconn, Cluster: *cluster, Collector: *coll,
 		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter},
 		Counters: counters, DLQSigner: *signer, DLQSigningKey: signingKey}
+	if cfg.CollectorTLS, err = collectorTLS(); err != nil {
+		return usageError{err}
+	}
 	metrics, err := serveMetrics(*metricsAddr, log, sidecarMetrics{counters})
 	if err != nil {
 		return err
@@ -96,6 +101,21 @@ func dlqSigningKey(signer, file string) ([]byte, error) {
 		return nil, fmt.Errorf("--dlq-signer %s: the signing key (CAUSEWAY_AGENT_DLQ_SIGNING_KEY or --dlq-signing-key-file) must have at least %d characters", signer, collector.MinDLQKeyLength)
 	}
 	return []byte(key), nil
+}
+
+// collectorTLSFlags declares the flags of the sidecar's TLS to an https://
+// collector; the function it returns builds the configuration after
+// parsing (nil when none is given: the system's roots).
+func collectorTLSFlags(fs *flag.FlagSet) func() (*tls.Config, error) {
+	ca := fs.String("collector-ca-file", os.Getenv("CAUSEWAY_COLLECTOR_CA_FILE"), "PEM `file` of the CAs that sign an https:// collector's certificate (env CAUSEWAY_COLLECTOR_CA_FILE)")
+	cert := fs.String("collector-cert-file", os.Getenv("CAUSEWAY_COLLECTOR_CERT_FILE"), "PEM client certificate `file` for a collector that requires mutual TLS (env CAUSEWAY_COLLECTOR_CERT_FILE)")
+	key := fs.String("collector-key-file", os.Getenv("CAUSEWAY_COLLECTOR_KEY_FILE"), "PEM client key `file` for mutual TLS (env CAUSEWAY_COLLECTOR_KEY_FILE)")
+	return func() (*tls.Config, error) {
+		if *ca == "" && *cert == "" && *key == "" {
+			return nil, nil
+		}
+		return brokerconn.ClientTLS(*ca, *cert, *key)
+	}
 }
 
 // brokerFlags declares the sidecar's Kafka and NATS connection flags,
