@@ -2,6 +2,8 @@ package desktop
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +35,9 @@ type localStudio struct {
 	dataDir string
 	// notices tell the user about fallbacks (a standard port was taken).
 	notices []string
+	// dlqKey signs the demo sidecar's DLQ entries; only this process knows
+	// it, so only they are trusted (replayable from their stored copy).
+	dlqKey []byte
 }
 
 // startLocal starts a studio with the embedded store under the data
@@ -67,6 +72,10 @@ func startLocal(ctx context.Context, o Options, withDemo bool, log *slog.Logger)
 			}
 		}()
 		studio.Replay.KafkaBrokers, studio.Replay.NATSURL = []string{l.brokers.KafkaAddr()}, l.brokers.NATSURL()
+		var key [32]byte
+		rand.Read(key[:])
+		l.dlqKey = []byte(hex.EncodeToString(key[:]))
+		col.TrustedDLQSources = []collector.TrustedDLQSource{{Name: "demo-sidecar", Key: string(l.dlqKey)}}
 		// The demo's example alert (as `causeway demo` has it): the slow
 		// analytics consumer falls behind, and the desktop notifies.
 		studio.Alerts.Rules = append(studio.Alerts.Rules, alert.Rule{ID: "demo-analytics-lag", Name: "analytics is falling behind",
@@ -122,7 +131,8 @@ func (l *localStudio) startDemo() {
 	go func() {
 		defer l.wg.Done()
 		err := sidecar.Run(ctx, sidecar.Config{KafkaBrokers: []string{l.brokers.KafkaAddr()}, NATSURL: l.brokers.NATSURL(), Collector: collectorURL,
-			Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute}}, l.log.With("component", "sidecar"))
+			Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute},
+			DLQSigner: "demo-sidecar", DLQSigningKey: l.dlqKey}, l.log.With("component", "sidecar"))
 		if err != nil && ctx.Err() == nil {
 			l.log.Error("sidecar stopped", "error", err)
 		}
