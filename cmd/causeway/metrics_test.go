@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -409,6 +410,20 @@ func TestStudioMetrics(t *testing.T) {
 			}
 		}
 	}
+
+	// A live client is counted while connected.
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+listen+"/api/v1/live", http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() string {
+		live, _ := getMetrics(t, url, token)
+		if n, _ := live.value("causeway_live_subscribers"); n != 1 {
+			return fmt.Sprintf("%v live subscribers, want 1", n)
+		}
+		return ""
+	})
+	ws.Close()
 
 	// Components with nothing to report yet still export their families.
 	s.expect(t, 0, "causeway_live_subscribers")
