@@ -143,7 +143,7 @@ func (f *Flow) Observe(b *store.Batch) {
 }
 
 func (f *Flow) lagLocked(s *store.LagSample) {
-	pk := partitionKey{s.System, s.Cluster, s.Group, s.Topic, s.Partition}
+	pk := partitionKey{label(s.System), label(s.Cluster), label(s.Group), label(s.Topic), s.Partition}
 	if old, ok := f.lag[pk]; ok || f.room(familyLag, len(f.lag), 1) {
 		if !ok || s.TimeNS >= old.timeNS {
 			f.lag[pk] = lagValue{timeNS: s.TimeNS, messages: s.Lag, seconds: s.LagSeconds}
@@ -152,7 +152,7 @@ func (f *Flow) lagLocked(s *store.LagSample) {
 	if s.GroupStatus == "" {
 		return
 	}
-	gk := groupKey{s.System, s.Cluster, s.Group}
+	gk := groupKey{pk.system, pk.cluster, pk.group}
 	if old, ok := f.status[gk]; ok || f.room(familyStatus, len(f.status)*len(Statuses), len(Statuses)) {
 		if !ok || s.TimeNS >= old.timeNS {
 			f.status[gk] = statusValue{timeNS: s.TimeNS, status: s.GroupStatus}
@@ -161,15 +161,15 @@ func (f *Flow) lagLocked(s *store.LagSample) {
 }
 
 func (f *Flow) dlqLocked(e *store.DLQEntry) {
-	k := dlqKey{system: e.System, topic: e.Original, dlq: e.Source, reason: f.reasonLocked(e.Reason)}
+	k := dlqKey{system: label(e.System), topic: label(e.Original), dlq: label(e.Source), reason: f.reasonLocked(e.Reason)}
 	if _, ok := f.dlq[k]; !ok && !f.room(familyDLQ, len(f.dlq), 1) {
-		k = dlqKey{system: e.System, topic: Other, dlq: Other, reason: Other}
+		k = dlqKey{system: k.system, topic: Other, dlq: Other, reason: Other}
 	}
 	f.dlq[k]++
 }
 
 func (f *Flow) eventLocked(e *event.Event) {
-	k := edgeKey{service: e.Service, destination: e.Destination, op: e.Op}
+	k := edgeKey{service: label(e.Service), destination: label(e.Destination), op: event.Op(label(string(e.Op)))}
 	c := f.edges[k]
 	if c == nil {
 		if !f.room(familyEdges, len(f.edges), 1) {
@@ -242,6 +242,11 @@ func NormalizeReason(reason string) string {
 	}
 	return b.String()
 }
+
+// label makes s a valid label value: Prometheus refuses invalid UTF-8,
+// and one bad value must not fail a whole scrape. Valid strings (all that
+// the receivers accept) are returned as they are, without a copy.
+func label(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // expireLocked forgets lag and status older than LagTTL.
 func (f *Flow) expireLocked() {

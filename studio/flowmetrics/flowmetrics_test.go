@@ -176,3 +176,18 @@ func TestCardinalityCaps(t *testing.T) {
 	}
 	want(t, vals, "causeway_dlq_arrivals_total{dlq=t.dlq,reason=other,system=kafka,topic=t}", n-maxReasons)
 }
+
+// TestInvalidUTF8Labels: label values that are not UTF-8 (which the
+// receivers refuse, but a foreign producer on an ingest topic could send)
+// are repaired, never a failed scrape.
+func TestInvalidUTF8Labels(t *testing.T) {
+	f := New(Options{})
+	f.Observe(&store.Batch{
+		Events: []event.Event{{Service: "svc\xff", Destination: "t\xfe", Op: event.OpPublish}, {Service: "svc\xfe", Destination: "t\xff", Op: event.OpPublish}},
+		DLQ:    []store.DLQEntry{{System: "kafka", Source: "d\xff", Original: "o\xff", Reason: "r"}},
+		Lag:    []store.LagSample{{TimeNS: uint64(time.Now().UnixNano()), System: "kafka", Group: "g\xff", Topic: "t", Lag: 3, GroupStatus: "OK"}},
+	})
+	vals, _ := scrape(t, f) // fails the test if the registry refuses a value
+	want(t, vals, "causeway_flow_messages_total{destination=t\uFFFD,op=publish,service=svc\uFFFD}", 2)
+	want(t, vals, "causeway_consumer_lag_messages{cluster=,group=g\uFFFD,partition=0,system=kafka,topic=t}", 3)
+}

@@ -298,7 +298,8 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		srv.col, a, alerts, srv.replays, srv.hub, flow)
 	reg.MustRegister(s.Metrics...)
-	mux.Handle("GET /metrics", guard.Require(auth.Viewer, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	mux.Handle("GET /metrics", guard.Require(auth.Viewer, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError), ErrorHandling: promhttp.ContinueOnError})))
 	mux.Handle("/", auth.SecurityHeaders(frontend.Handler())) // static files only; every API call checks its token
 	handler := auth.Browser(auth.BrowserOptions{Open: guard.Open(), Origins: append([]string{"wails://wails"}, s.Studio.Origins...)},
 		cors(s.Studio.Origins, mux))
