@@ -47,4 +47,3 @@ func TestIngestOverSASLAndTLS(t *testing.T) {
 		t.Fatalf("an ingest URL with credentials: %v, want refused without the password", err)
 	}
 }
-

@@ -19,8 +19,8 @@ func TestRedactHidesPasswords(t *testing.T) {
 		"clickhouse://ch1:9000/events?access_token=Hunter2-secret&api_key=Hunter2-secret":               {"access_token=xxxxx", "api_key=xxxxx"},
 		"clickhouse://ch1:9000/events?http_proxy=http://u:Hunter2-secret@proxy:3128":                    {"proxy%3A3128"},
 		"clickhouse://ch1:9000/events?password_file=/run/secrets/ch":                                    {"password_file=%2Frun%2Fsecrets%2Fch"},
-		"embedded:///var/lib/causeway":                                                                  {"embedded:///var/lib/causeway"},
-		"clickhouse://u:Hunter2-secret@%zz":                                                              {"<unparseable URL>"},
+		"embedded:///var/lib/causeway":      {"embedded:///var/lib/causeway"},
+		"clickhouse://u:Hunter2-secret@%zz": {"<unparseable URL>"},
 	} {
 		got := store.Redact(in)
 		if strings.Contains(got, "Hunter2-secret") {
