@@ -42,8 +42,18 @@ func (a *API) instrument(pattern string, h http.Handler) http.Handler {
 		if code == 0 {
 			code = http.StatusOK // nothing written: net/http answers 200
 		}
-		a.duration.WithLabelValues(route, r.Method, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+		a.duration.WithLabelValues(route, method(r.Method), strconv.Itoa(code)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// method is r.Method as a label: the catch-all route takes any method a
+// client makes up, so those beyond the standard ones count as "other".
+func method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // statusWriter remembers the status code a handler answered with.
