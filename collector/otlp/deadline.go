@@ -25,6 +25,7 @@ type deadlineReader struct {
 	start     time.Time
 	n, lastN  int64 // bytes read; bytes read when the deadline was last moved
 	set, gone bool  // a deadline is set; the server cannot set one
+	eof       bool  // the body was read to its end
 }
 
 func newDeadlineReader(w http.ResponseWriter, r io.Reader, grace time.Duration, minRate int64) *deadlineReader {
@@ -48,14 +49,18 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	}
 	n, err := d.r.Read(p)
 	d.n += int64(n)
+	d.eof = d.eof || err == io.EOF
 	return n, err
 }
 
-// clear lifts the deadline once the body is read: the server keeps
-// reading the connection in the background (to notice a client that goes
-// away) and must not take the passed deadline for a broken connection.
+// clear lifts the deadline once the body is read to its end: the server
+// keeps reading the connection in the background (to notice a client
+// that goes away) and must not take the passed deadline for a broken
+// connection. A body not read to its end keeps its deadline: before
+// answering, the server reads what is left of a short body to reuse the
+// connection, and a trickled body must not hold the answer back.
 func (d *deadlineReader) clear() {
-	if d.set {
+	if d.set && d.eof {
 		d.rc.SetReadDeadline(time.Time{})
 	}
 }
