@@ -13,6 +13,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -30,6 +31,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/credentials"
 )
 
 // Option configures an Agent.
@@ -49,6 +51,7 @@ type config struct {
 	timeout    time.Duration
 	oldSemconv bool
 	exporter   sdktrace.SpanExporter
+	tls        *tls.Config
 	attrs      []attribute.KeyValue
 }
 
@@ -60,6 +63,12 @@ func WithService(name string) Option { return optionFunc(func(c *config) { c.ser
 func WithCollector(endpoint string) Option {
 	return optionFunc(func(c *config) { c.endpoint = endpoint })
 }
+
+// WithTLS sets the TLS configuration of the connection to an https://
+// collector: a private CA in RootCAs, a client certificate for a
+// collector that requires mutual TLS. Without it an https:// endpoint is
+// verified against the system's roots.
+func WithTLS(cfg *tls.Config) Option { return optionFunc(func(c *config) { c.tls = cfg }) }
 
 // WithGRPC exports over OTLP/gRPC instead of OTLP/HTTP.
 func WithGRPC() Option { return optionFunc(func(c *config) { c.grpc = true }) }
@@ -134,11 +143,23 @@ func newExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error)
 		if ep == "127.0.0.1:4318" {
 			ep = "127.0.0.1:4317"
 		}
-		return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(ep), otlptracegrpc.WithInsecure(),
+		security := otlptracegrpc.WithInsecure()
+		if cfg.tls != nil || strings.HasPrefix(cfg.endpoint, "https://") {
+			tc := cfg.tls
+			if tc == nil {
+				tc = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			security = otlptracegrpc.WithTLSCredentials(credentials.NewTLS(tc))
+		}
+		return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(ep), security,
 			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}), otlptracegrpc.WithTimeout(cfg.timeout))
 	}
-	e, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.endpoint, "/")+"/v1/traces"),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithTimeout(cfg.timeout))
+	hopts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.endpoint, "/") + "/v1/traces"),
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithTimeout(cfg.timeout)}
+	if cfg.tls != nil {
+		hopts = append(hopts, otlptracehttp.WithTLSClientConfig(cfg.tls))
+	}
+	e, err := otlptracehttp.New(ctx, hopts...)
 	if err != nil {
 		return nil, fmt.Errorf("agent: OTLP exporter for %q: %w", cfg.endpoint, err)
 	}
