@@ -672,7 +672,7 @@ func reset(b *store.Batch) {
 // A record that cannot be derived is skipped with an error logged (the
 // spool's writer quarantines such records instead: writeLoop).
 func (c *Collector) add(b *store.Batch, rec []byte, at int64) int {
-	n, err := c.derive(b, rec)
+	n, err := c.derive(b, rec, false) // from other collectors: checked
 	if err != nil {
 		// Kafka checks its own CRCs: this is a bug or a foreign producer
 		// on the ingest topic, not a torn write.

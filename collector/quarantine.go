@@ -49,14 +49,17 @@ var errPanic = errors.New("panic")
 // writerLimits bound what the writer decodes: the deepest nesting any
 // configuration accepts, so a record spooled under other limits (or
 // requeued) is never refused for a limit, while a value deep enough to
-// overflow the decoder's stack is quarantined instead of crashing.
+// overflow the decoder's stack is quarantined instead of crashing. Records
+// this process spooled itself skip the check: its receivers pre-scanned
+// them, and pdata encoded them, recursing as deep as decoding will.
 var writerLimits = otlp.RequestLimits{MaxAttrDepth: otlp.MaxAttrDepthCeiling, MaxSpansPerRequest: math.MaxInt}
 
 // derive decodes a spooled or enqueued record and derives its rows into
-// b, returning their count. It never panics: a panic while decoding or
+// b, returning their count; own says the record was spooled by this
+// process (see writerLimits). It never panics: a panic while decoding or
 // deriving is returned as an error wrapping errPanic. On error nothing is
 // added to b.
-func (c *Collector) derive(b *store.Batch, rec []byte) (rows int, err error) {
+func (c *Collector) derive(b *store.Batch, rec []byte, own bool) (rows int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			rows, err = 0, fmt.Errorf("%w while deriving: %v", errPanic, r)
@@ -67,8 +70,10 @@ func (c *Collector) derive(b *store.Batch, rec []byte) (rows int, err error) {
 	}
 	switch kind, data := rec[0], rec[1:]; kind {
 	case recordTraces:
-		if err := otlp.PrescanTracesProto(data, writerLimits); err != nil {
-			return 0, err
+		if !own {
+			if err := otlp.PrescanTracesProto(data, writerLimits); err != nil {
+				return 0, err
+			}
 		}
 		req := ptraceotlp.NewExportRequest()
 		if err := req.UnmarshalProto(data); err != nil {
@@ -87,8 +92,10 @@ func (c *Collector) derive(b *store.Batch, rec []byte) (rows int, err error) {
 		b.DLQ = append(b.DLQ, dlq...)
 		return len(d.Spans), nil
 	case recordMetrics:
-		if err := otlp.PrescanMetricsProto(data, writerLimits); err != nil {
-			return 0, err
+		if !own {
+			if err := otlp.PrescanMetricsProto(data, writerLimits); err != nil {
+				return 0, err
+			}
 		}
 		req := pmetricotlp.NewExportRequest()
 		if err := req.UnmarshalProto(data); err != nil {
@@ -106,7 +113,7 @@ func (c *Collector) derive(b *store.Batch, rec []byte) (rows int, err error) {
 // cannot be derived. It returns the rows added, and false only when ctx
 // ended before a quarantined record was safely on disk.
 func (c *Collector) take(ctx context.Context, b *store.Batch, recs *[]spool.Record, rec spool.Record) (int, bool) {
-	n, err := c.derive(b, rec.Data)
+	n, err := c.derive(b, rec.Data, rec.Seq >= c.retryUpTo)
 	if err != nil {
 		reason := quarantineDecode
 		if errors.Is(err, errPanic) {
@@ -214,7 +221,7 @@ func (c *Collector) writeSingly(ctx context.Context, recs []spool.Record) bool {
 				continue
 			}
 			reset(one)
-			if _, err := c.derive(one, rec.Data); err != nil { // derived before: cannot fail, but never write half a record
+			if _, err := c.derive(one, rec.Data, rec.Seq >= c.retryUpTo); err != nil { // derived before: cannot fail, but never write half a record
 				if !c.quarantine(ctx, rec, quarantineDecode, err, 1) {
 					return false
 				}
@@ -233,7 +240,7 @@ func (c *Collector) writeSingly(ctx context.Context, recs []spool.Record) bool {
 		}
 		if !worked && probe >= 0 && ctx.Err() == nil {
 			reset(one)
-			if _, err := c.derive(one, recs[probe].Data); err == nil {
+			if _, err := c.derive(one, recs[probe].Data, recs[probe].Seq >= c.retryUpTo); err == nil {
 				one.Retry = true
 				worked = c.tryWrite(ctx, one) == nil
 			}

@@ -24,6 +24,8 @@ derive=$(metric collector/lineage.BenchmarkDerive spans/s)
 decode=$(metric collector/lineage.BenchmarkDecodeProto spans/s)
 ingest=$(metric collector.BenchmarkHTTPIngest/clients=2 stored-spans/s)
 accepted=$(metric collector.BenchmarkHTTPIngest/clients=16 accepted-spans/s)
+limits_on=$(metric collector/otlp.BenchmarkValidateIngest on-spans/s)
+limits_off=$(metric collector/otlp.BenchmarkValidateIngest off-spans/s)
 embw=$(metric store/embedded.BenchmarkWrite rows/s)
 chw=$(metric store/clickhouse.BenchmarkWrite rows/s)
 bare=$(metric agent/kafka.BenchmarkProduceConsume/bare records/s)
@@ -67,6 +69,7 @@ ui_graph=$( (make -s frontend >&2 && cd frontend && node e2e/bench-graph.mjs) | 
   echo "| lineage: spans normalised per second (\`BenchmarkDerive\`) | $(fmt "$derive") spans/s | OTLP protobuf decode of the same spans: $(fmt "$decode") spans/s | $(ratio "$derive" "$decode") |"
   echo "| collector: OTLP/HTTP protobuf ingest, sustained (spooled and drained by the writer, 2 clients; \`BenchmarkHTTPIngest\`) | $(fmt "$ingest") spans/s | protobuf decode alone: $(fmt "$decode") spans/s | $(ratio "$ingest" "$decode") |"
   echo "| collector: OTLP/HTTP accepted into the spool in bursts (16 clients) | $(fmt "$accepted") spans/s | protobuf decode alone: $(fmt "$decode") spans/s | $(ratio "$accepted" "$decode") |"
+  echo "| collector: request limits on (raw-bytes nesting pre-scan in the receiver, limit checks in the validation walk) — the CPU work of ingest: decode, validate, spool encoding, writer decode and lineage, alternating request by request (\`BenchmarkValidateIngest\`) | $(fmt "$limits_on") spans/s | limits off, same requests, same run: $(fmt "$limits_off") spans/s | $(ratio "$limits_on" "$limits_off") (target ≥ 0.95: $(met "$(ratio "$limits_on" "$limits_off")" 0.95)) |"
   echo "| agent: franz-go produce→consume through kfake, 1 KiB records (\`BenchmarkProduceConsume\`) | $(fmt "$agentr") records/s | bare franz-go: $(fmt "$bare") records/s | $(ratio "$agentr" "$bare") (target ≥ 0.90: $(met "$(ratio "$agentr" "$bare")" 0.90)) |"
   echo "| agent vs franz-go's kotel plugin, same run | $(fmt "$agentr") records/s | kotel: $(fmt "$kotel") records/s ($(ratio "$kotel" "$bare") of bare) | $(ratio "$agentr" "$kotel") (target ≥ 1.00: $(met "$(ratio "$agentr" "$kotel")" 1.00)) |"
   echo "| agent with the collector down (OTLP/HTTP to a closed port) | $(fmt "$down") records/s | collector up (OTLP/HTTP to a live endpoint): $(fmt "$up") records/s | $(ratio "$down" "$up") (target ≥ 0.95: $(met "$(ratio "$down" "$up")" 0.95)) |"

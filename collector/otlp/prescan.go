@@ -189,6 +189,19 @@ func pbChild(m pbMsg, num protowire.Number, points pbMsg) pbMsg {
 	return pbSkip
 }
 
+// pbChildren is pbChild for field numbers below pbTableFields, as a table:
+// the pre-scan looks a child up once per length-delimited field.
+const pbTableFields = 16
+
+var pbChildren = func() (t [pbKVList + 1][pbTableFields]pbMsg) {
+	for m := range t {
+		for num := 1; num < pbTableFields; num++ {
+			t[m][num] = pbChild(pbMsg(m), protowire.Number(num), pbSkip)
+		}
+	}
+	return t
+}()
+
 // metricPoints is the data point type of each Metric field holding data.
 func metricPoints(num protowire.Number) pbMsg {
 	switch num {
@@ -281,7 +294,15 @@ func prescanProto(b []byte, root pbMsg, l RequestLimits) (spans int, err error) 
 		if size > uint64(top.end-pos) {
 			return spans, malformedAt(pos, errors.New("length beyond the enclosing message"))
 		}
-		child := pbChild(top.msg, num, top.points)
+		var child pbMsg
+		if num < pbTableFields {
+			child = pbChildren[top.msg][num]
+			if top.msg == pbDataPoints && num == 1 {
+				child = top.points
+			}
+		} else {
+			child = pbChild(top.msg, num, top.points)
+		}
 		if child == pbSkip || child == pbAnyValue && scalarValue(b[pos:pos+int(size)]) {
 			pos += int(size)
 			continue
