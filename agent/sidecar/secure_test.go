@@ -345,3 +345,51 @@ func TestSidecarToMutualTLSCollector(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestSidecarNATSURLCredentialsRedacted: credentials written in the NATS
+// URL (user:password, or a token as the user part) still log in, and the
+// error of a refused login and every log line show them as ***.
+func TestSidecarNATSURLCredentialsRedacted(t *testing.T) {
+	const user, pass, token = "watcher", "Url-s3cr3t-pw", "Url-t0ken-s3cr3t"
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+		Users: []*server.User{{Username: user, Password: pass}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	defer s.Shutdown()
+	addr := strings.TrimPrefix(s.ClientURL(), "nats://")
+	logs := new(logBuffer)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, collectorURL := collectorWithStore(t, 0)
+
+	// Right credentials in the URL: the sidecar runs.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- sidecar.Run(ctx, sidecar.Config{NATSURL: "nats://" + user + ":" + pass + "@" + addr, Collector: collectorURL,
+			Interval: 100 * time.Millisecond}, log)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("with the right credentials in the URL: %v", err)
+	}
+	// Wrong ones: refused, and the error names the URL without them.
+	for _, url := range []string{"nats://" + user + ":wrong-" + pass + "@" + addr, "nats://" + token + "@" + addr} {
+		err := sidecar.Run(context.Background(), sidecar.Config{NATSURL: url, Collector: collectorURL}, log)
+		if !errors.Is(err, natsgo.ErrAuthorization) {
+			t.Fatalf("%s: %v, want nats.ErrAuthorization", brokerconn.RedactURL(url), err)
+		}
+		if strings.Contains(err.Error(), pass) || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "***@"+addr) {
+			t.Errorf("the error does not hide the URL's credentials: %v", err)
+		}
+		log.Error("sidecar stopped", "error", err) // as causeway agent logs it
+	}
+	if strings.Contains(logs.String(), pass) || strings.Contains(logs.String(), token) {
+		t.Errorf("credentials in the log:\n%s", logs)
+	}
+}
