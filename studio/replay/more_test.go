@@ -188,6 +188,15 @@ func TestReplayRefusals(t *testing.T) {
 	if _, _, err := e.eng.Start(ctx, "alice", other, "same-key"); !errors.As(err, &re) || re.Code != "idempotency_conflict" {
 		t.Fatalf("a different request with a used key: %v", err)
 	}
+	// Keys are scoped per token: bob's request with alice's key is his own replay.
+	bobs, created, err := e.eng.Start(ctx, "bob", ok, "same-key")
+	if err != nil || !created || bobs.ID == r.ID || bobs.RequestedBy != "bob" {
+		t.Fatalf("bob with alice's key: %+v, created %v, %v", bobs, created, err)
+	}
+	e.wait(t, bobs.ID)
+	if again, created, err := e.eng.Start(ctx, "bob", ok, "same-key"); err != nil || created || again.ID != bobs.ID {
+		t.Fatalf("bob's second click: %+v, created %v, %v", again, created, err)
+	}
 
 	interrupted := store.Replay{ID: "00112233445566778899aabbccddeeff", RequestedBy: "bob", Reason: "r", Request: "{}",
 		State: store.ReplayRunning, Total: 10, Sent: 4, RatePerSec: 1, CreatedNS: 5, UpdatedNS: 6}
