@@ -275,8 +275,9 @@ type Stats struct {
 	PointsReceived uint64 // metric data points in requests that decoded
 	MetricPoints   uint64 // metric data points accepted (spooled)
 	// Rejected counts rejected requests by reason: method, media_type,
-	// too_large, malformed, invalid (UTF-8, missing ids), busy (in-flight
-	// limits), full (spool), unavailable (spool error). See otlp.Reason.
+	// too_large, malformed, invalid (UTF-8, missing ids), limit (over a
+	// Config.Limits limit), busy (in-flight limits), full (spool),
+	// unavailable (spool error). See otlp.Reason.
 	Rejected        map[string]uint64
 	WriteErrors     uint64 // failed store writes (each retried)
 	SpoolErrors     uint64 // failed spool appends, reads and commits
