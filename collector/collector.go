@@ -6,7 +6,10 @@
 // Guarantees: a request acknowledged with 2xx/OK is on disk (fsync'd); it
 // is stored exactly once eventually, across store outages and collector
 // crashes, SIGKILL included (batches that may have been written before are
-// written with store.Batch.Retry set, and the store deduplicates them).
+// written with store.Batch.Retry set, and the store deduplicates them),
+// unless it is poison: a record that cannot be decoded or derived, or that
+// the store keeps refusing while it takes others, is moved to the spool's
+// quarantine (kept on disk, see quarantine.go) and the writer moves on.
 //
 // Memory is bounded: the receivers hold at most MaxConcurrentRequests
 // requests and MaxInflightBytes decoded request bytes at once, the writer

@@ -23,6 +23,13 @@
 // every span needs a trace id and a span id: pdata's decoders check
 // neither, so the receivers do, and reject the request rather than store
 // something the store or the UI could choke on.
+//
+// Requests are bounded in shape by RequestLimits (attribute nesting depth,
+// attribute counts, events and links per span, key and value sizes, array
+// length, spans per request): one over a limit is refused whole with a
+// *LimitError naming the limit and its setting (400 / InvalidArgument,
+// reason "limit"). Nesting is checked on the raw bytes before pdata's
+// recursive decoders see them (prescan.go).
 package otlp
 
 import (

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc/codes"
@@ -289,4 +291,34 @@ func FuzzPrescanJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRequestLimitsMetrics(t *testing.T) {
+	m := pmetric.NewMetrics()
+	g := m.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	g.SetName("lag")
+	dp := g.SetEmptyGauge().DataPoints().AppendEmpty()
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		dp.Attributes().PutStr(k, "v")
+	}
+	var le *LimitError
+	err := validateMetrics(m, testLimits)
+	if !errors.As(err, &le) || le.Limit != LimitAttributes ||
+		err.Error() != "resource_metrics[0].scope_metrics[0].metrics[0].data_points[0].attributes: 5 attributes exceed the limit of 4 (collector.limits.max_attributes)" {
+		t.Fatalf("%v", err)
+	}
+	dp.Attributes().Clear()
+	dp.Exemplars().AppendEmpty().FilteredAttributes().PutStr("s", strings.Repeat("x", 17))
+	if err := validateMetrics(m, testLimits); !errors.As(err, &le) || le.Limit != LimitValueBytes ||
+		!strings.Contains(err.Error(), `data_points[0].exemplars[0].filtered_attributes["s"]: 17 value bytes`) {
+		t.Fatalf("%v", err)
+	}
+	b, err := pmetricotlp.NewExportRequestFromMetrics(m).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, &sink{}, Options{Request: testLimits})
+	if resp, body := post(t, srv.URL+MetricsPath, ctProtobuf, "", b); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("metrics over a limit: %d %s", resp.StatusCode, body)
+	}
 }
