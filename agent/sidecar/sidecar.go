@@ -138,9 +138,11 @@ func runKafka(ctx context.Context, cfg Config, exp *Exporter, log *slog.Logger) 
 	defer admCl.Close()
 	// A refused login is told at once and ends the sidecar, instead of
 	// every sample failing for ever; a broker that is down may come back.
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err = brokerconn.PingKafka(pctx, admCl)
-	cancel()
+	if cfg.Kafka.SASL != "" {
+		pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = brokerconn.PingKafka(pctx, admCl)
+		cancel()
+	}
 	if errors.Is(err, brokerconn.ErrKafkaAuth) {
 		return fmt.Errorf("sidecar: kafka %v (%s): %w", cfg.KafkaBrokers, cfg.Kafka, err)
 	}

@@ -37,8 +37,8 @@ type kafkaBroker struct {
 	prod  *kgo.Client
 }
 
-// newKafka connects the producer. A login the brokers refuse (wrong
-// password, mechanism or certificate) fails New with
+// newKafka connects the producer. With SASL, a login the brokers refuse
+// (wrong user, password or mechanism) fails New with
 // brokerconn.ErrKafkaAuth; brokers that cannot be reached yet only get a
 // warning, since they may come back before the first replay.
 func newKafka(ctx context.Context, seeds []string, cfg brokerconn.Kafka, a *agent.Agent, log *slog.Logger) (*kafkaBroker, error) {
@@ -51,9 +51,11 @@ func newKafka(ctx context.Context, seeds []string, cfg brokerconn.Kafka, a *agen
 	if err != nil {
 		return nil, fmt.Errorf("replay: kafka client: %w", err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = brokerconn.PingKafka(pctx, prod)
-	cancel()
+	if cfg.SASL != "" { // a login to check; without one, start as fast as before
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = brokerconn.PingKafka(pctx, prod)
+		cancel()
+	}
 	switch {
 	case errors.Is(err, brokerconn.ErrKafkaAuth):
 		prod.Close()
