@@ -72,7 +72,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "causeway agent: watching Kafka %q (%s) and NATS %q (%s), sending to %s, metrics on %s\n",
-		*brokers, kconn, brokerconn.RedactURL(*natsURL), nconn, *coll, metricsURL(metrics))
+		*brokers, kconn, brokerconn.RedactURL(*natsURL), nconn, brokerconn.RedactURL(*coll), metricsURL(metrics))
 	err = sidecar.Run(ctx, cfg, log)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
