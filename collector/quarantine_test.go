@@ -248,3 +248,37 @@ func postBody(t *testing.T, c *Collector, b []byte) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// panicStore panics on a batch holding a span named "poison".
+type panicStore struct{ flakyStore }
+
+func (p *panicStore) Write(ctx context.Context, b *store.Batch) error {
+	for _, s := range b.Spans {
+		if s.Name == "poison" {
+			panic("store driver bug")
+		}
+	}
+	return p.flakyStore.Write(ctx, b)
+}
+
+// A store whose Write panics on a record does not take the process down:
+// the panic is a failed write, and the record is quarantined like any
+// record the store keeps refusing.
+func TestStorePanicQuarantined(t *testing.T) {
+	dir := t.TempDir()
+	st := &panicStore{flakyStore{spans: map[string]int{}}}
+	cfg := testConfig(t, dir)
+	cfg.QuarantineAfter = 2
+	cfg.FlushInterval = 300 * time.Millisecond
+	cfg.BatchSpans = 1000
+	c := start(t, cfg, st)
+	send(t, c, 4)
+	sendNamed(t, c, 1, "poison")
+	send(t, c, 4)
+	st.check(t, 8)
+	waitFor(t, "the quarantine", func() bool { return c.Stats().Quarantined == 1 })
+	if q := quarantined(t, dir); len(q) != 1 || q[0].Reason != "write" || !strings.Contains(q[0].Error, "store driver bug") {
+		t.Fatalf("quarantine %+v", q)
+	}
+	shutdown(t, c, 5*time.Second)
+}
