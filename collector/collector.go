@@ -16,7 +16,14 @@
 // at most about BatchSpans spans, and everything else waits on disk. When
 // the spool reaches MaxSpoolBytes (the store has been down or slow for
 // long enough) receivers answer 429 / RESOURCE_EXHAUSTED with a retry
-// delay, which OTLP clients honour.
+// delay, which OTLP clients honour. Slow and stalled clients hold next to
+// nothing of that budget, and one peer at most PerPeerShare of it (see
+// package otlp).
+//
+// A full or failing disk is answered with 503 and a retry delay, and
+// recovers by itself once the spool can write again (probeLoop); Health
+// says why the collector is degraded and whether it is ready for data
+// (health.go).
 package collector
 
 import (
