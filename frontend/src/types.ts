@@ -244,6 +244,8 @@ export interface Rule {
   window?: string
   for?: string
   webhooks: Webhook[] | null
+  updated_by?: string // the API token that last changed it (set by the studio)
+  updated_at?: string
 }
 
 export interface RuleStatus extends Rule {

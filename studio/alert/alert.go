@@ -71,6 +71,11 @@ type Rule struct {
 	For Duration `json:"for,omitempty" yaml:"for"`
 	// Webhooks are the targets notified on firing and resolving.
 	Webhooks []Webhook `json:"webhooks" yaml:"webhooks"`
+	// UpdatedBy and UpdatedAt say which API token last created or changed
+	// the rule, and when; the API sets them (a client's values are
+	// replaced), rules from the configuration file have none.
+	UpdatedBy string    `json:"updated_by,omitempty" yaml:"updated_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"updated_at,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s" in JSON and YAML.

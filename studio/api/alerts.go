@@ -80,6 +80,7 @@ func (a *API) putRule(w http.ResponseWriter, r *http.Request, e *alert.Engine, i
 		return
 	}
 	_, existed := e.Rule(rule.ID)
+	rule.UpdatedBy, rule.UpdatedAt = who(r), a.now().UTC()
 	if err := e.Save(r.Context(), rule); err != nil {
 		if errors.Is(err, alert.ErrNotSaved) {
 			a.record(r, ruleAction(existed), rule.ID, map[string]any{"rule": rule, "saved": false})

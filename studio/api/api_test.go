@@ -315,6 +315,9 @@ func TestAlertEndpoints(t *testing.T) {
 			t.Fatalf("audit detail holds a webhook credential: %s", r.Detail)
 		}
 	}
+	if code, body := do("GET", "/api/v1/alerts/rules/lag2", ""); code != 200 || !strings.Contains(body, `"updated_by":"ada"`) || !strings.Contains(body, `"updated_at":"`) {
+		t.Fatalf("rule metadata: %d %s", code, body)
+	}
 	want := []string{"ada alert_rule.created lag", "ada alert_rule.updated lag", "ada alert_rule.deleted lag",
 		"ada alert_rule.created lag2", "otto alert_rule.test lag2"}
 	if !slices.Equal(got, want) {

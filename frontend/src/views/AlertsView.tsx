@@ -90,6 +90,7 @@ export function AlertsView() {
                     </div>
                     <div className="small muted">
                       {(r.webhooks ?? []).length ? (r.webhooks ?? []).map((w) => `${w.format || 'json'} → ${w.url}`).join(', ') : 'no webhooks (logged only)'}
+                      {r.updated_by && ` · changed by ${r.updated_by}`}
                     </div>
                     <div className="actions">
                       <button type="button" className="secondary small" onClick={() => setEditing({ rule: stripState(r), isNew: false })}>
