@@ -109,6 +109,10 @@ func runSpool(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			targets = append(targets, q.ID)
 		}
 	}
+	if len(targets) == 0 {
+		fmt.Fprintf(stdout, "no quarantined records in %s\n", *dir)
+		return nil
+	}
 	if sub == "drop" {
 		for _, id := range targets {
 			if err := spool.DropQuarantined(*dir, id); err != nil {
