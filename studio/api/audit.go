@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/causeway-dev/causeway/store"
 )
@@ -22,7 +23,9 @@ func (a *API) record(r *http.Request, action, subject string, detail any) {
 	if a.audit == nil {
 		return
 	}
-	if _, err := a.audit.Append(context.WithoutCancel(r.Context()), who(r), action, subject, detail); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+	defer cancel()
+	if _, err := a.audit.Append(ctx, who(r), action, subject, detail); err != nil {
 		a.log.Error("appending to the audit log failed", "action", action, "subject", subject, "error", err)
 	}
 }

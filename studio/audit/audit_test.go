@@ -114,3 +114,24 @@ func TestTamperingIsFound(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyAcrossPages: a chain longer than a page verifies, and a
+// record stored twice where a page ends is still found.
+func TestVerifyAcrossPages(t *testing.T) {
+	ctx := context.Background()
+	m := &mem{}
+	l := New(m, "w")
+	for i := range page + 5 {
+		if _, err := l.Append(ctx, "alice", "replay.created", fmt.Sprint(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sum, err := Verify(ctx, m); err != nil || sum.Records != page+5 {
+		t.Fatalf("long chain: %+v, %v", sum, err)
+	}
+	m.rs = slices.Insert(m.rs, page, m.rs[page-1]) // record `page` twice, the second copy first on the next page
+	var be *BrokenError
+	if _, err := Verify(ctx, m); !errors.As(err, &be) || be.Seq != page {
+		t.Fatalf("got %v, want record %d stored more than once", err, page)
+	}
+}
