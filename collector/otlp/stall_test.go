@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -266,4 +267,49 @@ func TestGRPCPeerShare(t *testing.T) {
 		t.Fatalf("peer_busy %d, want 1", got)
 	}
 	waitReleased(t, lim)
+}
+
+// TestGRPCKeepaliveClosesDeadConnection: a connection that completes the
+// HTTP/2 handshake and then answers nothing, as a peer that vanished
+// would, is pinged after GRPCKeepaliveTime and closed by the server once
+// GRPCKeepaliveTimeout passes without an answer.
+func TestGRPCKeepaliveClosesDeadConnection(t *testing.T) {
+	srv := NewGRPCServer(&sink{}, Options{Limits: Limits{GRPCKeepaliveTime: time.Second, GRPCKeepaliveTimeout: 500 * time.Millisecond}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(l); close(done) }()
+	defer func() { srv.Stop(); <-done }()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	start := time.Now()
+	c.SetReadDeadline(start.Add(10 * time.Second))
+	pings := 0
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			break // the server closed the connection (or the deadline passed)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck() // the handshake; nothing after it
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				pings++ // never answered
+			}
+		}
+	}
+	if took := time.Since(start); pings == 0 || took > 5*time.Second {
+		t.Fatalf("dead connection: %d pings, closed after %s; want a ping and closed in about 1.5 s", pings, took)
+	}
 }
