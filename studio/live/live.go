@@ -271,9 +271,13 @@ func (h *Hub) readLoop(c *client) {
 		switch {
 		case !slices.Contains(channels, req.Channel):
 			h.sendTo(c, frame{Channel: "error", Message: "unknown channel " + strings.TrimSpace(req.Channel) + ": want one of " + strings.Join(channels, ", ")})
-		case req.Op == "subscribe" && h.opts.Authorize != nil && h.opts.Authorize(c.ctx, req.Channel) != nil:
-			h.sendTo(c, frame{Channel: "error", Message: "permission denied for channel " + req.Channel + ": " + h.opts.Authorize(c.ctx, req.Channel).Error()})
 		case req.Op == "subscribe":
+			if h.opts.Authorize != nil {
+				if err := h.opts.Authorize(c.ctx, req.Channel); err != nil {
+					h.sendTo(c, frame{Channel: "error", Message: "permission denied for channel " + req.Channel + ": " + err.Error()})
+					continue
+				}
+			}
 			c.mu.Lock()
 			c.subs[req.Channel] = req.Filter
 			c.mu.Unlock()
