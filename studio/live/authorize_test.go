@@ -7,7 +7,6 @@ import (
 	"testing"
 )
 
-
 // TestAuthorize: a subscription Authorize refuses gets an error frame and
 // no subscription; one it allows is registered.
 func TestAuthorize(t *testing.T) {
