@@ -137,6 +137,39 @@ func setupNode(ctx context.Context, opts ch.Options, db, local, cluster string) 
 		if err := conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("distributed table %s: %w", t, err)
 		}
+		if err := addMissingColumns(ctx, conn, db, local, t); err != nil {
+			return fmt.Errorf("distributed table %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// addMissingColumns adds to the Distributed table db.t the columns a later
+// migration added to local.t: a Distributed table made before it (AS the
+// local table as it was then) lacks them, and reads naming them would fail.
+func addMissingColumns(ctx context.Context, conn ch.Conn, db, local, t string) error {
+	rows, err := conn.Query(ctx, `SELECT name, type FROM system.columns WHERE database = ? AND table = ?
+		AND name NOT IN (SELECT name FROM system.columns WHERE database = ? AND table = ?)`, local, t, db, t)
+	if err != nil {
+		return err
+	}
+	var add []string
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			rows.Close()
+			return err
+		}
+		add = append(add, fmt.Sprintf("ADD COLUMN `%s` %s", name, typ))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, a := range add {
+		if err := conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.%s %s", db, t, a)); err != nil {
+			return fmt.Errorf("%s: %w", a, err)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 
@@ -61,5 +62,23 @@ func TestClusterConformance(t *testing.T) {
 	}
 	if _, err := Open(context.Background(), nodes[0].DSN("x")+"?cluster=nope"); err == nil {
 		t.Error("an unknown cluster must be an error")
+	}
+
+	// An upgrade: a Distributed table made before a migration added a
+	// column to its local tables gets the column when the store opens.
+	for _, n := range nodes {
+		conn, err := sql.Open("clickhouse", n.DSN(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec("ALTER TABLE dlq DROP COLUMN trusted"); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	st.Close()
+	st = open(t, dsn(db))
+	if _, err := st.DLQ(context.Background(), store.DLQQuery{}); err != nil {
+		t.Fatalf("DLQ after the Distributed table lost a column: %v", err)
 	}
 }
