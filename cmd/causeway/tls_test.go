@@ -15,6 +15,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
@@ -162,4 +166,71 @@ func waitExit(t *testing.T, cmd *exec.Cmd, what string) {
 		<-done
 		t.Errorf("%s still runs after a minute", what)
 	}
+}
+
+// TestCollectorBinaryOverMutualTLS: `causeway collector` with
+// collector.tls (mutual) and the OTel Go SDK configured only by the
+// standard environment (OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE,
+// _CLIENT_KEY): every span sent over OTLP/HTTP and gRPC is stored; a client
+// without a certificate gets none through.
+func TestCollectorBinaryOverMutualTLS(t *testing.T) {
+	pki := certtest.New(t)
+	dir := t.TempDir()
+	storeURL := "embedded://" + filepath.ToSlash(filepath.Join(dir, "store"))
+	c := startCollector(t, storeURL, filepath.Join(dir, "spool"), "--collector.tls.cert-file", pki.ServerCert,
+		"--collector.tls.key-file", pki.ServerKey, "--collector.tls.client-ca-file", pki.CAFile)
+	t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", pki.CAFile)
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", pki.ClientCert)
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", pki.ClientKey)
+	ctx := context.Background()
+	httpExp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL("https://"+c.httpAddr+"/v1/traces"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcExp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL("https://"+c.grpcAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaHTTP, viaGRPC := newSDKApp(t, "tls-http", httpExp), newSDKApp(t, "tls-grpc", grpcExp)
+	viaHTTP.sendTraces(50, 3)
+	viaGRPC.sendTraces(40, 2)
+	viaHTTP.shutdown(t)
+	viaGRPC.shutdown(t)
+
+	// Without the client certificate: refused in the handshake.
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", "")
+	for name, newExp := range map[string]func() (*otlptrace.Exporter, error){
+		"http": func() (*otlptrace.Exporter, error) {
+			return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL("https://"+c.httpAddr+"/v1/traces"),
+				otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+		},
+		"grpc": func() (*otlptrace.Exporter, error) {
+			return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL("https://"+c.grpcAddr),
+				otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
+		},
+	} {
+		exp, err := newExp()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := sdktrace.NewTracerProvider()
+		_, sp := tp.Tracer("x").Start(ctx, "refused")
+		sp.End()
+		if err := exp.ExportSpans(ctx, []sdktrace.ReadOnlySpan{sp.(sdktrace.ReadOnlySpan)}); err == nil {
+			t.Errorf("%s without a client certificate: exported", name)
+		}
+		exp.Shutdown(ctx)
+		tp.Shutdown(ctx)
+	}
+
+	st := openStore(t, storeURL)
+	traces := append(append([]string{}, viaHTTP.traces...), viaGRPC.traces...)
+	eventually(t, 30*time.Second, func() string {
+		if n, err := countSpans(t, st, traces); err != nil || n != 50*3+40*2 {
+			return fmt.Sprintf("stored %d spans (%v), want %d", n, err, 50*3+40*2)
+		}
+		return ""
+	})
+	c.stop()
 }
