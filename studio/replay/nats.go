@@ -48,6 +48,11 @@ func newNATS(ctx context.Context, url string, cfg brokerconn.NATS, a *agent.Agen
 			if err != nil {
 				log.Warn("replay: nats disconnected", "url", safe, "error", err)
 			}
+		}),
+		// Attempts after a failed first connection (a refused login too)
+		// are reported here only.
+		natsgo.ReconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			log.Warn("replay: nats connection failed; retrying", "url", safe, "conn", cfg.String(), "error", err)
 		})}, conn...)...)
 	if err != nil {
 		return nil, fmt.Errorf("replay: nats %s (%s): %w", safe, cfg, err)

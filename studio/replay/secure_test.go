@@ -221,3 +221,34 @@ func TestReplayNATSNkeyTLS(t *testing.T) {
 		t.Errorf("the nkey seed is in the log:\n%s", logs)
 	}
 }
+
+// TestReplayNATSRefusedLoginLogged: the replay engine connects to NATS in
+// the background (the server may come up later), so a refused login does
+// not fail New; it is logged, with the URL's credentials removed.
+func TestReplayNATSRefusedLoginLogged(t *testing.T) {
+	const pass = "Replay-nats-s3cr3t"
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+		Users: []*server.User{{Username: "replay", Password: pass}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	defer ns.Shutdown()
+	st, a := secureEnv(t)
+	logs := new(lockedLog)
+	url := strings.Replace(ns.ClientURL(), "nats://", "nats://replay:wrong-"+pass+"@", 1)
+	eng, err := replay.New(context.Background(), replay.Config{NATSURL: url}, st, a, nil, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	eventually(t, "the refused login in the log", func() bool {
+		return strings.Contains(strings.ToLower(logs.String()), "authorization violation")
+	})
+	if l := logs.String(); strings.Contains(l, pass) || !strings.Contains(l, "nats://replay:***@") {
+		t.Fatalf("the log shows the URL's password, or no redacted URL:\n%s", l)
+	}
+}
