@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/studio/server"
@@ -54,6 +56,13 @@ func TestStudioOverHTTPS(t *testing.T) {
 			if err != nil || resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
 				t.Fatalf("GET /api/v1/health over HTTPS: %v %v", resp, err)
 			}
+			// The live websocket upgrades over the same TLS connection.
+			d := websocket.Dialer{TLSClientConfig: pki.ClientTLS(mutual), HandshakeTimeout: 10 * time.Second}
+			ws, wresp, err := d.Dial("wss://"+strings.TrimPrefix(srv.URL(), "https://")+"/api/v1/live", nil)
+			if err != nil {
+				t.Fatalf("wss live: %v %v", wresp, err)
+			}
+			ws.Close()
 			if resp, err := get(nil, "http://"+strings.TrimPrefix(srv.URL(), "https://")); err == nil && resp.StatusCode == 200 {
 				t.Fatal("plain HTTP got an API answer")
 			}
