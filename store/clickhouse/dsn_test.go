@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
+	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
 )
 
 // TestConnFiles: password_file, ca_file, cert_file and key_file leave the
@@ -48,5 +50,23 @@ func TestConnFiles(t *testing.T) {
 	}
 	if _, err := parse("clickhouse://127.0.0.1:9000/db?password_file=/nonexistent"); err == nil {
 		t.Fatal("a missing password_file was accepted")
+	}
+}
+
+// TestOpenOverTLS: a store URL with secure=true and ca_file opens the
+// store over ClickHouse's TLS port, verifying the server's certificate
+// against the test's CA; without ca_file (the system's roots) it is refused.
+func TestOpenOverTLS(t *testing.T) {
+	pki := certtest.New(t)
+	_, secure := chtest.StartTLS(t, pki.ServerCert, pki.ServerKey)
+	dsn := "clickhouse://" + secure + "/" + chtest.UniqueDB(t.Name()) + "?secure=true&ca_file=" + url.QueryEscape(pki.CAFile)
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open over TLS: %v", err)
+	}
+	s.Close()
+	if s, err := Open(context.Background(), "clickhouse://"+secure+"/"+chtest.UniqueDB(t.Name())+"?secure=true&dial_timeout=2s"); err == nil {
+		s.Close()
+		t.Fatal("a server certificate from an unknown CA was accepted")
 	}
 }
