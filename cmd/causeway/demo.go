@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,6 +59,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Studio.Alerts.Rules = append(cfg.Studio.Alerts.Rules, rule)
 	cfg.Studio.Alerts.AllowLoopback = true // a local demo may notify a local receiver
 	log := newLogger(cfg, os.Stderr)
+	if cfg.Collector.TLS.Enabled() {
+		// The shop and the sidecar run in this process and send plaintext
+		// to the in-process receivers.
+		return usageError{errors.New("causeway demo does not take collector.tls: its shop and sidecar send to the in-process collector in plaintext (studio.tls is fine)")}
+	}
 
 	b, err := demo.StartBrokers(demo.Config{KafkaPort: *kafkaPort, NATSPort: *natsPort, DataDir: filepath.Join(*data, "jetstream")})
 	if err != nil {
@@ -95,7 +101,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				log.Error("sidecar stopped", "error", err)
 			}
 		}()
-		fmt.Fprintf(stdout, "causeway demo: the shop is running; open http://%s in a browser (data in %s; Ctrl-C stops)\n", cfg.Studio.Listen, *data)
+		scheme := "http"
+		if cfg.Studio.TLS.Enabled() {
+			scheme = "https"
+		}
+		fmt.Fprintf(stdout, "causeway demo: the shop is running; open %s://%s in a browser (data in %s; Ctrl-C stops)\n", scheme, cfg.Studio.Listen, *data)
 	}
 	err = serveStudio(ctx, cfg, stdout, ready, sidecarMetrics{sidecarCounters})
 	done := make(chan struct{})
