@@ -59,12 +59,19 @@ type Config struct {
 	AllowedTargets []string `yaml:"allowed_targets"`
 }
 
-// Validate checks the target patterns.
+// Validate checks the target patterns and the broker connection settings
+// (without reading their files).
 func (c Config) Validate() error {
 	for _, p := range c.AllowedTargets {
 		if _, err := path.Match(p, ""); err != nil || strings.TrimSpace(p) == "" {
 			return fmt.Errorf("studio.replay.allowed_targets: %q is not a name or glob pattern", p)
 		}
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		return fmt.Errorf("studio.replay.kafka: %w", err)
+	}
+	if err := c.NATS.Validate(); err != nil {
+		return fmt.Errorf("studio.replay.nats: %w", err)
 	}
 	return nil
 }
