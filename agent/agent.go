@@ -53,6 +53,7 @@ type config struct {
 	exporter   sdktrace.SpanExporter
 	tls        *tls.Config
 	attrs      []attribute.KeyValue
+	token      string
 }
 
 // WithService names the service (the `service.name` resource attribute).
@@ -69,6 +70,10 @@ func WithCollector(endpoint string) Option {
 // collector that requires mutual TLS. Without it an https:// endpoint is
 // verified against the system's roots.
 func WithTLS(cfg *tls.Config) Option { return optionFunc(func(c *config) { c.tls = cfg }) }
+
+// WithToken sends token as "Authorization: Bearer <token>" with every
+// export: the collector's ingest token (collector.tokens).
+func WithToken(token string) Option { return optionFunc(func(c *config) { c.token = token }) }
 
 // WithGRPC exports over OTLP/gRPC instead of OTLP/HTTP.
 func WithGRPC() Option { return optionFunc(func(c *config) { c.grpc = true }) }
@@ -137,6 +142,14 @@ func New(ctx context.Context, opts ...Option) (*Agent, error) {
 		prop: propagation.TraceContext{}}, nil
 }
 
+// headers are the export requests' extra headers: the token, if any.
+func (c config) headers() map[string]string {
+	if c.token == "" {
+		return nil
+	}
+	return map[string]string{"Authorization": "Bearer " + c.token}
+}
+
 func newExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error) {
 	if cfg.grpc {
 		ep := strings.TrimPrefix(strings.TrimPrefix(cfg.endpoint, "http://"), "https://")
@@ -152,10 +165,12 @@ func newExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error)
 			security = otlptracegrpc.WithTLSCredentials(credentials.NewTLS(tc))
 		}
 		return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(ep), security,
-			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}), otlptracegrpc.WithTimeout(cfg.timeout))
+			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}), otlptracegrpc.WithTimeout(cfg.timeout),
+			otlptracegrpc.WithHeaders(cfg.headers()))
 	}
 	hopts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.endpoint, "/") + "/v1/traces"),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithTimeout(cfg.timeout)}
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithTimeout(cfg.timeout),
+		otlptracehttp.WithHeaders(cfg.headers())}
 	if cfg.tls != nil {
 		hopts = append(hopts, otlptracehttp.WithTLSClientConfig(cfg.tls))
 	}

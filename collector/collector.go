@@ -28,11 +28,15 @@ package collector
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +49,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
+	"github.com/causeway-dev/causeway/collector/lineage"
 	"github.com/causeway-dev/causeway/collector/otlp"
 	"github.com/causeway-dev/causeway/collector/spool"
 	"github.com/causeway-dev/causeway/store"
@@ -52,10 +57,11 @@ import (
 
 // Config configures a collector. The zero value of a field means its default.
 type Config struct {
-	// HTTPAddr is the OTLP/HTTP listen address (default ":4318"; "" after
+	// HTTPAddr is the OTLP/HTTP listen address (default "127.0.0.1:4318"; "" after
 	// Validate never happens; use "off" to disable).
 	HTTPAddr string `yaml:"http_addr"`
-	// GRPCAddr is the OTLP/gRPC listen address (default ":4317"; "off" disables).
+	// GRPCAddr is the OTLP/gRPC listen address (default "127.0.0.1:4317";
+	// "off" disables). Any other than loopback needs Tokens or InsecureIngest.
 	GRPCAddr string `yaml:"grpc_addr"`
 	// SpoolDir is the directory of the disk spool. Required.
 	SpoolDir string `yaml:"spool_dir"`
@@ -83,9 +89,19 @@ type Config struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// DLQPayloadMaxBytes caps the payload stored with a DLQ entry (default 64 KiB).
 	DLQPayloadMaxBytes int `yaml:"dlq_payload_max_bytes"`
-	// DLQRedactHeaders names headers whose values are not stored with DLQ
-	// entries (default: authorization, cookie, x-api-key).
-	DLQRedactHeaders []string `yaml:"dlq_redact_headers"`
+	// RedactHeaders names the headers whose values are never stored nor
+	// spooled, wherever they appear: span attributes recording headers,
+	// DLQ entries (default lineage.DefaultRedactHeaders; names containing
+	// token, secret, password or session are always redacted). See
+	// lineage.Redactor.
+	RedactHeaders []string `yaml:"redact_headers"`
+	// Tokens are the ingest tokens: with any, every OTLP request must
+	// carry one as a bearer token (otlp.Tokens). Without, the receivers
+	// may only listen on loopback unless InsecureIngest is set.
+	Tokens []otlp.Token `yaml:"tokens"`
+	// InsecureIngest lets the receivers listen on a non-loopback address
+	// without ingest tokens: anyone who reaches the port can send data.
+	InsecureIngest bool `yaml:"insecure_ingest"`
 	// TrustedDLQSources are the sidecars whose signed DLQ entries are
 	// stored as trusted (trust.go); with none, every entry is untrusted
 	// and replays re-read it from the broker.
@@ -160,8 +176,8 @@ const Off = "off"
 // DefaultConfig returns the defaults; SpoolDir is left for the caller.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr:              ":4318",
-		GRPCAddr:              ":4317",
+		HTTPAddr:              "127.0.0.1:4318",
+		GRPCAddr:              "127.0.0.1:4317",
 		MaxSpoolBytes:         1 << 30,
 		MaxBodyBytes:          otlp.DefaultLimits.MaxBodyBytes,
 		MaxDecodedBytes:       otlp.DefaultLimits.MaxDecodedBytes,
@@ -170,7 +186,7 @@ func DefaultConfig() Config {
 		BatchSpans:            10000,
 		FlushInterval:         200 * time.Millisecond,
 		DLQPayloadMaxBytes:    64 << 10,
-		DLQRedactHeaders:      []string{"authorization", "cookie", "x-api-key"},
+		RedactHeaders:         slices.Clone(lineage.DefaultRedactHeaders),
 		Limits:                otlp.DefaultRequestLimits,
 		QuarantineAfter:       5,
 		MetricsAddr:           "127.0.0.1:8888",
@@ -210,8 +226,8 @@ func (c Config) withDefaults() Config {
 	if c.DLQPayloadMaxBytes == 0 {
 		c.DLQPayloadMaxBytes = d.DLQPayloadMaxBytes
 	}
-	if c.DLQRedactHeaders == nil {
-		c.DLQRedactHeaders = d.DLQRedactHeaders
+	if c.RedactHeaders == nil {
+		c.RedactHeaders = d.RedactHeaders
 	}
 	c.Limits = c.Limits.WithDefaults()
 	if c.QuarantineAfter == 0 {
@@ -228,6 +244,18 @@ func (c Config) withDefaults() Config {
 // with their defaults.
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	if len(c.Tokens) == 0 && !c.InsecureIngest {
+		for _, a := range []struct{ key, addr string }{{"http_addr", c.HTTPAddr}, {"grpc_addr", c.GRPCAddr}} {
+			if a.addr != Off && !loopbackAddr(a.addr) {
+				return fmt.Errorf("%w: collector.%s %q is reachable from other machines, and without ingest tokens anyone there could send data: "+
+					"configure collector.tokens (or CAUSEWAY_INGEST_TOKENS=name:token,…), listen on 127.0.0.1, or pass --insecure-ingest",
+					ErrExposedIngest, a.key, a.addr)
+			}
+		}
+	}
+	if _, err := otlp.NewTokens(c.Tokens); err != nil {
+		return err
+	}
 	if err := validateTrusted(c.TrustedDLQSources); err != nil {
 		return err
 	}
@@ -318,6 +346,10 @@ type Collector struct {
 
 	limiter  *otlp.Limiter
 	counters *otlp.Counters
+	redact   *lineage.Redactor
+	// internalToken is the ingest token of this process's own senders
+	// ("" without ingest tokens).
+	internalToken string
 
 	storeWatch *storeWatch // w, watched for Health
 
@@ -375,7 +407,21 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 			log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered, "spool_bytes", sp.Bytes())
 		}
 	}
-	opts := otlp.Options{Limits: limits, Request: cfg.Limits, Limiter: c.limiter, Counters: c.counters, Logger: log}
+	c.redact = lineage.NewRedactor(cfg.RedactHeaders)
+	tokens := cfg.Tokens
+	if len(tokens) > 0 {
+		// This process's own senders (the studio's replay agent) use a
+		// token of their own, made for this run.
+		k := make([]byte, 24)
+		rand.Read(k)
+		c.internalToken = hex.EncodeToString(k)
+		tokens = append(slices.Clone(tokens), otlp.Token{Name: "causeway-internal", Token: c.internalToken})
+	}
+	auth, err := otlp.NewTokens(tokens)
+	if err != nil {
+		return nil, fmt.Errorf("collector: %w", err)
+	}
+	opts := otlp.Options{Limits: limits, Request: cfg.Limits, Limiter: c.limiter, Counters: c.counters, Logger: log, Auth: auth}
 	otlp.NewHTTP(c, opts).Register(c.mux)
 	c.mux.Handle("GET "+HealthPath, c.HealthHandler()) // beside OTLP, where load balancers reach
 	c.mux.Handle("GET "+ReadyPath, c.ReadyHandler())
@@ -448,6 +494,10 @@ func (c *Collector) Start(ctx context.Context) error {
 	return nil
 }
 
+// InternalToken is an ingest token for senders in this process (the
+// studio's replay agent), made at New; "" when the receivers need none.
+func (c *Collector) InternalToken() string { return c.internalToken }
+
 // HTTPAddr is the bound OTLP/HTTP address ("" when off).
 func (c *Collector) HTTPAddr() string { return addr(c.httpLn) }
 
@@ -512,6 +562,7 @@ func (c *Collector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	if n == 0 {
 		return nil
 	}
+	c.redact.RedactTraces(td) // before anything is written, the spool included
 	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	if err != nil {
 		return fmt.Errorf("encoding for the spool: %w", err)
@@ -720,4 +771,23 @@ func (c *Collector) write(ctx context.Context, b *store.Batch) bool {
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
+}
+
+// ErrExposedIngest is returned by Validate for receivers that would listen
+// beyond loopback without ingest tokens.
+var ErrExposedIngest = errors.New("unauthenticated ingest on a non-loopback address")
+
+// loopbackAddr reports whether a listen address is reachable only from
+// this machine: 127.0.0.0/8, ::1 or localhost. An empty or unspecified
+// host (":4318", "0.0.0.0:4318") listens everywhere.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -50,6 +50,8 @@ type Config struct {
 	DataDir string
 	// Collector is the OTLP/HTTP endpoint the services export to.
 	Collector string
+	// CollectorToken is its ingest token, if it wants one.
+	CollectorToken string
 	// OrderEvery is the pause between orders (default 200ms).
 	OrderEvery time.Duration
 	// Faults turns on the poison messages, errors, duplicates and the slow consumer.
@@ -156,7 +158,7 @@ func Run(ctx context.Context, cfg Config, b *Brokers, log *slog.Logger) error {
 }
 
 func (s *shop) agent(ctx context.Context, service string) (*agent.Agent, error) {
-	a, err := agent.New(ctx, agent.WithService(service), agent.WithCollector(s.cfg.Collector), agent.WithBatchSize(64))
+	a, err := agent.New(ctx, agent.WithService(service), agent.WithCollector(s.cfg.Collector), agent.WithToken(s.cfg.CollectorToken), agent.WithBatchSize(64))
 	if err != nil {
 		return nil, err
 	}

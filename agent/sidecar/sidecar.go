@@ -44,6 +44,9 @@ type Config struct {
 	Cluster string
 	// Collector is the OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318.
 	Collector string
+	// CollectorToken is the collector's ingest token, sent as a bearer
+	// token with every request (collector.tokens); empty sends none.
+	CollectorToken string
 	// CollectorTLS, when set, is the TLS configuration for an https://
 	// collector: its CA, and a client certificate for mutual TLS
 	// (brokerconn.ClientTLS builds one). Nil uses the system's roots.
@@ -102,7 +105,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		tr.TLSClientConfig = cfg.CollectorTLS
 		client.Transport = tr
 	}
-	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: client,
+	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: client, Token: cfg.CollectorToken,
 		Signer: cfg.DLQSigner, SigningKey: cfg.DLQSigningKey}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -307,6 +310,8 @@ func firstHeader(h map[string]string, keys ...string) string {
 type Exporter struct {
 	Endpoint string
 	Client   *http.Client
+	// Token, when set, is sent as "Authorization: Bearer <token>".
+	Token string
 	// Signer and SigningKey, when the key is set, sign DLQ entries (see Config.DLQSigner).
 	Signer     string
 	SigningKey []byte
@@ -416,6 +421,9 @@ func (e *Exporter) post(ctx context.Context, path string, body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
+	if e.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.Token)
+	}
 	resp, err := e.Client.Do(req)
 	if err != nil {
 		return err

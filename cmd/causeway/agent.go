@@ -33,6 +33,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metricsAddr := fs.String("metrics-addr", envOr("CAUSEWAY_AGENT_METRICS_ADDR", "127.0.0.1:9464"), `address where Prometheus /metrics are served ("off" disables; env CAUSEWAY_AGENT_METRICS_ADDR)`)
 	kconn, nconn := brokerFlags(fs)
 	collectorTLS := collectorTLSFlags(fs)
+	tokenFile := fs.String("collector-token-file", os.Getenv("CAUSEWAY_COLLECTOR_TOKEN_FILE"), "`file` holding the collector's ingest token (or the token itself in env CAUSEWAY_COLLECTOR_TOKEN; env CAUSEWAY_COLLECTOR_TOKEN_FILE)")
 	signer := fs.String("dlq-signer", os.Getenv("CAUSEWAY_AGENT_DLQ_SIGNER"), "`name` the DLQ entries are signed as, listed with the key in the collector's collector.trusted_dlq_sources (env CAUSEWAY_AGENT_DLQ_SIGNER)")
 	keyFile := fs.String("dlq-signing-key-file", os.Getenv("CAUSEWAY_AGENT_DLQ_SIGNING_KEY_FILE"), "`file` holding the DLQ signing key (or the key itself in env CAUSEWAY_AGENT_DLQ_SIGNING_KEY; env CAUSEWAY_AGENT_DLQ_SIGNING_KEY_FILE)")
 	if err := fs.Parse(args); err != nil {
@@ -41,6 +42,10 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	signingKey, err := dlqSigningKey(*signer, *keyFile)
 	if err != nil {
 		return usageError{err}
+	}
+	token, err := secretFromEnvOrFile("CAUSEWAY_COLLECTOR_TOKEN", *tokenFile)
+	if err != nil {
+		return usageError{fmt.Errorf("--collector-token-file: %w", err)}
 	}
 	if *brokers == "" && *natsURL == "" {
 		return usageError{fmt.Errorf("give --kafka-brokers, --nats-url, or both")}
@@ -63,7 +68,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := sidecar.Config{KafkaBrokers: kafka, Kafka: *kconn, NATSURL: *natsURL, NATS: *nconn, Cluster: *cluster, Collector: *coll,
 		Interval: *interval, DLQPatterns: strings.Split(*patterns, ","), Lag: sidecar.LagOptions{StopAfter: *stopAfter},
-		Counters: counters, DLQSigner: *signer, DLQSigningKey: signingKey}
+		Counters: counters, DLQSigner: *signer, DLQSigningKey: signingKey, CollectorToken: token}
 	if cfg.CollectorTLS, err = collectorTLS(); err != nil {
 		return usageError{err}
 	}
@@ -157,4 +162,20 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// secretFromEnvOrFile reads a secret from the environment variable env,
+// else from file (trimmed); neither gives "".
+func secretFromEnvOrFile(env, file string) (string, error) {
+	if v := os.Getenv(env); v != "" {
+		return v, nil
+	}
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
 }

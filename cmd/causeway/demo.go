@@ -15,6 +15,7 @@ import (
 
 	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/collector/otlp"
 	"github.com/causeway-dev/causeway/demo"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/alert"
@@ -82,12 +83,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	signingKey := hex.EncodeToString(key[:])
 	cfg.Collector.TrustedDLQSources = append(cfg.Collector.TrustedDLQSources, collector.TrustedDLQSource{Name: "demo-sidecar", Key: signingKey})
 	sidecarCounters := new(sidecar.Counters) // served on the studio's /metrics
+	// With ingest tokens configured, the shop and the sidecar send with a
+	// token of their own, made for this run.
+	var demoToken string
+	if len(cfg.Collector.Tokens) > 0 {
+		rand.Read(key[:])
+		demoToken = hex.EncodeToString(key[:])
+		cfg.Collector.Tokens = append(cfg.Collector.Tokens, otlp.Token{Name: "demo", Token: demoToken})
+	}
 	var wg sync.WaitGroup
 	ready := func() {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			if err := demo.Run(ctx, demo.Config{Collector: collectorURL, OrderEvery: *every, Faults: *faults}, b, log); err != nil {
+			if err := demo.Run(ctx, demo.Config{Collector: collectorURL, CollectorToken: demoToken, OrderEvery: *every, Faults: *faults}, b, log); err != nil {
 				log.Error("demo shop stopped", "error", err)
 			}
 		}()
@@ -95,7 +104,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			defer wg.Done()
 			err := sidecar.Run(ctx, sidecar.Config{KafkaBrokers: []string{b.KafkaAddr()}, NATSURL: b.NATSURL(), Collector: collectorURL,
 				Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute}, Counters: sidecarCounters,
-				DLQSigner: "demo-sidecar", DLQSigningKey: []byte(signingKey)},
+				DLQSigner: "demo-sidecar", DLQSigningKey: []byte(signingKey), CollectorToken: demoToken},
 				log.With("component", "sidecar"))
 			if err != nil && ctx.Err() == nil {
 				log.Error("sidecar stopped", "error", err)

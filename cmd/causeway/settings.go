@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/collector/otlp"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/auth"
 )
@@ -56,7 +57,14 @@ var settingsTable = []setting{
 	{key: "collector.batch_spans", help: "spans per store write (`n`)"},
 	{key: "collector.flush_interval", help: "how long a store batch waits to fill (`duration`)"},
 	{key: "collector.dlq_payload_max_bytes", help: "payload `bytes` stored with a DLQ entry"},
-	{key: "collector.dlq_redact_headers", help: "DLQ `headers` stored as [redacted], comma-separated"},
+	{key: "collector.redact_headers", help: "`headers` whose values are never spooled or stored (span attributes, DLQ entries), comma-separated; names with token, secret, password or session always are"},
+	{key: "collector.tokens", flag: "-", env: "CAUSEWAY_INGEST_TOKENS", help: "ingest tokens as name:token, comma-separated, added to the file's: every OTLP request must then carry one (Authorization: Bearer <token>)",
+		set: func(c *config, v string) error {
+			toks, err := otlp.ParseTokens(v)
+			c.Collector.Tokens = append(c.Collector.Tokens, toks...)
+			return err
+		}},
+	{key: "collector.insecure_ingest", flag: "insecure-ingest", help: "let the OTLP receivers listen beyond loopback without ingest tokens (anyone who reaches them can send data)"},
 	{key: "collector.trusted_dlq_sources", flag: "-", env: "CAUSEWAY_TRUSTED_DLQ_SOURCES", help: "sidecars whose signed DLQ entries are stored as trusted (replayable from their stored copy), as name:key, comma-separated (the sidecar's --dlq-signer and --dlq-signing-key)",
 		set: func(c *config, v string) error {
 			ts, err := collector.ParseTrustedDLQSources(v)

@@ -5,7 +5,11 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
 )
 
 // DefaultRedactHeaders are the header names whose values are never
@@ -25,9 +29,12 @@ var redactWords = []string{"token", "secret", "password", "passwd", "session", "
 var headerParts = []string{event.AttrDLQHeaderPrefix, ".header.", ".headers."}
 
 // Redactor decides which headers and span attributes hold values that
-// must not be stored or streamed. It is applied once, in the collector,
-// to every span attribute, event attribute and DLQ header before the rows
-// reach the store (and so the API and the live stream).
+// must not be stored or streamed. The collector applies it to each
+// request before spooling it (RedactTraces), and derivation applies it
+// again to the rows it makes (span and event attributes, DLQ headers), so
+// neither the spool, the store, the API nor the live stream holds them.
+//
+// A nil *Redactor acts as DefaultRedactor.
 type Redactor struct {
 	deny map[string]bool
 	// seen caches Attr's answer by key: spans repeat a few hundred keys,
@@ -57,6 +64,9 @@ var DefaultRedactor = NewRedactor(nil)
 
 // Header reports whether a header's value must be redacted.
 func (r *Redactor) Header(name string) bool {
+	if r == nil {
+		r = DefaultRedactor
+	}
 	n := strings.ToLower(name)
 	if r.deny[n] {
 		return true
@@ -75,6 +85,9 @@ func (r *Redactor) Header(name string) bool {
 // Header denies, or an attribute named like a denied header or a
 // password or secret ("db.password", "auth.api_key").
 func (r *Redactor) Attr(key string) bool {
+	if r == nil {
+		r = DefaultRedactor
+	}
 	if v, ok := r.seen.Load(key); ok {
 		return v.(bool)
 	}
@@ -96,4 +109,41 @@ func (r *Redactor) attr(key string) bool {
 	}
 	last := k[strings.LastIndexByte(k, '.')+1:]
 	return r.deny[last] || strings.Contains(last, "password") || strings.Contains(last, "secret")
+}
+
+// RedactTraces replaces, in place, the values of every attribute Attr
+// denies: on resources, scopes, spans, span events and links. The
+// collector runs it on each request before spooling it, so a secret is
+// not written even to the spool.
+func (r *Redactor) RedactTraces(td ptrace.Traces) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		r.redactMap(rs.Resource().Attributes())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			r.redactMap(ss.Scope().Attributes())
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				sp := spans.At(k)
+				r.redactMap(sp.Attributes())
+				for e := 0; e < sp.Events().Len(); e++ {
+					r.redactMap(sp.Events().At(e).Attributes())
+				}
+				for l := 0; l < sp.Links().Len(); l++ {
+					r.redactMap(sp.Links().At(l).Attributes())
+				}
+			}
+		}
+	}
+}
+
+func (r *Redactor) redactMap(m pcommon.Map) {
+	m.Range(func(k string, v pcommon.Value) bool {
+		if r.Attr(k) && !(v.Type() == pcommon.ValueTypeStr && v.Str() == store.Redacted) {
+			v.SetStr(store.Redacted)
+		}
+		return true
+	})
 }

@@ -7,21 +7,22 @@ type Reason int
 
 // Rejection reasons, one counter each.
 const (
-	ReasonMethod      Reason = iota // 405: not POST
-	ReasonMediaType                 // 415: content type or content encoding not supported
-	ReasonTooLarge                  // 413: body, decompressed body or message over the limit
-	ReasonMalformed                 // 400: not decodable (truncated, garbage, bad gzip, bad JSON)
-	ReasonInvalid                   // 400: decodable but invalid (UTF-8, missing ids)
-	ReasonBusy                      // 429: receivers hold as many requests or bytes as allowed
-	ReasonFull                      // 429: the consumer is full (spool)
-	ReasonUnavailable               // 503: the consumer failed
-	ReasonTimeout                   // 408: the body (gRPC: the message) did not arrive in time
-	ReasonPeerBusy                  // 429: this client holds its share (Limits.PerPeerShare) of the requests or bytes
-	ReasonLimit                     // 400: over a RequestLimits limit (nesting depth, attributes, sizes, spans)
+	ReasonMethod          Reason = iota // 405: not POST
+	ReasonMediaType                     // 415: content type or content encoding not supported
+	ReasonTooLarge                      // 413: body, decompressed body or message over the limit
+	ReasonMalformed                     // 400: not decodable (truncated, garbage, bad gzip, bad JSON)
+	ReasonInvalid                       // 400: decodable but invalid (UTF-8, missing ids)
+	ReasonBusy                          // 429: receivers hold as many requests or bytes as allowed
+	ReasonFull                          // 429: the consumer is full (spool)
+	ReasonUnavailable                   // 503: the consumer failed
+	ReasonTimeout                       // 408: the body (gRPC: the message) did not arrive in time
+	ReasonPeerBusy                      // 429: this client holds its share (Limits.PerPeerShare) of the requests or bytes
+	ReasonLimit                         // 400: over a RequestLimits limit (nesting depth, attributes, sizes, spans)
+	ReasonUnauthenticated               // 401: no known ingest token (Options.Auth)
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"method", "media_type", "too_large", "malformed", "invalid", "busy", "full", "unavailable", "timeout", "peer_busy", "limit"}
+var reasonNames = [numReasons]string{"method", "media_type", "too_large", "malformed", "invalid", "busy", "full", "unavailable", "timeout", "peer_busy", "limit", "unauthenticated"}
 
 // String is the reason's name as used in Stats and logs.
 func (r Reason) String() string {

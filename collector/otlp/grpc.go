@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -82,7 +83,16 @@ type timerKey struct{}
 // GRPCMessageTimeout (the handler stops the timer once it has). The
 // returned context becomes the stream's, so cancelling it ends the read;
 // the client gets Canceled.
-func (g *grpcReceiver) watch(ctx context.Context, _ *tap.Info) (context.Context, error) {
+func (g *grpcReceiver) watch(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if _, err := g.o.Auth.Check(strings.Join(info.Header.Get("authorization"), "")); err != nil {
+		g.o.Counters.reject(ProtocolGRPC, ReasonUnauthenticated)
+		remote := ""
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			remote = p.Addr.String()
+		}
+		g.o.refusedLogin(ProtocolGRPC, remote)
+		return nil, rpcStatus(codes.Unauthenticated, ReasonUnauthenticated, err.Error()).Err()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(g.o.Limits.GRPCMessageTimeout, func() {
 		g.o.Counters.reject(ProtocolGRPC, ReasonTimeout)

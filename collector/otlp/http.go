@@ -90,6 +90,8 @@ func reject(reason Reason, format string, args ...any) *reqError {
 		e.status, e.code = http.StatusTooManyRequests, codes.ResourceExhausted
 	case ReasonTimeout:
 		e.status, e.code = http.StatusRequestTimeout, codes.DeadlineExceeded
+	case ReasonUnauthenticated:
+		e.status, e.code = http.StatusUnauthorized, codes.Unauthenticated
 	default:
 		e.status, e.code = http.StatusServiceUnavailable, codes.Unavailable
 	}
@@ -149,6 +151,11 @@ func (h *HTTP) serve(w http.ResponseWriter, r *http.Request, handle func(ct stri
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			return reject(ReasonMethod, "method %s not allowed: use POST", r.Method)
+		}
+		if _, err := h.o.Auth.Check(r.Header.Get("Authorization")); err != nil {
+			h.o.refusedLogin(ProtocolHTTP, r.RemoteAddr)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="causeway-ingest"`)
+			return reject(ReasonUnauthenticated, "%v", err)
 		}
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || (mt != ctProtobuf && mt != ctJSON) {

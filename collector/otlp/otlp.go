@@ -190,6 +190,16 @@ type Options struct {
 	Counters *Counters
 	// Logger gets a debug line per rejected request; nil discards.
 	Logger *slog.Logger
+	// Auth, when set, requires a known bearer token on every request.
+	Auth *Tokens
+}
+
+// refusedLogin logs a request refused for its token, at most once a
+// second (a client retrying with a wrong token would flood the log).
+func (o Options) refusedLogin(p Protocol, remote string) {
+	if o.Auth.shouldLog() {
+		o.Logger.Warn("OTLP request refused: no valid ingest token", "protocol", p, "source", remote)
+	}
 }
 
 func (o Options) withDefaults() Options {

@@ -47,8 +47,8 @@ type Options struct {
 // Defaults of the local studio's addresses, the same as `causeway demo`'s.
 const (
 	DefaultListen    = "127.0.0.1:7070"
-	DefaultOTLPHTTP  = ":4318"
-	DefaultOTLPGRPC  = ":4317"
+	DefaultOTLPHTTP  = "127.0.0.1:4318"
+	DefaultOTLPGRPC  = "127.0.0.1:4317"
 	DefaultKafkaPort = 19092
 	DefaultNATSPort  = 14222
 )

@@ -25,8 +25,12 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // inProcessExporter is an OTLP/HTTP exporter whose requests h serves.
-func inProcessExporter(ctx context.Context, h http.Handler) (sdktrace.SpanExporter, error) {
+func inProcessExporter(ctx context.Context, h http.Handler, token string) (sdktrace.SpanExporter, error) {
+	var headers map[string]string
+	if token != "" {
+		headers = map[string]string{"Authorization": "Bearer " + token}
+	}
 	return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL("http://in-process/v1/traces"),
 		otlptracehttp.WithHTTPClient(&http.Client{Transport: handlerTransport{h}}),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithHeaders(headers))
 }

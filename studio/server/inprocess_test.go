@@ -43,7 +43,7 @@ func TestReplaySpansReachAnMTLSCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close(ctx)
-	exp, err := inProcessExporter(ctx, col.Handler())
+	exp, err := inProcessExporter(ctx, col.Handler(), col.InternalToken())
 	if err != nil {
 		t.Fatal(err)
 	}

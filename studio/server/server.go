@@ -365,8 +365,11 @@ func rulesSealer(c Config, log *slog.Logger) (*alert.Sealer, error) {
 // off: replays then leave no trace in the graph).
 func replayAgent(ctx context.Context, col *collector.Collector) (*agent.Agent, error) {
 	opts := []agent.Option{agent.WithService("causeway-replay")}
-	if col.TLS() && col.HTTPAddr() != "" { // not dialled: the receivers may want a client certificate
-		exp, err := inProcessExporter(ctx, col.Handler())
+	// Not dialled when the receivers want a client certificate or a token:
+	// the spans go straight to the OTLP/HTTP handler, with this process's
+	// own token.
+	if (col.TLS() || col.InternalToken() != "") && col.HTTPAddr() != "" {
+		exp, err := inProcessExporter(ctx, col.Handler(), col.InternalToken())
 		if err != nil {
 			return nil, err
 		}
