@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -161,6 +162,26 @@ func TestSecretsNeverWritten(t *testing.T) {
 		return "studio not up"
 	})
 
+	// A live subscriber sees every stored event of the service.
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+listen+"/api/v1/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.WriteJSON(map[string]any{"op": "subscribe", "channel": "events", "filter": map[string]string{"service": "payments"}})
+	frames := make(chan string, 100)
+	go func() {
+		defer close(frames)
+		for {
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			frames <- string(b)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the subscription is in before anything is sent
+
 	const secret = "s3cr3t-VALUE-never-stored"
 	headers := []string{"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token",
 		"x-amz-security-token", "api_key", "x-session-id", "x-github-token", "db-password", "client-secret"}
@@ -223,6 +244,21 @@ func TestSecretsNeverWritten(t *testing.T) {
 		}
 		return "no DLQ entry yet: " + d
 	})
+	var live []string
+	for timeout := time.After(10 * time.Second); len(live) == 0 || !strings.Contains(strings.Join(live, ""), "order-secret-1"); {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatalf("live stream closed after %q", live)
+			}
+			live = append(live, f)
+		case <-timeout:
+			t.Fatalf("no live frame of the events: %q", live)
+		}
+	}
+	if strings.Contains(strings.Join(live, ""), secret) {
+		t.Errorf("a live frame shows the secret: %q", live)
+	}
 	answers := map[string]string{}
 	for _, p := range []string{"/api/v1/events?correlation_id=order-secret-1", "/api/v1/traces/5ec20000000000000000000000000000",
 		"/api/v1/graph?correlation_id=order-secret-1", "/api/v1/dlq?limit=10", "/api/v1/dlq/" + dlqID} {
@@ -250,8 +286,15 @@ func TestSecretsNeverWritten(t *testing.T) {
 		t.Errorf("the studio's output shows the secret")
 	}
 	filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		// Only the owner may read what services sent.
+		if fi, err := d.Info(); err == nil && path != data && fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is mode %v: others may read it", path, fi.Mode().Perm())
+		}
+		if d.IsDir() {
+			return nil
 		}
 		b, err := os.ReadFile(path)
 		if err == nil && bytes.Contains(b, []byte(secret)) {

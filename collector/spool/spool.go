@@ -122,7 +122,7 @@ func Open(dir string, opts Options) (*Spool, error) {
 	}
 	// Only whole segments are freed: keep several under the bound.
 	opts.SegmentBytes = max(min(opts.SegmentBytes, opts.MaxBytes/4), 1)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { // what clients sent: its owner's only
 		return nil, fmt.Errorf("spool %q: %w", dir, err)
 	}
 	lock, err := lockDir(dir)
@@ -323,7 +323,7 @@ func (s *Spool) rotateLocked() error {
 		s.f = nil
 	}
 	if n := len(s.segs); n > 0 && !s.segs[n-1].sealed && s.segs[n-1].size < s.opts.SegmentBytes && s.segs[n-1].first+s.segs[n-1].count == s.next {
-		f, err := os.OpenFile(s.segs[n-1].path, os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(s.segs[n-1].path, os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("spool reopen segment: %w", err)
 		}
@@ -331,7 +331,7 @@ func (s *Spool) rotateLocked() error {
 		return nil
 	}
 	seg := &segment{first: s.next, path: filepath.Join(s.dir, fmt.Sprintf("seg-%020d.log", s.next))}
-	f, err := os.OpenFile(seg.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(seg.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool new segment: %w", err)
 	}
@@ -512,7 +512,7 @@ func (s *Spool) Commit(seq uint64) error {
 	// Write aside, fsync, rename over, fsync the directory: the committed
 	// file is always either the old position or the new one.
 	tmp := filepath.Join(s.dir, "committed.tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool commit: %w", err)
 	}

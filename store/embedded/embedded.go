@@ -111,10 +111,16 @@ func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("embedded store: no directory given")
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	// Only its owner reads the store: it holds what services sent. SQLite
+	// gives the -wal and -shm files the database file's mode, so creating
+	// that file 0600 covers them.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded store %q: create directory: %w", dir, err)
 	}
 	file := filepath.Join(dir, dbFile)
+	if f, err := os.OpenFile(file, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
+		f.Close()
+	}
 	// A file: URI: escape what would end the path or start the query.
 	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(file))
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
