@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,7 @@ type setting struct {
 // settingsTable lists every setting. TestSettingsTableComplete checks that
 // each key of the configuration file has a row; TestSettingsDoc keeps the
 // table in docs/configuration.md in step with it.
-var settingsTable = []setting{
+var settingsTable = slices.Concat([]setting{
 	{key: "store", flag: "store", env: "CAUSEWAY_STORE", help: "store `URL`: embedded:///dir or clickhouse://host:9000/db"},
 	{key: "log_level", flag: "log-level", env: "CAUSEWAY_LOG_LEVEL", help: "log `level`: debug, info, warn, error"},
 
@@ -80,86 +81,58 @@ var settingsTable = []setting{
 	{key: "collector.limits.max_array_len", help: "most elements of an array attribute value (`n`); more get 400"},
 	{key: "collector.limits.max_spans_per_request", help: "most spans in one trace request (`n`); more get 400"},
 	{key: "collector.quarantine_after", help: "store refusals of one spool record, while the store takes others, before it is quarantined (`n`)"},
-	{key: "collector.ingest_kafka.sasl", help: "SASL `mechanism` the ingest buffer's clients authenticate with: plain, scram-sha-256 or scram-sha-512 (none when empty)"},
-	{key: "collector.ingest_kafka.user", help: "SASL `user` the ingest buffer's clients authenticate as"},
-	{key: "collector.ingest_kafka.password", flag: "-", help: "SASL `password` (environment or file only; prefer password_file)"},
-	{key: "collector.ingest_kafka.password_file", help: "`file` holding the SASL password"},
-	{key: "collector.ingest_kafka.tls", help: "connect to Kafka over TLS, verifying the brokers' certificates"},
-	{key: "collector.ingest_kafka.ca_file", help: "PEM `file` of the CAs that sign the brokers' certificates (default: the system's)"},
-	{key: "collector.ingest_kafka.cert_file", help: "PEM client certificate `file` for brokers that require mutual TLS"},
-	{key: "collector.ingest_kafka.key_file", help: "PEM client key `file` for mutual TLS"},
-	{key: "collector.tls.cert_file", help: "PEM certificate `file` of both OTLP receivers; with key_file they serve TLS only"},
-	{key: "collector.tls.key_file", help: "PEM private key `file` of collector.tls.cert_file"},
-	{key: "collector.tls.client_ca_file", help: "PEM `file` of the CAs whose client certificates the OTLP receivers require (mutual TLS)"},
-	{key: "collector.metrics_addr", flag: "metrics-addr", env: "CAUSEWAY_COLLECTOR_METRICS_ADDR", help: "`address` where causeway collector serves Prometheus /metrics (\"off\" disables; the studio serves /metrics on its own listen address)"},
-	{key: "collector.read_header_timeout", help: "time to read an OTLP/HTTP request's headers (`duration`)"},
-	{key: "collector.body_timeout", help: "time any OTLP/HTTP body may take (`duration`); after it the body must keep up min_body_rate or gets 408"},
-	{key: "collector.min_body_rate", help: "slowest average rate of an OTLP/HTTP body after body_timeout (`bytes` per second)"},
-	{key: "collector.grpc_message_timeout", help: "time an OTLP/gRPC stream has to deliver its request message (`duration`); then it is cancelled"},
-	{key: "collector.grpc_keepalive_time", help: "quiet time after which the server pings a gRPC connection (`duration`)"},
-	{key: "collector.grpc_keepalive_timeout", help: "time the server waits for a ping's answer before closing the gRPC connection (`duration`)"},
-	{key: "collector.grpc_keepalive_min_time", help: "shortest interval between a client's keepalive pings the server tolerates (`duration`)"},
-	{key: "collector.per_peer_share", help: "fraction of max_inflight_bytes and max_concurrent_requests one peer may hold (`share`, 0 to 1; 1: off); beyond it 429"},
-	{key: "collector.peer_key", help: "what one peer is for per_peer_share: ip or connection (`key`)"},
-	{key: "collector.health.store_failing_after", help: "how long store writes may fail before health says store (`duration`)"},
-	{key: "collector.health.backlog_max_age", help: "age of the oldest spooled record beyond which health says backlog_age (`duration`)"},
-	{key: "collector.health.backlog_max_fill", help: "fraction of max_spool_bytes beyond which health says backlog_full and readiness fails (`share`)"},
+}, kafkaConnRows("collector.ingest_kafka", "the ingest buffer's clients"),
+	serverTLSRows("collector.tls", "both OTLP receivers", "they serve TLS only", "the OTLP receivers require"), []setting{
+		{key: "collector.metrics_addr", flag: "metrics-addr", env: "CAUSEWAY_COLLECTOR_METRICS_ADDR", help: "`address` where causeway collector serves Prometheus /metrics (\"off\" disables; the studio serves /metrics on its own listen address)"},
+		{key: "collector.read_header_timeout", help: "time to read an OTLP/HTTP request's headers (`duration`)"},
+		{key: "collector.body_timeout", help: "time any OTLP/HTTP body may take (`duration`); after it the body must keep up min_body_rate or gets 408"},
+		{key: "collector.min_body_rate", help: "slowest average rate of an OTLP/HTTP body after body_timeout (`bytes` per second)"},
+		{key: "collector.grpc_message_timeout", help: "time an OTLP/gRPC stream has to deliver its request message (`duration`); then it is cancelled"},
+		{key: "collector.grpc_keepalive_time", help: "quiet time after which the server pings a gRPC connection (`duration`)"},
+		{key: "collector.grpc_keepalive_timeout", help: "time the server waits for a ping's answer before closing the gRPC connection (`duration`)"},
+		{key: "collector.grpc_keepalive_min_time", help: "shortest interval between a client's keepalive pings the server tolerates (`duration`)"},
+		{key: "collector.per_peer_share", help: "fraction of max_inflight_bytes and max_concurrent_requests one peer may hold (`share`, 0 to 1; 1: off); beyond it 429"},
+		{key: "collector.peer_key", help: "what one peer is for per_peer_share: ip or connection (`key`)"},
+		{key: "collector.health.store_failing_after", help: "how long store writes may fail before health says store (`duration`)"},
+		{key: "collector.health.backlog_max_age", help: "age of the oldest spooled record beyond which health says backlog_age (`duration`)"},
+		{key: "collector.health.backlog_max_fill", help: "fraction of max_spool_bytes beyond which health says backlog_full and readiness fails (`share`)"},
 
-	{key: "studio.listen", flag: "listen", env: "CAUSEWAY_STUDIO_ADDR", help: "studio (UI and API) listen `address`; a non-loopback address needs tokens"},
-	{key: "studio.tokens", flag: "-", env: "CAUSEWAY_STUDIO_TOKENS", help: "API tokens as name:role:token, comma-separated, added to the file's (roles: viewer, operator, admin)",
-		set: func(c *config, v string) error {
-			toks, err := auth.ParseTokens(v)
-			c.Studio.Tokens = append(c.Studio.Tokens, toks...)
-			return err
-		}},
-	{key: "studio.secret_key", flag: "-", help: "key (32 bytes, base64) that encrypts stored alert rules and their webhook URLs and secrets; studios sharing a store need the same"},
-	{key: "studio.secret_key_file", help: "`file` holding the secret key, created (0600) when missing"},
-	{key: "studio.payloads_min_role", help: "least `role` that sees message payloads (DLQ payloads, dry-run previews): viewer, operator or admin"},
-	{key: "studio.tls.cert_file", help: "PEM certificate `file` of the studio; with key_file it serves HTTPS only"},
-	{key: "studio.tls.key_file", help: "PEM private key `file` of studio.tls.cert_file"},
-	{key: "studio.tls.client_ca_file", help: "PEM `file` of the CAs whose client certificates the studio requires (mutual TLS)"},
-	{key: "studio.origins", help: "browser `origins` besides the studio's own allowed to use the API and websocket, comma-separated"},
-	{key: "studio.alerts.interval", help: "how often alert rules are evaluated (`duration`)"},
-	{key: "studio.alerts.allow_loopback", help: "let webhooks target loopback addresses"},
-	{key: "studio.alerts.allow_private", help: "let webhooks target private addresses"},
-	{key: "studio.alerts.rules", flag: "-", env: "-", help: "alert rules loaded at start (file only; see Alerts below)"},
-	{key: "studio.replay.kafka_brokers", flag: "replay-kafka-brokers", env: "CAUSEWAY_REPLAY_KAFKA_BROKERS", help: "Kafka `brokers` replays publish to, comma-separated"},
-	{key: "studio.replay.kafka.sasl", help: "SASL `mechanism` replays authenticate with: plain, scram-sha-256 or scram-sha-512 (none when empty)"},
-	{key: "studio.replay.kafka.user", help: "SASL `user` replays authenticate as"},
-	{key: "studio.replay.kafka.password", flag: "-", help: "SASL `password` (environment or file only; prefer password_file)"},
-	{key: "studio.replay.kafka.password_file", help: "`file` holding the SASL password"},
-	{key: "studio.replay.kafka.tls", help: "connect to Kafka over TLS, verifying the brokers' certificates"},
-	{key: "studio.replay.kafka.ca_file", help: "PEM `file` of the CAs that sign the brokers' certificates (default: the system's)"},
-	{key: "studio.replay.kafka.cert_file", help: "PEM client certificate `file` for brokers that require mutual TLS"},
-	{key: "studio.replay.kafka.key_file", help: "PEM client key `file` for mutual TLS"},
-	{key: "studio.replay.nats_url", flag: "replay-nats-url", env: "CAUSEWAY_REPLAY_NATS_URL", help: "NATS `URL` replays publish to"},
-	{key: "studio.replay.nats.creds_file", help: "NATS credentials `file` (.creds: user JWT and nkey seed) replays connect with"},
-	{key: "studio.replay.nats.nkey_file", help: "`file` holding the NATS nkey user seed replays connect with"},
-	{key: "studio.replay.nats.user", help: "NATS `user` replays connect as"},
-	{key: "studio.replay.nats.password", flag: "-", help: "NATS `password` (environment or file only; prefer password_file)"},
-	{key: "studio.replay.nats.password_file", help: "`file` holding the NATS password"},
-	{key: "studio.replay.nats.token", flag: "-", help: "NATS `token` (environment or file only; prefer token_file)"},
-	{key: "studio.replay.nats.token_file", help: "`file` holding the NATS token"},
-	{key: "studio.replay.nats.tls", help: "connect to NATS over TLS (implied by a tls:// URL, a CA or a client certificate)"},
-	{key: "studio.replay.nats.ca_file", help: "PEM `file` of the CAs that sign the NATS server's certificate (default: the system's)"},
-	{key: "studio.replay.nats.cert_file", help: "PEM client certificate `file` for NATS mutual TLS"},
-	{key: "studio.replay.nats.key_file", help: "PEM client key `file` for NATS mutual TLS"},
-	{key: "studio.replay.default_rate", help: "replay publish rate when a request gives none (`msgs/s`)"},
-	{key: "studio.replay.max_rate", help: "highest replay rate a request may ask for (`msgs/s`)"},
-	{key: "studio.replay.max_messages", help: "most messages one replay may publish (`n`)"},
-	{key: "studio.replay.allowed_targets", help: "destinations (names or globs such as orders.*) replays may send to besides each message's original destination, comma-separated"},
-	{key: "studio.query.max_window", help: "longest time window an API read covers (`duration`); older since values are clamped"},
-	{key: "studio.query.timeout", help: "time bound of each API read (`duration`); beyond it the answer is 504 query_timeout"},
-	{key: "studio.query.max_events", help: "largest page of events or DLQ entries (`n`); larger limits are lowered to it"},
-	{key: "studio.query.max_trace_spans", help: "most spans the trace endpoint returns (`n`), then truncated"},
-	{key: "studio.query.max_trace_bytes", help: "most JSON `bytes` of spans the trace endpoint returns, then truncated"},
-	{key: "studio.query.max_graph_nodes", help: "largest max_nodes a causation graph may ask for (`n`)"},
-	{key: "studio.query.max_lag_samples", help: "most lag samples one answer reads (`n`), then truncated"},
-	{key: "studio.live.max_connections", help: "websocket clients served at once (`n`); beyond it the upgrade gets 503"},
-	{key: "studio.live.queue_frames", help: "frames queued per websocket client (`n`) before it is dropped as lagging"},
-	{key: "studio.live.queue_bytes", help: "`bytes` queued per websocket client before it is dropped as lagging"},
-	{key: "studio.live.write_timeout", help: "time bound of one websocket frame's write (`duration`)"},
-}
+		{key: "studio.listen", flag: "listen", env: "CAUSEWAY_STUDIO_ADDR", help: "studio (UI and API) listen `address`; a non-loopback address needs tokens"},
+		{key: "studio.tokens", flag: "-", env: "CAUSEWAY_STUDIO_TOKENS", help: "API tokens as name:role:token, comma-separated, added to the file's (roles: viewer, operator, admin)",
+			set: func(c *config, v string) error {
+				toks, err := auth.ParseTokens(v)
+				c.Studio.Tokens = append(c.Studio.Tokens, toks...)
+				return err
+			}},
+		{key: "studio.secret_key", flag: "-", help: "key (32 bytes, base64) that encrypts stored alert rules and their webhook URLs and secrets; studios sharing a store need the same"},
+		{key: "studio.secret_key_file", help: "`file` holding the secret key, created (0600) when missing"},
+		{key: "studio.payloads_min_role", help: "least `role` that sees message payloads (DLQ payloads, dry-run previews): viewer, operator or admin"},
+	}, serverTLSRows("studio.tls", "the studio", "it serves HTTPS only", "the studio requires"), []setting{
+		{key: "studio.origins", help: "browser `origins` besides the studio's own allowed to use the API and websocket, comma-separated"},
+		{key: "studio.alerts.interval", help: "how often alert rules are evaluated (`duration`)"},
+		{key: "studio.alerts.allow_loopback", help: "let webhooks target loopback addresses"},
+		{key: "studio.alerts.allow_private", help: "let webhooks target private addresses"},
+		{key: "studio.alerts.rules", flag: "-", env: "-", help: "alert rules loaded at start (file only; see Alerts below)"},
+		{key: "studio.replay.kafka_brokers", flag: "replay-kafka-brokers", env: "CAUSEWAY_REPLAY_KAFKA_BROKERS", help: "Kafka `brokers` replays publish to, comma-separated"},
+	}, kafkaConnRows("studio.replay.kafka", "replays"), []setting{
+		{key: "studio.replay.nats_url", flag: "replay-nats-url", env: "CAUSEWAY_REPLAY_NATS_URL", help: "NATS `URL` replays publish to"},
+	}, natsConnRows("studio.replay.nats", "replays"), []setting{
+		{key: "studio.replay.default_rate", help: "replay publish rate when a request gives none (`msgs/s`)"},
+		{key: "studio.replay.max_rate", help: "highest replay rate a request may ask for (`msgs/s`)"},
+		{key: "studio.replay.max_messages", help: "most messages one replay may publish (`n`)"},
+		{key: "studio.replay.allowed_targets", help: "destinations (names or globs such as orders.*) replays may send to besides each message's original destination, comma-separated"},
+		{key: "studio.query.max_window", help: "longest time window an API read covers (`duration`); older since values are clamped"},
+		{key: "studio.query.timeout", help: "time bound of each API read (`duration`); beyond it the answer is 504 query_timeout"},
+		{key: "studio.query.max_events", help: "largest page of events or DLQ entries (`n`); larger limits are lowered to it"},
+		{key: "studio.query.max_trace_spans", help: "most spans the trace endpoint returns (`n`), then truncated"},
+		{key: "studio.query.max_trace_bytes", help: "most JSON `bytes` of spans the trace endpoint returns, then truncated"},
+		{key: "studio.query.max_graph_nodes", help: "largest max_nodes a causation graph may ask for (`n`)"},
+		{key: "studio.query.max_lag_samples", help: "most lag samples one answer reads (`n`), then truncated"},
+		{key: "studio.live.max_connections", help: "websocket clients served at once (`n`); beyond it the upgrade gets 503"},
+		{key: "studio.live.queue_frames", help: "frames queued per websocket client (`n`) before it is dropped as lagging"},
+		{key: "studio.live.queue_bytes", help: "`bytes` queued per websocket client before it is dropped as lagging"},
+		{key: "studio.live.write_timeout", help: "time bound of one websocket frame's write (`duration`)"},
+	})
 
 // flagName is the row's flag ("" when it has none).
 func (s setting) flagName() string {
@@ -361,7 +334,7 @@ func declare(fs *flag.FlagSet, command string, defaults config) map[string]*flag
 	out := map[string]*flagValue{}
 	for _, s := range settingsTable {
 		name := s.flagName()
-		if name == "" || !contains(s.commands(), command) {
+		if name == "" || !slices.Contains(s.commands(), command) {
 			continue
 		}
 		f, err := defaults.field(s.key)
@@ -422,14 +395,6 @@ func applyFlags(c *config, fs *flag.FlagSet, values map[string]*flagValue) error
 	return err
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // settingsDoc renders the table as docs/configuration.md shows it.
 func settingsDoc() string {
@@ -455,4 +420,47 @@ func settingsDoc() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.key, code(fl), code(s.envName()), code(def), strings.NewReplacer("`", "", "|", `\|`).Replace(s.help))
 	}
 	return b.String()
+}
+
+// kafkaConnRows are the rows of a Kafka connection section
+// (brokerconn.Kafka) under prefix; who names its clients in the help.
+func kafkaConnRows(prefix, who string) []setting {
+	return []setting{
+		{key: prefix + ".sasl", help: "SASL `mechanism` " + who + " authenticate with: plain, scram-sha-256 or scram-sha-512 (none when empty)"},
+		{key: prefix + ".user", help: "SASL `user` " + who + " authenticate as"},
+		{key: prefix + ".password", flag: "-", help: "SASL `password` (environment or file only; prefer password_file)"},
+		{key: prefix + ".password_file", help: "`file` holding the SASL password"},
+		{key: prefix + ".tls", help: "connect to Kafka over TLS, verifying the brokers' certificates"},
+		{key: prefix + ".ca_file", help: "PEM `file` of the CAs that sign the brokers' certificates (default: the system's)"},
+		{key: prefix + ".cert_file", help: "PEM client certificate `file` for brokers that require mutual TLS"},
+		{key: prefix + ".key_file", help: "PEM client key `file` for mutual TLS"},
+	}
+}
+
+// natsConnRows are the rows of a NATS connection section
+// (brokerconn.NATS) under prefix; who names its clients in the help.
+func natsConnRows(prefix, who string) []setting {
+	return []setting{
+		{key: prefix + ".creds_file", help: "NATS credentials `file` (.creds: user JWT and nkey seed) " + who + " connect with"},
+		{key: prefix + ".nkey_file", help: "`file` holding the NATS nkey user seed " + who + " connect with"},
+		{key: prefix + ".user", help: "NATS `user` " + who + " connect as"},
+		{key: prefix + ".password", flag: "-", help: "NATS `password` (environment or file only; prefer password_file)"},
+		{key: prefix + ".password_file", help: "`file` holding the NATS password"},
+		{key: prefix + ".token", flag: "-", help: "NATS `token` (environment or file only; prefer token_file)"},
+		{key: prefix + ".token_file", help: "`file` holding the NATS token"},
+		{key: prefix + ".tls", help: "connect to NATS over TLS (implied by a tls:// URL, a CA or a client certificate)"},
+		{key: prefix + ".ca_file", help: "PEM `file` of the CAs that sign the NATS server's certificate (default: the system's)"},
+		{key: prefix + ".cert_file", help: "PEM client certificate `file` for NATS mutual TLS"},
+		{key: prefix + ".key_file", help: "PEM client key `file` for NATS mutual TLS"},
+	}
+}
+
+// serverTLSRows are the rows of a server's TLS section
+// (collector.TLSConfig) under prefix.
+func serverTLSRows(prefix, server, serves, requires string) []setting {
+	return []setting{
+		{key: prefix + ".cert_file", help: "PEM certificate `file` of " + server + "; with key_file " + serves},
+		{key: prefix + ".key_file", help: "PEM private key `file` of " + prefix + ".cert_file"},
+		{key: prefix + ".client_ca_file", help: "PEM `file` of the CAs whose client certificates " + requires + " (mutual TLS)"},
+	}
 }
