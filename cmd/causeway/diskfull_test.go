@@ -14,31 +14,8 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/collector/spool/spooltest"
 )
-
-// mountTmpfs mounts a tmpfs of the given size (e.g. "8m") on a new
-// directory and unmounts it at cleanup. Without the right to mount it
-// skips the test, except in CI (CI=true), where it fails: the disk-full
-// test must run there.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "tmpfs")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot mount a tmpfs for the disk-full test: %v: %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs (needs root): %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
 
 // studioHealth asks the studio's /api/v1/health or /api/v1/ready.
 func studioHealth(t *testing.T, base, path string) (int, collector.Health) {
@@ -68,7 +45,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			fs := mountTmpfs(t, "8m")
+			fs := spooltest.MountTmpfs(t, "8m")
 			dir := t.TempDir()
 			listen, httpAddr := freePort(t), freePort(t)
 			cmd := exec.Command(causewayBin, "studio", "--listen", listen, "--store", b.url,

@@ -5,37 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// mountTmpfs mounts a tmpfs of the given size (e.g. "2m") on a new
-// directory and unmounts it at cleanup. Without the right to mount it
-// skips the test, except in CI (CI=true), where it fails: the disk-full
-// tests must run there.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "tmpfs")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot mount a tmpfs for the disk-full test: %v: %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs (needs root): %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
+	"github.com/causeway-dev/causeway/collector/spool/spooltest"
+)
 
 // fill writes a file of zeros until the filesystem refuses more.
 func fill(t *testing.T, path string) {
@@ -59,7 +36,7 @@ func fill(t *testing.T, path string) {
 // reader sees every acknowledged record exactly once and nothing else,
 // before and after a reopen.
 func TestDiskFull(t *testing.T) {
-	dir := filepath.Join(mountTmpfs(t, "2m"), "spool")
+	dir := filepath.Join(spooltest.MountTmpfs(t, "2m"), "spool")
 	s := mustOpen(t, dir, Options{MaxBytes: 64 << 20, SegmentBytes: 256 << 10})
 	defer s.Close()
 
@@ -188,7 +165,7 @@ func TestDiskFull(t *testing.T) {
 // cut back to its acknowledged records before the next segment starts,
 // so Open finds no torn segment before the last.
 func TestAbandonCutsTail(t *testing.T) {
-	dir := filepath.Join(mountTmpfs(t, "1m"), "spool")
+	dir := filepath.Join(spooltest.MountTmpfs(t, "1m"), "spool")
 	s := mustOpen(t, dir, Options{MaxBytes: 64 << 20})
 	if err := s.Append(make([]byte, 100)); err != nil {
 		t.Fatal(err)
