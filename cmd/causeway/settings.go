@@ -395,7 +395,6 @@ func applyFlags(c *config, fs *flag.FlagSet, values map[string]*flagValue) error
 	return err
 }
 
-
 // settingsDoc renders the table as docs/configuration.md shows it.
 func settingsDoc() string {
 	var b strings.Builder
