@@ -46,7 +46,15 @@ var (
 		"Failed store writes (each is retried).", nil, nil)
 	descRows = prometheus.NewDesc("causeway_store_rows_written_total",
 		"Rows the store confirmed, by table (events, edges, spans, lag, dlq).", []string{"table"}, nil)
+	descReady = prometheus.NewDesc("causeway_ready",
+		"1 when the collector takes data (its readiness endpoint answers 200), 0 when a reason says to send it none now.", nil, nil)
+	descDegraded = prometheus.NewDesc("causeway_health_degraded",
+		"1 for each reason the collector is degraded now (disk, backlog_full, store, backlog_age), 0 for the others.", []string{"reason"}, nil)
 )
+
+// healthReasons are the reasons causeway_health_degraded reports, each
+// present whether it holds or not (so an alert can watch it go to 1).
+var healthReasons = []HealthReason{ReasonDisk, ReasonBacklogFull, ReasonStore, ReasonBacklogAge}
 
 // newWriteDuration is the store write latency histogram.
 func newWriteDuration() *prometheus.HistogramVec {
@@ -76,7 +84,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.counters.Describe(ch)
 	c.writeDuration.Describe(ch)
 	for _, d := range []*prometheus.Desc{descSpoolBytes, descSpoolRecords, descSpoolAge, descSpoolErrors,
-		descQuarantined, descQuarantinedNow, descInflight, descWriteErrors, descRows} {
+		descQuarantined, descQuarantinedNow, descInflight, descWriteErrors, descRows, descReady, descDegraded} {
 		ch <- d
 	}
 }
@@ -107,4 +115,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for t := range numTables {
 		metric(descRows, prometheus.CounterValue, float64(c.rows[t].Load()), tableNames[t])
 	}
+	h := c.Health()
+	metric(descReady, prometheus.GaugeValue, b2f(h.Ready))
+	for _, r := range healthReasons {
+		held := false
+		for _, issue := range h.Reasons {
+			held = held || issue.Reason == r
+		}
+		metric(descDegraded, prometheus.GaugeValue, b2f(held), string(r))
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

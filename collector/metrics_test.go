@@ -93,3 +93,39 @@ func TestMetricsSpoolBacklog(t *testing.T) {
 			m["causeway_store_rows_written_total,spans"], m["causeway_store_rows_written_total,events"], m["causeway_store_write_duration_seconds,ok"])
 	}
 }
+
+// TestMetricsHealth: causeway_health_degraded{reason="store"} goes to 1
+// while the store keeps refusing writes (the collector stays ready: the
+// spool takes the data) and back to 0 once it takes them.
+func TestMetricsHealth(t *testing.T) {
+	fs := &flakyStore{spans: map[string]int{}, down: true}
+	cfg := testConfig(t, t.TempDir())
+	cfg.Health.StoreFailingAfter = 200 * time.Millisecond
+	c := start(t, cfg, fs)
+	defer shutdown(t, c, 10*time.Second)
+	if m := gather(t, c); m["causeway_ready"] != 1 || m["causeway_health_degraded,store"] != 0 || m["causeway_health_degraded,disk"] != 0 {
+		t.Fatalf("at start: ready %v, store %v, disk %v", m["causeway_ready"], m["causeway_health_degraded,store"], m["causeway_health_degraded,disk"])
+	}
+	body, _ := otlptest.Publishes("shop", "orders", seq.Add(1), 5, 1)
+	resp, err := http.Post("http://"+c.HTTPAddr()+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitFor := func(what string, ok func(map[string]float64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for m := gather(t, c); !ok(m); m = gather(t, c) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %v", what, m)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("store failing", func(m map[string]float64) bool {
+		return m["causeway_health_degraded,store"] == 1 && m["causeway_ready"] == 1
+	})
+	fs.set(false)
+	fs.check(t, 5)
+	waitFor("store back", func(m map[string]float64) bool { return m["causeway_health_degraded,store"] == 0 })
+}
