@@ -29,6 +29,9 @@ const (
 	AttrMessagingKafkaOffset       = "messaging.kafka.offset"
 	AttrMessagingKafkaOffsetOld    = "messaging.kafka.message.offset"
 	AttrMessagingKafkaMessageKey   = "messaging.kafka.message.key"
+	// AttrMessagingKafkaClusterID is the Kafka cluster id some
+	// instrumentations record (OpenTelemetry JS kafkajs).
+	AttrMessagingKafkaClusterID = "messaging.kafka.cluster.id"
 
 	AttrMessagingMessageID             = "messaging.message.id"
 	AttrMessagingConversationID        = "messaging.message.conversation_id"

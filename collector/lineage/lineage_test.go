@@ -185,3 +185,28 @@ func BenchmarkDecodeProto(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "spans/s")
 }
+
+// TestDeriveKafkaClusterID: the cluster id the kafkajs instrumentation
+// records names the event's cluster (before the broker's address).
+func TestDeriveKafkaClusterID(t *testing.T) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(traceA)
+	sp.SetSpanID(spanP)
+	sp.SetKind(ptrace.SpanKindProducer)
+	a := sp.Attributes()
+	a.PutStr("messaging.system", "kafka")
+	a.PutStr("messaging.operation", "publish")
+	a.PutStr("messaging.destination", "a")
+	a.PutStr("messaging.kafka.cluster.id", "kfake")
+	a.PutStr("server.address", "127.0.0.1")
+	b := Derive(td)
+	if len(b.Events) != 1 || b.Events[0].Cluster != "kfake" {
+		t.Fatalf("events %+v", b.Events)
+	}
+	if _, repeated := b.Events[0].Attributes["messaging.kafka.cluster.id"]; repeated {
+		t.Error("the cluster id is repeated in the event's attributes")
+	}
+}
