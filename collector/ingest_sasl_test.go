@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/causeway-dev/causeway/agent/brokerconn"
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
 )
 
@@ -19,12 +18,7 @@ import (
 func TestIngestOverSASLAndTLS(t *testing.T) {
 	const user, pass = "collector", "Ingest-s3cr3t-pw"
 	pki := certtest.New(t)
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", user, pass),
-		kfake.TLS(pki.ServerTLS(false)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
+	kc := brokertest.KafkaSCRAM(t, pki, "SCRAM-SHA-256", user, pass)
 	cfg := testConfig(t, "")
 	cfg.GRPCAddr = Off
 	cfg.Ingest = "kafka://" + kc.ListenAddrs()[0] + "/otlp-sasl?partitions=2"

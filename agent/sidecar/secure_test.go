@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +16,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
 	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector"
@@ -49,15 +47,6 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// secretFile writes a secret into a file of its own, 0600.
-func secretFile(t *testing.T, secret string) string {
-	f := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(f, []byte(secret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 // TestSidecarKafkaSASLTLS runs the sidecar against a kfake cluster that
 // requires SCRAM-SHA-256 over TLS (a CA the test made): lag and a DLQ
 // arrival are stored, the password came from a file, and no log line holds
@@ -65,13 +54,8 @@ func secretFile(t *testing.T, secret string) string {
 func TestSidecarKafkaSASLTLS(t *testing.T) {
 	const user, pass = "causeway-agent", "Kafka-s3cr3t-pw"
 	pki := certtest.New(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders.placed", "orders.placed.dlq"),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", user, pass), kfake.TLS(pki.ServerTLS(false)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	conn := brokerconn.Kafka{SASL: brokerconn.SASLScramSHA256, User: user, PasswordFile: secretFile(t, pass), TLS: true, CAFile: pki.CAFile}
+	c := brokertest.KafkaSCRAM(t, pki, "SCRAM-SHA-256", user, pass, "orders.placed", "orders.placed.dlq")
+	conn := brokerconn.Kafka{SASL: brokerconn.SASLScramSHA256, User: user, PasswordFile: brokertest.SecretFile(t, pass), TLS: true, CAFile: pki.CAFile}
 	opts, err := conn.Opts()
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +111,7 @@ func TestSidecarKafkaSASLTLS(t *testing.T) {
 
 	// A wrong password: the sidecar stops with a clear, typed error.
 	bad := conn
-	bad.PasswordFile = secretFile(t, "not-the-"+pass)
+	bad.PasswordFile = brokertest.SecretFile(t, "not-the-"+pass)
 	errc := make(chan error, 1)
 	go func() {
 		errc <- sidecar.Run(context.Background(), sidecar.Config{KafkaBrokers: c.ListenAddrs(), Kafka: bad, Collector: collectorURL,
@@ -150,41 +134,13 @@ func TestSidecarKafkaSASLTLS(t *testing.T) {
 	}
 }
 
-// natsNkeyTLS starts an embedded nats-server with JetStream that admits
-// only one nkey user, over TLS with certificates from pki; it returns the
-// client URL and the file holding the user's seed.
-func natsNkeyTLS(t *testing.T, pki *certtest.PKI) (url, seedFile string, seed []byte) {
-	t.Helper()
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := kp.PublicKey()
-	seed, _ = kp.Seed()
-	seedFile = filepath.Join(t.TempDir(), "user.nk")
-	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-		Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSConfig: pki.ServerTLS(false), TLSTimeout: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL(), seedFile, seed
-}
-
 // TestSidecarNATSNkeyTLS: against a nats-server that admits one nkey user
 // over TLS only, the sidecar (seed from a file, the test's CA) stores a
 // terminated message as a DLQ entry and the consumer's lag; the seed is in
 // no log line; without credentials the sidecar is refused at once.
 func TestSidecarNATSNkeyTLS(t *testing.T) {
 	pki := certtest.New(t)
-	url, seedFile, seed := natsNkeyTLS(t, pki)
+	url, seedFile, seed := brokertest.NATSNkey(t, pki)
 	conn := brokerconn.NATS{NkeyFile: seedFile, CAFile: pki.CAFile}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

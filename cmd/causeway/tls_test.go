@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -21,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
 )
 
@@ -35,18 +35,8 @@ import (
 func TestBinariesOverTLSAndSASL(t *testing.T) {
 	const user, pass = "causeway", "Scram512-s3cr3t-pw"
 	pki := certtest.New(t)
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders", "orders.dlq"),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", user, pass), kfake.TLS(pki.ServerTLS(false)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
+	kc := brokertest.KafkaSCRAM(t, pki, "SCRAM-SHA-512", user, pass, "orders", "orders.dlq")
 	brokers := strings.Join(kc.ListenAddrs(), ",")
-	dir := t.TempDir()
-	pwFile := filepath.Join(dir, "kafka-password")
-	if err := os.WriteFile(pwFile, []byte(pass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	studioCmd := func(password string) (*exec.Cmd, *syncBuffer, string) {
 		f := filepath.Join(t.TempDir(), "pw")
 		if err := os.WriteFile(f, []byte(password), 0o600); err != nil {

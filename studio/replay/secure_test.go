@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,12 +13,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/agent/brokerconn"
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/brokerconn/certtest"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/embedded"
@@ -86,16 +83,8 @@ func runReplay(t *testing.T, eng *replay.Engine, id string) store.Replay {
 func TestReplayKafkaSASLTLS(t *testing.T) {
 	const user, pass = "causeway-replay", "Replay-s3cr3t-pw"
 	pki := certtest.New(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders", "orders.dlq"),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", user, pass), kfake.TLS(pki.ServerTLS(false)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pwFile := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pwFile, []byte(pass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c := brokertest.KafkaSCRAM(t, pki, "SCRAM-SHA-256", user, pass, "orders", "orders.dlq")
+	pwFile := brokertest.SecretFile(t, pass)
 	conn := brokerconn.Kafka{SASL: brokerconn.SASLScramSHA256, User: user, PasswordFile: pwFile, TLS: true, CAFile: pki.CAFile}
 	opts, err := conn.Opts()
 	if err != nil {
@@ -158,33 +147,14 @@ func TestReplayKafkaSASLTLS(t *testing.T) {
 // to its subject; the seed is in no log line.
 func TestReplayNATSNkeyTLS(t *testing.T) {
 	pki := certtest.New(t)
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := kp.PublicKey()
-	seed, _ := kp.Seed()
-	seedFile := filepath.Join(t.TempDir(), "replay.nk")
-	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-		Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSConfig: pki.ServerTLS(false), TLSTimeout: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	natsURL, seedFile, seed := brokertest.NATSNkey(t, pki)
 	conn := brokerconn.NATS{NkeyFile: seedFile, CAFile: pki.CAFile}
 	opts, err := conn.Options()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	nc, err := natsgo.Connect(ns.ClientURL(), opts...)
+	nc, err := natsgo.Connect(natsURL, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +175,7 @@ func TestReplayNATSNkeyTLS(t *testing.T) {
 	}
 	logs := new(lockedLog)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	eng, err := replay.New(ctx, replay.Config{NATSURL: ns.ClientURL(), NATS: conn}, st, a, nil, log)
+	eng, err := replay.New(ctx, replay.Config{NATSURL: natsURL, NATS: conn}, st, a, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
