@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Query errors every backend wraps, so that callers (the API) tell a
@@ -45,16 +44,4 @@ func MarkTimeout(ctx context.Context, err *error) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(*err, context.DeadlineExceeded) {
 		*err = fmt.Errorf("%w: %w", ErrQueryTimeout, *err)
 	}
-}
-
-// Retention is the optional capability of a store that deletes old data
-// (issue #15). Readers that implement it let the studio clamp every query
-// window to what is still stored, instead of scanning for rows that are
-// gone. A store without retention keeps everything and does not implement
-// it; the studio then clamps to its configured maximum window only.
-type Retention interface {
-	// OldestRetained returns the earliest start time the store still
-	// keeps complete: every row newer than it is kept. The zero time
-	// means nothing has been deleted yet.
-	OldestRetained(ctx context.Context) (time.Time, error)
 }

@@ -49,6 +49,12 @@ type Store struct {
 	conn   driver.Conn
 	db     string
 	limits ReadLimits
+	// cluster and opts are set in cluster mode: retention opens each
+	// node's local tables with them.
+	cluster string
+	opts    *ch.Options
+	// oldest is the events horizon of the last retention pass.
+	oldest chOldest
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,7 +112,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("clickhouse store %q: %w", store.Redact(dsn), err)
 		}
-		return &Store{conn: conn, db: db, limits: limits}, nil
+		return &Store{conn: conn, db: db, limits: limits, cluster: cluster, opts: opts}, nil
 	}
 	opts.Auth.Database = "default"
 	boot, err := ch.Open(opts)

@@ -28,6 +28,12 @@
 //
 // Schema: versioned migrations embedded from schema/*.sql, applied in
 // order on Open; PRAGMA user_version records how many ran.
+//
+// Retention (retention.go): ApplyRetention deletes by start time in
+// batches of a few thousand rows, each a short transaction on the writer,
+// then gives the pages back with PRAGMA incremental_vacuum (databases
+// created since schema 7 are in auto_vacuum=INCREMENTAL mode; older ones
+// reuse freed pages instead of returning them).
 package embedded
 
 import (
@@ -101,9 +107,14 @@ type Store struct {
 	r   *sql.DB // read-only connections, concurrent under WAL
 	// inserts are the prepared multi-row inserts on w, by table.
 	inserts map[string]*sql.Stmt
+	// oldest is the events horizon of the last retention pass.
+	oldest oldestRetained
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Retainer = (*Store)(nil)
+)
 
 // Open opens the store in dir, creating the directory and the database if
 // needed, and applies any migrations the database lacks.
@@ -131,6 +142,10 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{dir: dir, w: w}
+	if err := s.incrementalVacuum(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("embedded store %q: %w", dir, err)
+	}
 	if err := s.migrate(); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("embedded store %q: %w", dir, err)
@@ -191,6 +206,29 @@ func migrations() ([]string, error) {
 		out[i] = string(b)
 	}
 	return out, nil
+}
+
+// incrementalVacuum puts a new database (no schema yet) in
+// auto_vacuum=INCREMENTAL mode, so that retention can give deleted rows'
+// space back to the file system. The file already has a header (WAL mode
+// wrote it), so the mode takes effect with a VACUUM, instant on an empty
+// database. Older databases keep their mode and reuse freed pages (a
+// VACUUM of a big store would hold the writer for minutes).
+func (s *Store) incrementalVacuum() error {
+	var v int
+	if err := s.w.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v != 0 {
+		return nil
+	}
+	if _, err := s.w.Exec(`PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+		return fmt.Errorf("auto_vacuum: %w", err)
+	}
+	if _, err := s.w.Exec(`VACUUM`); err != nil {
+		return fmt.Errorf("auto_vacuum: %w", err)
+	}
+	return nil
 }
 
 // migrate applies the migrations the database has not run yet, each in

@@ -73,6 +73,7 @@ func RunAll(t *testing.T, h Harness) {
 		{"AuditHash", testAuditHash},
 		{"SpansLimit", testSpansLimit},
 		{"QueryErrors", testQueryErrors},
+		{"Retention", testRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

@@ -1,0 +1,133 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/causeway-dev/causeway/store"
+)
+
+// Retention deletes in batches of retentionBatch rows, one short
+// transaction each, so the collector's writes (on the same single writer
+// connection) wait at most one batch. Space is given back with
+// PRAGMA incremental_vacuum in steps of vacuumPages pages when the
+// database was created in auto_vacuum=INCREMENTAL mode (every store
+// created by this version); an older database reuses the freed pages for
+// new rows instead, so its file stops growing but does not shrink.
+const (
+	retentionBatch = 5000
+	vacuumPages    = 2048
+)
+
+// retentionTarget is one table's batched delete: key selects the rows'
+// keys, oldest first, at most ? of them, older than ?.
+type retentionTarget struct {
+	table  string
+	broker bool // BrokerBefore applies, else EventsBefore
+	// del deletes one batch; its parameters are the horizon in ns and the batch size.
+	del string
+}
+
+func batchDelete(table, key, timeCol string) string {
+	return fmt.Sprintf(`DELETE FROM %[1]s WHERE (%[2]s) IN (SELECT %[2]s FROM %[1]s WHERE %[3]s < ? ORDER BY %[3]s LIMIT ?)`, table, key, timeCol)
+}
+
+// retentionTargets lists every table retention deletes from. The audit
+// log is not one: it is append-only and kept until an operator archives it.
+var retentionTargets = []retentionTarget{
+	{table: "events", del: batchDelete("events", "trace_id, span_id", "start_ns")},
+	{table: "spans", del: batchDelete("spans", "trace_id, span_id", "start_ns")},
+	{table: "edges", del: batchDelete("edges", "to_trace_id, to_span_id, from_trace_id, from_span_id, from_event_id, kind", "start_ns")},
+	{table: "dlq", broker: true, del: batchDelete("dlq", "id", "time_ns")},
+	{table: "lag", broker: true, del: batchDelete("lag", "group_name, topic, partition, time_ns, system", "time_ns")},
+	{table: "alert_events", broker: true, del: batchDelete("alert_events", "rowid", "time_ns")},
+	{table: "replay_items", broker: true, del: batchDelete("replay_items", "replay_id, seq", "time_ns")},
+	{table: "replays", broker: true, del: batchDelete("replays", "id", "updated_ns")},
+}
+
+// oldestRetained holds the EventsBefore of the last completed pass, in ns.
+type oldestRetained struct{ ns atomic.Int64 }
+
+// OldestRetained returns the events horizon of the last completed
+// retention pass of this process (zero before the first).
+func (s *Store) OldestRetained(context.Context) (time.Time, error) {
+	ns := s.oldest.ns.Load()
+	if ns == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, ns).UTC(), nil
+}
+
+// ApplyRetention deletes what p says in batches of retentionBatch rows,
+// each its own transaction, then returns the freed pages to the file
+// system (incremental vacuum) when the database allows it.
+func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (store.RetentionResult, error) {
+	res := store.RetentionResult{Deleted: map[string]int64{}}
+	for _, t := range retentionTargets {
+		before := p.EventsBefore
+		if t.broker {
+			before = p.BrokerBefore
+		}
+		if before.IsZero() {
+			continue
+		}
+		for {
+			r, err := s.w.ExecContext(ctx, t.del, before.UnixNano(), retentionBatch)
+			if err != nil {
+				return res, fmt.Errorf("embedded store: retention of %s: %w", t.table, err)
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return res, fmt.Errorf("embedded store: retention of %s: %w", t.table, err)
+			}
+			if n > 0 {
+				res.Deleted[t.table] += n
+			}
+			if n < retentionBatch {
+				break
+			}
+		}
+	}
+	if res.Total() > 0 {
+		if err := s.vacuum(ctx); err != nil {
+			return res, err
+		}
+	}
+	if !p.EventsBefore.IsZero() {
+		s.oldest.ns.Store(p.EventsBefore.UnixNano())
+	}
+	return res, nil
+}
+
+// vacuum gives free pages back to the file system in steps of vacuumPages
+// (each a short write transaction) when the database is in
+// auto_vacuum=INCREMENTAL mode, then checkpoints the WAL so that the file
+// shrinks now; otherwise the free pages stay for new rows.
+func (s *Store) vacuum(ctx context.Context) error {
+	var mode int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+		return fmt.Errorf("embedded store: auto_vacuum mode: %w", err)
+	}
+	if mode != 2 { // 2 is INCREMENTAL
+		return nil
+	}
+	for {
+		var free int
+		if err := s.w.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+			return fmt.Errorf("embedded store: freelist: %w", err)
+		}
+		if free == 0 {
+			break
+		}
+		// PRAGMA takes no bound parameters; vacuumPages is our constant.
+		if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, vacuumPages)); err != nil {
+			return fmt.Errorf("embedded store: incremental vacuum: %w", err)
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+		return fmt.Errorf("embedded store: checkpoint: %w", err)
+	}
+	return nil
+}
