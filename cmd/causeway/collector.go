@@ -12,6 +12,7 @@ import (
 	"github.com/causeway-dev/causeway/store"
 	_ "github.com/causeway-dev/causeway/store/clickhouse" // registers clickhouse://
 	_ "github.com/causeway-dev/causeway/store/embedded"   // registers embedded://
+	"github.com/causeway-dev/causeway/store/retention"
 )
 
 // runCollector runs `causeway collector` until ctx is cancelled.
@@ -41,7 +42,11 @@ func runCollector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	metrics, err := serveMetrics(cfg.Collector.MetricsAddr, log, c)
+	// Retention runs beside the writer, on the store this collector writes.
+	ret := retention.New(cfg.Retention, st, log)
+	ret.Start(ctx)
+	defer ret.Stop()
+	metrics, err := serveMetrics(cfg.Collector.MetricsAddr, log, c, ret)
 	if err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

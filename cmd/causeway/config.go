@@ -13,6 +13,7 @@ import (
 
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store/embedded"
+	"github.com/causeway-dev/causeway/store/retention"
 	"github.com/causeway-dev/causeway/studio/server"
 )
 
@@ -28,6 +29,9 @@ type config struct {
 	Collector collector.Config `yaml:"collector"`
 	// Studio configures `causeway studio`.
 	Studio server.Config `yaml:"studio"`
+	// Retention says how long the store keeps data (the studio and
+	// `causeway collector` delete older data from the store they write).
+	Retention retention.Config `yaml:"retention"`
 }
 
 // defaultConfig is the configuration with nothing set: the embedded store
@@ -39,6 +43,7 @@ func defaultConfig() config {
 		LogLevel:  "info",
 		Collector: collector.DefaultConfig(),
 		Studio:    server.DefaultConfig(),
+		Retention: retention.DefaultConfig(),
 	}
 	c.Collector.SpoolDir = filepath.Join(dir, "spool")
 	c.Studio.SecretKeyFile = filepath.Join(dir, "secret.key")
@@ -93,6 +98,9 @@ func (s *settings) load() (config, error) {
 	}
 	if err := c.Collector.Validate(); err != nil {
 		return c, usageError{fmt.Errorf("collector config: %w", err)}
+	}
+	if err := c.Retention.Validate(); err != nil {
+		return c, usageError{err}
 	}
 	return c, nil
 }

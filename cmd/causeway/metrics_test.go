@@ -284,6 +284,10 @@ func checkIngest(t *testing.T, s scrape, w workload) {
 	s.expect(t, 0, "causeway_store_rows_written_total", "table=edges")
 	s.expect(t, 0, "causeway_store_write_errors_total")
 	s.expectAtLeast(t, 1, "causeway_store_write_duration_seconds", "result=ok")
+	// Retention runs beside the writer; its first pass is 30 s after start
+	// (the counts of deleted rows are checked in store/retention).
+	s.expect(t, 0, "causeway_store_retention_last_run_timestamp_seconds")
+	s.expect(t, 0, "causeway_store_retention_errors_total")
 
 	// The Go and process collectors.
 	s.expectAtLeast(t, 1, "go_goroutines")

@@ -132,6 +132,10 @@ var settingsTable = slices.Concat([]setting{
 		{key: "studio.live.queue_frames", help: "frames queued per websocket client (`n`) before it is dropped as lagging"},
 		{key: "studio.live.queue_bytes", help: "`bytes` queued per websocket client before it is dropped as lagging"},
 		{key: "studio.live.write_timeout", help: "time bound of one websocket frame's write (`duration`)"},
+
+		{key: "retention.events", help: "how long events, spans and causation edges are kept (`duration`, e.g. 7d, 168h; 0 keeps them forever)"},
+		{key: "retention.broker", help: "how long DLQ entries, lag samples, alert history and replay records are kept (`duration`, e.g. 30d; 0 keeps them forever)"},
+		{key: "retention.interval", help: "time between retention passes (`duration`); the first runs 30s after start"},
 	})
 
 // flagName is the row's flag ("" when it has none).
@@ -289,6 +293,12 @@ func parseSize(s string) (int64, error) {
 
 // formatValue shows a configuration value the way a flag takes it.
 func formatValue(f reflect.Value) string {
+	if m, ok := f.Interface().(encoding.TextMarshaler); ok {
+		b, err := m.MarshalText()
+		if err == nil {
+			return string(b)
+		}
+	}
 	switch {
 	case f.Type() == durationType:
 		if f.Int() == 0 {

@@ -33,7 +33,8 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // metrics are served on /metrics beside the studio's own.
 func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func(), metrics ...prometheus.Collector) error {
 	log := newLogger(cfg, os.Stderr)
-	srv, err := server.Start(ctx, server.Setup{Store: cfg.Store, Collector: cfg.Collector, Studio: cfg.Studio, Log: log, Metrics: metrics})
+	srv, err := server.Start(ctx, server.Setup{Store: cfg.Store, Collector: cfg.Collector, Studio: cfg.Studio, Log: log, Metrics: metrics,
+		Retention: cfg.Retention})
 	if err != nil {
 		return err
 	}

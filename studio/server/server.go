@@ -27,6 +27,7 @@ import (
 	"github.com/causeway-dev/causeway/store"
 	_ "github.com/causeway-dev/causeway/store/clickhouse" // registers clickhouse://
 	_ "github.com/causeway-dev/causeway/store/embedded"   // registers embedded://
+	"github.com/causeway-dev/causeway/store/retention"
 	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/api"
 	"github.com/causeway-dev/causeway/studio/audit"
@@ -103,6 +104,9 @@ type Setup struct {
 	// Metrics are more Prometheus collectors to serve on /metrics beside
 	// the studio's own (the demo's sidecar, say).
 	Metrics []prometheus.Collector
+	// Retention says how long the store keeps data; the zero value keeps
+	// everything.
+	Retention retention.Config
 }
 
 // Server is a running studio.
@@ -122,6 +126,7 @@ type Server struct {
 	stopTail    context.CancelFunc
 	tailDone    chan struct{}
 	https       bool // served over TLS
+	retention   *retention.Runner
 }
 
 // cors answers cross-origin requests from the allowed origins: their
@@ -162,6 +167,9 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		return nil, UsageError{fmt.Errorf("studio tokens: %w", err)}
 	}
 	if err := errors.Join(s.Studio.Query.Validate(), s.Studio.Live.Validate(), s.Studio.Replay.Validate()); err != nil {
+		return nil, UsageError{err}
+	}
+	if err := s.Retention.Validate(); !s.Retention.Off() && err != nil {
 		return nil, UsageError{err}
 	}
 	payloadsMin := auth.Operator
@@ -223,6 +231,10 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		return nil, err
 	}
 	undo = append(undo, func() { srv.col.Shutdown(context.Background()) })
+	// Retention runs beside the writer, on the store the studio opened.
+	srv.retention = retention.New(s.Retention, st, log)
+	srv.retention.Start(ctx)
+	undo = append(undo, srv.retention.Stop)
 	alerts := alert.NewEngine(st, alert.NewSender(alert.SenderOptions{AllowLoopback: s.Studio.Alerts.AllowLoopback,
 		AllowPrivate: s.Studio.Alerts.AllowPrivate}), log)
 	sealer, err := rulesSealer(s.Studio, log)
@@ -296,7 +308,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	// or none in open mode.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		srv.col, a, alerts, srv.replays, srv.hub, flow)
+		srv.col, a, alerts, srv.replays, srv.hub, flow, srv.retention)
 	reg.MustRegister(s.Metrics...)
 	mux.Handle("GET /metrics", guard.Require(auth.Viewer, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError), ErrorHandling: promhttp.ContinueOnError})))
@@ -331,6 +343,7 @@ func (s *Server) Done() <-chan error { return s.served }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
 	<-s.alerts
+	s.retention.Stop()
 	err := s.srv.Shutdown(ctx)
 	s.replays.Close()
 	s.stopTail()

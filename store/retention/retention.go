@@ -1,0 +1,197 @@
+// Package retention runs a store's retention passes (issue #15): every
+// interval, it asks a store that implements store.Retainer to delete the
+// events, spans and edges older than the events horizon and the broker
+// data (DLQ entries, lag samples, alert history, replay records) older
+// than the broker horizon, logs what each pass deleted and counts it for
+// Prometheus. The studio and `causeway collector` run one beside the
+// store writer they own.
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/causeway-dev/causeway/store"
+)
+
+// Config is the `retention:` section of the configuration.
+type Config struct {
+	// Events is how long events, spans and causation edges (with their
+	// indexes and flow aggregates) are kept; 0 keeps them forever.
+	Events Duration `yaml:"events"`
+	// Broker is how long DLQ entries, consumer-lag samples, alert history
+	// and replay records are kept; 0 keeps them forever.
+	Broker Duration `yaml:"broker"`
+	// Interval is the time between passes; the first runs FirstDelay
+	// after start.
+	Interval Duration `yaml:"interval"`
+}
+
+// DefaultConfig keeps events 7 days and broker data 30, with a pass an hour.
+func DefaultConfig() Config {
+	return Config{Events: Duration(7 * 24 * time.Hour), Broker: Duration(30 * 24 * time.Hour), Interval: Duration(time.Hour)}
+}
+
+// Validate checks the durations.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Events < 0 || c.Broker < 0 {
+		errs = append(errs, errors.New("retention.events and retention.broker must not be negative (0 keeps forever)"))
+	}
+	if c.Events != 0 && c.Events < Duration(time.Hour) || c.Broker != 0 && c.Broker < Duration(time.Hour) {
+		errs = append(errs, errors.New("retention.events and retention.broker must be at least 1h (or 0, forever)"))
+	}
+	if c.Interval < Duration(time.Second) {
+		errs = append(errs, fmt.Errorf("retention.interval %s: want at least 1s", c.Interval))
+	}
+	return errors.Join(errs...)
+}
+
+// Off reports whether nothing is ever deleted.
+func (c Config) Off() bool { return c.Events == 0 && c.Broker == 0 }
+
+// FirstDelay is how long after Start the first pass runs: soon, but not
+// while the process is still starting up and recovering its spool.
+const FirstDelay = 30 * time.Second
+
+// Runner runs retention passes on a store. Its methods are safe for
+// concurrent use.
+type Runner struct {
+	cfg Config
+	st  store.Retainer
+	log *slog.Logger
+	now func() time.Time
+
+	mu      sync.Mutex
+	deleted map[string]int64 // rows deleted per table since start
+	lastRun time.Time        // end of the last successful pass
+	errors  int64            // failed passes
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// New returns a runner for st, or nil when st cannot delete old data
+// (it does not implement store.Retainer) or cfg keeps everything; a nil
+// *Runner's methods do nothing.
+func New(cfg Config, st store.Store, log *slog.Logger) *Runner {
+	rt, ok := st.(store.Retainer)
+	if !ok || cfg.Off() {
+		return nil
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runner{cfg: cfg, st: rt, log: log.With("component", "retention"), now: time.Now, deleted: map[string]int64{}}
+}
+
+// SetClock replaces the clock the horizons are computed from (tests
+// simulate time with it). Call it before Start.
+func (r *Runner) SetClock(now func() time.Time) {
+	if r != nil {
+		r.now = now
+	}
+}
+
+// Policy is what a pass at now deletes.
+func (r *Runner) Policy(now time.Time) store.RetentionPolicy {
+	var p store.RetentionPolicy
+	if r.cfg.Events > 0 {
+		p.EventsBefore = now.Add(-time.Duration(r.cfg.Events))
+	}
+	if r.cfg.Broker > 0 {
+		p.BrokerBefore = now.Add(-time.Duration(r.cfg.Broker))
+	}
+	return p
+}
+
+// RunOnce runs one pass now, logs and counts it.
+func (r *Runner) RunOnce(ctx context.Context) (store.RetentionResult, error) {
+	if r == nil {
+		return store.RetentionResult{}, nil
+	}
+	start := time.Now()
+	p := r.Policy(r.now())
+	res, err := r.st.ApplyRetention(ctx, p)
+	r.mu.Lock()
+	for t, n := range res.Deleted {
+		r.deleted[t] += n
+	}
+	if err == nil {
+		r.lastRun = time.Now()
+	} else {
+		r.errors++
+	}
+	r.mu.Unlock()
+	attrs := []any{"deleted_rows", res.Total(), "by_table", res.Deleted, "events_before", p.EventsBefore, "broker_before", p.BrokerBefore,
+		"took", time.Since(start).Round(time.Millisecond)}
+	if err != nil {
+		r.log.Error("retention pass failed", append(attrs, "error", err)...)
+		return res, err
+	}
+	r.log.Info("retention pass", attrs...)
+	return res, nil
+}
+
+// Start runs a pass FirstDelay after it is called, then every Interval,
+// until Stop.
+func (r *Runner) Start(ctx context.Context) {
+	if r == nil {
+		return
+	}
+	ctx, r.stop = context.WithCancel(context.WithoutCancel(ctx))
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		t := time.NewTimer(FirstDelay)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			r.RunOnce(ctx) // logged and counted; the next pass retries
+			t.Reset(time.Duration(r.cfg.Interval))
+		}
+	}()
+}
+
+// Stop ends the loop, interrupting a pass in progress (the next run's
+// first pass continues it), and waits for it.
+func (r *Runner) Stop() {
+	if r == nil || r.stop == nil {
+		return
+	}
+	r.stop()
+	<-r.done
+}
+
+// Stats is a snapshot of the runner's counters.
+type Stats struct {
+	// Deleted is the rows deleted per table since start.
+	Deleted map[string]int64
+	// LastRun is when the last successful pass ended (zero before one).
+	LastRun time.Time
+	// Errors counts failed passes.
+	Errors int64
+}
+
+// Stats returns the counters now.
+func (r *Runner) Stats() Stats {
+	if r == nil {
+		return Stats{Deleted: map[string]int64{}}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return Stats{Deleted: maps.Clone(r.deleted), LastRun: r.lastRun, Errors: r.errors}
+}
+
+// tables returns the tables of s in order.
+func (s Stats) tables() []string { return slices.Sorted(maps.Keys(s.Deleted)) }
