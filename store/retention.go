@@ -60,4 +60,7 @@ type Retainer interface {
 	// deletes nothing. When ctx ends mid-pass it returns what was
 	// deleted so far with ctx's error; the next pass continues.
 	ApplyRetention(ctx context.Context, p RetentionPolicy) (RetentionResult, error)
+	// RetentionTables lists every table ApplyRetention may delete from,
+	// the keys of RetentionResult.Deleted (metrics export each from the start).
+	RetentionTables() []string
 }

@@ -288,6 +288,8 @@ func checkIngest(t *testing.T, s scrape, w workload) {
 	// (the counts of deleted rows are checked in store/retention).
 	s.expect(t, 0, "causeway_store_retention_last_run_timestamp_seconds")
 	s.expect(t, 0, "causeway_store_retention_errors_total")
+	s.expect(t, 0, "causeway_store_retention_deleted_rows_total", "table=events")
+	s.expect(t, 0, "causeway_store_retention_deleted_rows_total", "table=dlq")
 
 	// The Go and process collectors.
 	s.expectAtLeast(t, 1, "go_goroutines")

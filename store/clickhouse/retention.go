@@ -54,6 +54,15 @@ var chRetentionTables = []chRetentionTable{
 	{name: "replays", broker: true, timeNSCol: "updated_ns"},
 }
 
+// RetentionTables lists the tables retention deletes from.
+func (s *Store) RetentionTables() []string {
+	out := make([]string, len(chRetentionTables))
+	for i, t := range chRetentionTables {
+		out[i] = t.name
+	}
+	return out
+}
+
 // chOldest holds the EventsBefore of the last completed pass, in ns.
 type chOldest struct{ ns atomic.Int64 }
 

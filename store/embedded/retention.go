@@ -47,6 +47,15 @@ var retentionTargets = []retentionTarget{
 	{table: "replays", broker: true, del: batchDelete("replays", "id", "updated_ns")},
 }
 
+// RetentionTables lists the tables retention deletes from.
+func (s *Store) RetentionTables() []string {
+	out := make([]string, len(retentionTargets))
+	for i, t := range retentionTargets {
+		out[i] = t.table
+	}
+	return out
+}
+
 // oldestRetained holds the EventsBefore of the last completed pass, in ns.
 type oldestRetained struct{ ns atomic.Int64 }
 

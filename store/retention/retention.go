@@ -88,7 +88,11 @@ func New(cfg Config, st store.Store, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Runner{cfg: cfg, st: rt, log: log.With("component", "retention"), now: time.Now, deleted: map[string]int64{}}
+	r := &Runner{cfg: cfg, st: rt, log: log.With("component", "retention"), now: time.Now, deleted: map[string]int64{}}
+	for _, t := range rt.RetentionTables() {
+		r.deleted[t] = 0
+	}
+	return r
 }
 
 // SetClock replaces the clock the horizons are computed from (tests
