@@ -161,7 +161,11 @@ func retainTable(ctx context.Context, n retentionNode, t chRetentionTable, day t
 	table := n.db + "." + t.name
 	var cond string
 	if t.dateCol != "" {
-		cond = fmt.Sprintf("toDate(%s) < toDate('%s')", t.dateCol, day.Format("2006-01-02"))
+		col := t.dateCol
+		if col != "date" {
+			col = "toDate(" + col + ")"
+		}
+		cond = fmt.Sprintf("%s < toDate('%s')", col, day.Format("2006-01-02"))
 	} else {
 		cond = fmt.Sprintf("%s < %d", t.timeNSCol, day.UnixNano())
 	}
