@@ -135,7 +135,11 @@ func (r *Runner) RunOnce(ctx context.Context) (store.RetentionResult, error) {
 	r.mu.Unlock()
 	attrs := []any{"deleted_rows", res.Total(), "by_table", res.Deleted, "events_before", p.EventsBefore, "broker_before", p.BrokerBefore,
 		"took", time.Since(start).Round(time.Millisecond)}
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		r.log.Info("retention pass interrupted; the next continues it", append(attrs, "error", err)...)
+		return res, err
+	case err != nil:
 		r.log.Error("retention pass failed", append(attrs, "error", err)...)
 		return res, err
 	}
