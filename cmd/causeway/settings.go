@@ -136,6 +136,8 @@ var settingsTable = slices.Concat([]setting{
 		{key: "retention.events", help: "how long events, spans and causation edges are kept (`duration`, e.g. 7d, 168h; 0 keeps them forever)"},
 		{key: "retention.broker", help: "how long DLQ entries, lag samples, alert history and replay records are kept (`duration`, e.g. 30d; 0 keeps them forever)"},
 		{key: "retention.interval", help: "time between retention passes (`duration`); the first runs 30s after start"},
+		{key: "retention.min_free", help: "free-space watermark of the embedded store's disk (`share`, 0 to under 0.5; 0: off); below it the events retention shortens by a quarter per check and the oldest events go"},
+		{key: "retention.disk_check_interval", help: "how often the embedded store's free disk space is measured (`duration`)"},
 	})
 
 // flagName is the row's flag ("" when it has none).

@@ -140,3 +140,17 @@ func (s *Store) vacuum(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ReusableBytes is the space inside the database file that new rows take
+// before the file grows: its free pages (deleted rows' space not yet
+// given back, or never, on a store created before auto_vacuum=INCREMENTAL).
+func (s *Store) ReusableBytes(ctx context.Context) (int64, error) {
+	var free, size int64
+	if err := s.r.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+		return 0, fmt.Errorf("embedded store: freelist: %w", err)
+	}
+	if err := s.r.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&size); err != nil {
+		return 0, fmt.Errorf("embedded store: page size: %w", err)
+	}
+	return free * size, nil
+}

@@ -84,5 +84,8 @@ func TestRetentionGivesSpaceBack(t *testing.T) {
 	if free != 0 {
 		t.Errorf("%d free pages left in the file after everything expired, want 0 (given back)", free)
 	}
+	if n, err := s.ReusableBytes(ctx); err != nil || n != 0 {
+		t.Errorf("ReusableBytes = %d, %v; want 0 (the free pages were given back)", n, err)
+	}
 	t.Logf("after everything expired: %d pages in the file, 0 free", pages)
 }

@@ -31,11 +31,18 @@ type Config struct {
 	// Interval is the time between passes; the first runs FirstDelay
 	// after start.
 	Interval Duration `yaml:"interval"`
+	// MinFree is the free-space watermark: the share (0 to 1) of the
+	// embedded store's disk that must stay free; below it the oldest
+	// events go early (see watermark.go). 0 turns it off.
+	MinFree float64 `yaml:"min_free"`
+	// DiskCheckInterval is how often the free space is measured.
+	DiskCheckInterval Duration `yaml:"disk_check_interval"`
 }
 
 // DefaultConfig keeps events 7 days and broker data 30, with a pass an hour.
 func DefaultConfig() Config {
-	return Config{Events: Duration(7 * 24 * time.Hour), Broker: Duration(30 * 24 * time.Hour), Interval: Duration(time.Hour)}
+	return Config{Events: Duration(7 * 24 * time.Hour), Broker: Duration(30 * 24 * time.Hour), Interval: Duration(time.Hour),
+		MinFree: 0.05, DiskCheckInterval: Duration(15 * time.Second)}
 }
 
 // Validate checks the durations.
@@ -49,6 +56,12 @@ func (c Config) Validate() error {
 	}
 	if c.Interval < Duration(time.Second) {
 		errs = append(errs, fmt.Errorf("retention.interval %s: want at least 1s", c.Interval))
+	}
+	if c.MinFree < 0 || c.MinFree >= 0.5 {
+		errs = append(errs, fmt.Errorf("retention.min_free %v: want a share from 0 (off) to under 0.5", c.MinFree))
+	}
+	if c.MinFree > 0 && c.DiskCheckInterval < Duration(time.Second) {
+		errs = append(errs, fmt.Errorf("retention.disk_check_interval %s: want at least 1s", c.DiskCheckInterval))
 	}
 	return errors.Join(errs...)
 }
@@ -72,6 +85,10 @@ type Runner struct {
 	deleted map[string]int64 // rows deleted per table since start
 	lastRun time.Time        // end of the last successful pass
 	errors  int64            // failed passes
+	disk    diskState
+
+	// diskSpace measures a directory's file system (replaced in tests).
+	diskSpace func(dir string) (free, total uint64, err error)
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -88,7 +105,8 @@ func New(cfg Config, st store.Store, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Runner{cfg: cfg, st: rt, log: log.With("component", "retention"), now: time.Now, deleted: map[string]int64{}}
+	r := &Runner{cfg: cfg, st: rt, log: log.With("component", "retention"), now: time.Now, deleted: map[string]int64{},
+		disk: diskState{events: time.Duration(cfg.Events)}, diskSpace: diskSpace}
 	for _, t := range rt.RetentionTables() {
 		r.deleted[t] = 0
 	}
@@ -106,8 +124,11 @@ func (r *Runner) SetClock(now func() time.Time) {
 // Policy is what a pass at now deletes.
 func (r *Runner) Policy(now time.Time) store.RetentionPolicy {
 	var p store.RetentionPolicy
-	if r.cfg.Events > 0 {
-		p.EventsBefore = now.Add(-time.Duration(r.cfg.Events))
+	r.mu.Lock()
+	events := r.disk.events // Config.Events, or shorter below the watermark
+	r.mu.Unlock()
+	if events > 0 {
+		p.EventsBefore = now.Add(-events)
 	}
 	if r.cfg.Broker > 0 {
 		p.BrokerBefore = now.Add(-time.Duration(r.cfg.Broker))
@@ -155,8 +176,19 @@ func (r *Runner) Start(ctx context.Context) {
 	}
 	ctx, r.stop = context.WithCancel(context.WithoutCancel(ctx))
 	r.done = make(chan struct{})
+	var disk <-chan time.Time
+	stopDisk := func() {}
+	if ls, local := r.st.(localStore); local && r.cfg.MinFree > 0 && r.cfg.Events > 0 {
+		if _, _, err := r.diskSpace(ls.Dir()); errors.Is(err, errors.ErrUnsupported) {
+			r.log.Info("the free-space watermark is off", "reason", err)
+		} else {
+			tk := time.NewTicker(time.Duration(r.cfg.DiskCheckInterval))
+			disk, stopDisk = tk.C, tk.Stop
+		}
+	}
 	go func() {
 		defer close(r.done)
+		defer stopDisk()
 		t := time.NewTimer(FirstDelay)
 		defer t.Stop()
 		for {
@@ -164,9 +196,13 @@ func (r *Runner) Start(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				r.RunOnce(ctx) // logged and counted; the next pass retries
+				t.Reset(time.Duration(r.cfg.Interval))
+			case <-disk:
+				if _, err := r.CheckDisk(ctx); err != nil && ctx.Err() == nil {
+					r.log.Error("free disk space check failed", "error", err)
+				}
 			}
-			r.RunOnce(ctx) // logged and counted; the next pass retries
-			t.Reset(time.Duration(r.cfg.Interval))
 		}
 	}()
 }
@@ -189,6 +225,14 @@ type Stats struct {
 	LastRun time.Time
 	// Errors counts failed passes.
 	Errors int64
+	// WatermarkPasses counts the passes the free-space watermark ran.
+	WatermarkPasses int64
+	// FreeShare is the free share of the store's disk at the last
+	// watermark check (0 before one, or for a store not on a local disk).
+	FreeShare float64
+	// Events is the events retention in force: the configured one, or
+	// shorter while the disk is below the watermark.
+	Events time.Duration
 }
 
 // Stats returns the counters now.
@@ -198,7 +242,8 @@ func (r *Runner) Stats() Stats {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Stats{Deleted: maps.Clone(r.deleted), LastRun: r.lastRun, Errors: r.errors}
+	return Stats{Deleted: maps.Clone(r.deleted), LastRun: r.lastRun, Errors: r.errors,
+		WatermarkPasses: r.disk.passes, FreeShare: r.disk.freeShare, Events: r.disk.events}
 }
 
 // tables returns the tables of s in order.
