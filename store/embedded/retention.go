@@ -2,9 +2,13 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/causeway-dev/causeway/store"
 )
@@ -18,7 +22,7 @@ import (
 // new rows instead, so its file stops growing but does not shrink.
 const (
 	retentionBatch = 5000
-	vacuumPages    = 2048
+	vacuumPages    = 256
 )
 
 // retentionTarget is one table's batched delete: key selects the rows'
@@ -111,9 +115,12 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 }
 
 // vacuum gives free pages back to the file system in steps of vacuumPages
-// (each a short write transaction) when the database is in
-// auto_vacuum=INCREMENTAL mode, then checkpoints the WAL so that the file
-// shrinks now; otherwise the free pages stay for new rows.
+// (each a short write transaction, then a checkpoint, so that the WAL
+// holding the moved pages stays small and the file shrinks now) when the
+// database is in auto_vacuum=INCREMENTAL mode; otherwise the free pages
+// stay for new rows. On a disk too full for the WAL to take a step it
+// stops without an error: the free pages are still taken by new rows
+// before the file grows.
 func (s *Store) vacuum(ctx context.Context) error {
 	var mode int
 	if err := s.w.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
@@ -132,13 +139,22 @@ func (s *Store) vacuum(ctx context.Context) error {
 		}
 		// PRAGMA takes no bound parameters; vacuumPages is our constant.
 		if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, vacuumPages)); err != nil {
+			if diskFull(err) {
+				return nil
+			}
 			return fmt.Errorf("embedded store: incremental vacuum: %w", err)
 		}
-	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-		return fmt.Errorf("embedded store: checkpoint: %w", err)
+		if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+			return fmt.Errorf("embedded store: checkpoint: %w", err)
+		}
 	}
 	return nil
+}
+
+// diskFull reports whether err is SQLite's SQLITE_FULL.
+func diskFull(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
 // ReusableBytes is the space inside the database file that new rows take
