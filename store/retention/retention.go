@@ -3,8 +3,9 @@
 // events, spans and edges older than the events horizon and the broker
 // data (DLQ entries, lag samples, alert history, replay records) older
 // than the broker horizon, logs what each pass deleted and counts it for
-// Prometheus. The studio and `causeway collector` run one beside the
-// store writer they own.
+// Prometheus. For a store on a local disk it also keeps a free-space
+// watermark (watermark.go). The studio and `causeway collector` run one
+// beside the store writer they own.
 package retention
 
 import (
@@ -45,7 +46,7 @@ func DefaultConfig() Config {
 		MinFree: 0.05, DiskCheckInterval: Duration(15 * time.Second)}
 }
 
-// Validate checks the durations.
+// Validate checks the durations and the watermark.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Events < 0 || c.Broker < 0 {

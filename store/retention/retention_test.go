@@ -48,6 +48,9 @@ func TestValidate(t *testing.T) {
 		"negative":      {Events: -1, Broker: 0, Interval: Duration(time.Hour)},
 		"under an hour": {Events: Duration(time.Minute), Interval: Duration(time.Hour)},
 		"no interval":   {Events: Duration(day)},
+		"min_free 0.5":  {Events: Duration(day), Interval: Duration(time.Hour), MinFree: 0.5, DiskCheckInterval: Duration(time.Second)},
+		"min_free < 0":  {Events: Duration(day), Interval: Duration(time.Hour), MinFree: -0.1},
+		"no disk check": {Events: Duration(day), Interval: Duration(time.Hour), MinFree: 0.1},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: %+v passed", name, c)
