@@ -85,7 +85,7 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 		StatusCode:    statusCode(sp.Status().Code()),
 		StatusMessage: errMsg,
 		Links:         links,
-		Attributes:    stringMap(attrs, nil, r),
+		Attributes:    stringMap(attrs, r),
 	}
 	b.Spans = append(b.Spans, s)
 
@@ -118,7 +118,7 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 		DurationNS:    dur,
 		PayloadSize:   firstInt(attrs, -1, event.AttrMessagingMessageBodySize, event.AttrMessagingMessagePayloadSizeOld),
 		ReplayOf:      first(attrs, event.AttrReplayOf),
-		Attributes:    stringMap(attrs, mapped, r),
+		Attributes:    without(s.Attributes, mapped),
 	}
 	if e.EventID == "" {
 		e.EventID = spanID
@@ -263,16 +263,16 @@ func firstInt(attrs pcommon.Map, def int64, keys ...string) int64 {
 	return def
 }
 
-// stringMap copies attributes as strings, leaving out skip and the DLQ
-// payload, with the values r denies replaced by store.Redacted.
-func stringMap(attrs pcommon.Map, skip map[string]bool, r *Redactor) map[string]string {
+// stringMap copies attributes as strings, leaving out the DLQ payload,
+// with the values r denies replaced by store.Redacted.
+func stringMap(attrs pcommon.Map, r *Redactor) map[string]string {
 	if attrs.Len() == 0 {
 		return nil
 	}
 	m := make(map[string]string, attrs.Len())
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		switch {
-		case skip[k] || k == event.AttrDLQPayload:
+		case k == event.AttrDLQPayload:
 		case r.Attr(k):
 			m[k] = store.Redacted
 		default:
@@ -284,6 +284,22 @@ func stringMap(attrs pcommon.Map, skip map[string]bool, r *Redactor) map[string]
 		return nil
 	}
 	return m
+}
+
+// without copies m leaving out the keys in skip: an event's attributes
+// are its span's (already converted and redacted) less those that became
+// event fields.
+func without(m map[string]string, skip map[string]bool) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !skip[k] {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func spanKind(k ptrace.SpanKind) string {
