@@ -346,7 +346,9 @@ type Collector struct {
 
 	limiter  *otlp.Limiter
 	counters *otlp.Counters
-	redact   *lineage.Redactor
+	// dlq is what derivation needs of the configuration (redaction,
+	// payload cap, trusted DLQ signers), built once.
+	dlq lineage.DLQOptions
 	// internalToken is the ingest token of this process's own senders
 	// ("" without ingest tokens).
 	internalToken string
@@ -407,7 +409,7 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 			log.Info("spool holds requests not yet confirmed by the store; replaying them", "records", sp.Recovered, "spool_bytes", sp.Bytes())
 		}
 	}
-	c.redact = lineage.NewRedactor(cfg.RedactHeaders)
+	c.dlq = cfg.dlqOptions()
 	tokens := cfg.Tokens
 	if len(tokens) > 0 {
 		// This process's own senders (the studio's replay agent) use a
@@ -562,7 +564,7 @@ func (c *Collector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	if n == 0 {
 		return nil
 	}
-	c.redact.RedactTraces(td) // before anything is written, the spool included
+	c.dlq.Redact.RedactTraces(td) // before anything is written, the spool included
 	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	if err != nil {
 		return fmt.Errorf("encoding for the spool: %w", err)

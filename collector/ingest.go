@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
-	"github.com/causeway-dev/causeway/collector/lineage"
 	"github.com/causeway-dev/causeway/collector/otlp"
 	"github.com/causeway-dev/causeway/store"
 )
@@ -278,7 +277,7 @@ func Tail(ctx context.Context, cfg Config, fn func(*store.Batch)) error {
 		return fmt.Errorf("ingest tail: %w", err)
 	}
 	defer cl.Close()
-	c := &Collector{cfg: cfg, log: discardLogger, redact: lineage.NewRedactor(cfg.RedactHeaders)}
+	c := &Collector{cfg: cfg, log: discardLogger, dlq: cfg.dlqOptions()}
 	batch := &store.Batch{}
 	for {
 		fs := cl.PollRecords(ctx, 256)

@@ -81,11 +81,10 @@ func (c *Collector) derive(b *store.Batch, rec []byte, own bool) (rows int, err 
 		}
 		deriveTraces := c.deriveTraces
 		if deriveTraces == nil {
-			deriveTraces = func(td ptrace.Traces) *store.Batch { return lineage.DeriveRedacted(td, c.redact) }
+			deriveTraces = func(td ptrace.Traces) *store.Batch { return lineage.DeriveRedacted(td, c.dlq.Redact) }
 		}
 		d := deriveTraces(req.Traces())
-		dlq := lineage.DeriveDLQ(req.Traces(), lineage.DLQOptions{MaxPayload: c.cfg.DLQPayloadMaxBytes, Redact: c.redact,
-			Trusted: trustedKeys(c.cfg.TrustedDLQSources)})
+		dlq := lineage.DeriveDLQ(req.Traces(), c.dlq)
 		b.Events = append(b.Events, d.Events...)
 		b.Edges = append(b.Edges, d.Edges...)
 		b.Spans = append(b.Spans, d.Spans...)

@@ -3,6 +3,8 @@ package collector
 import (
 	"fmt"
 	"strings"
+
+	"github.com/causeway-dev/causeway/collector/lineage"
 )
 
 // TrustedDLQSource is a sidecar whose DLQ entries the collector trusts:
@@ -53,6 +55,11 @@ func validateTrusted(ts []TrustedDLQSource) error {
 }
 
 // trustedKeys maps signer names to keys.
+// dlqOptions are the derivation options of c, built once per collector.
+func (c Config) dlqOptions() lineage.DLQOptions {
+	return lineage.DLQOptions{MaxPayload: c.DLQPayloadMaxBytes, Redact: lineage.NewRedactor(c.RedactHeaders), Trusted: trustedKeys(c.TrustedDLQSources)}
+}
+
 func trustedKeys(ts []TrustedDLQSource) map[string][]byte {
 	out := make(map[string][]byte, len(ts))
 	for _, t := range ts {
