@@ -1,7 +1,6 @@
 package sidecar_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,24 +26,6 @@ import (
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/embedded"
 )
-
-// logBuffer collects log lines written from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSidecarKafkaSASLTLS runs the sidecar against a kfake cluster that
 // requires SCRAM-SHA-256 over TLS (a CA the test made): lag and a DLQ
@@ -82,7 +62,7 @@ func TestSidecarKafkaSASLTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logs := new(logBuffer)
+	logs := new(brokertest.LogBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	done := make(chan error, 1)
 	go func() {
@@ -145,7 +125,7 @@ func TestSidecarNATSNkeyTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st, collectorURL := collectorWithStore(t, 0)
-	logs := new(logBuffer)
+	logs := new(brokertest.LogBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	done := make(chan error, 1)
 	go func() {
@@ -318,7 +298,7 @@ func TestSidecarNATSURLCredentialsRedacted(t *testing.T) {
 	}
 	defer s.Shutdown()
 	addr := strings.TrimPrefix(s.ClientURL(), "nats://")
-	logs := new(logBuffer)
+	logs := new(brokertest.LogBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, collectorURL := collectorWithStore(t, 0)
 

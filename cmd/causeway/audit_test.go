@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 )
 
 // TestAuditVerify: a studio (the real binary, with an admin token)
@@ -29,7 +31,7 @@ func TestAuditVerify(t *testing.T) {
 			cmd := exec.Command(causewayBin, "studio", "--listen", listen, "--store", b.url, "--spool-dir", filepath.Join(dir, "spool"),
 				"--otlp-http", freePort(t), "--otlp-grpc", freePort(t))
 			cmd.Env = append(os.Environ(), "CAUSEWAY_STUDIO_TOKENS=ada:admin:"+token)
-			var log syncBuffer
+			var log brokertest.LogBuffer
 			cmd.Stdout, cmd.Stderr = &log, &log
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 )
@@ -24,13 +25,13 @@ func port(t *testing.T) string {
 // demoProc runs `causeway demo` on free ports with its data in dir.
 type demoProc struct {
 	cmd                 *exec.Cmd
-	log                 *syncBuffer
+	log                 *brokertest.LogBuffer
 	api, kafka, otlpURL string
 }
 
 func startDemo(t *testing.T, dir string) *demoProc {
 	t.Helper()
-	d := &demoProc{log: &syncBuffer{}}
+	d := &demoProc{log: &brokertest.LogBuffer{}}
 	kafkaPort, natsPort, listen := port(t), port(t), freePort(t)
 	d.api, d.kafka = "http://"+listen+"/api/v1", "127.0.0.1:"+kafkaPort
 	d.cmd = exec.Command(causewayBin, "demo", "--data", dir, "--kafka-port", kafkaPort, "--nats-port", natsPort,

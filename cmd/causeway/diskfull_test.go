@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/collector/spool/spooltest"
 )
@@ -52,7 +53,7 @@ func TestDiskFull(t *testing.T) {
 				"--spool-dir", filepath.Join(fs, "spool"), "--otlp-http", httpAddr, "--otlp-grpc", "off",
 				"--collector.max-spool-bytes", "64MiB", "--log-level", "debug")
 			cmd.Dir = dir
-			var log syncBuffer
+			var log brokertest.LogBuffer
 			cmd.Stdout, cmd.Stderr = &log, &log
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/event"
 )
 
@@ -148,7 +149,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	cmd := exec.Command(causewayBin, "studio", "--store", "embedded://"+filepath.ToSlash(filepath.Join(data, "store")),
 		"--spool-dir", filepath.Join(data, "spool"), "--listen", listen, "--otlp-http", otlpHTTP, "--otlp-grpc", "off",
 		"--studio.secret-key-file", filepath.Join(data, "secret.key"), "--log-level", "debug")
-	var out syncBuffer
+	var out brokertest.LogBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

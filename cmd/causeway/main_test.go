@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,13 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
@@ -64,25 +63,8 @@ type proc struct {
 	grpcAddr    string
 	metricsAddr string
 	args        []string
-	log         *syncBuffer
+	log         *brokertest.LogBuffer
 	done        chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startCollector runs `causeway collector` on free ports with the given
@@ -100,7 +82,7 @@ func startCollector(t testing.TB, storeURL, spoolDir string, extra ...string) *p
 func (p *proc) start() {
 	p.t.Helper()
 	p.cmd = exec.Command(causewayBin, p.args...)
-	p.log = &syncBuffer{}
+	p.log = &brokertest.LogBuffer{}
 	p.cmd.Stderr = p.log
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -269,7 +251,7 @@ func TestStudio(t *testing.T) {
 	listen, httpAddr := freePort(t), freePort(t)
 	cmd := exec.Command(causewayBin, "studio", "--listen", listen, "--store", "embedded://"+filepath.ToSlash(filepath.Join(dir, "store")),
 		"--spool-dir", filepath.Join(dir, "spool"), "--otlp-http", httpAddr, "--otlp-grpc", freePort(t))
-	var log syncBuffer
+	var log brokertest.LogBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -331,7 +313,7 @@ func TestStudioTokens(t *testing.T) {
 	cmd := exec.Command(causewayBin, "studio", "--listen", "0.0.0.0:"+port, "--store", "embedded://"+filepath.ToSlash(filepath.Join(dir, "store")),
 		"--spool-dir", filepath.Join(dir, "spool"), "--otlp-http", freePort(t), "--otlp-grpc", freePort(t))
 	cmd.Env = append(os.Environ(), "CAUSEWAY_STUDIO_TOKENS=oncall:operator:0123456789abcdef0123")
-	var log syncBuffer
+	var log brokertest.LogBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector/otlp/otlptest"
 	"github.com/causeway-dev/causeway/event"
@@ -348,7 +349,7 @@ func TestStudioMetrics(t *testing.T) {
 	cmd := exec.Command(causewayBin, "studio", "--listen", listen, "--store", "embedded://"+filepath.ToSlash(filepath.Join(dir, "store")),
 		"--spool-dir", filepath.Join(dir, "spool"), "--otlp-http", httpAddr, "--otlp-grpc", grpcAddr)
 	cmd.Env = append(os.Environ(), "CAUSEWAY_STUDIO_TOKENS=prometheus:viewer:"+token)
-	var log syncBuffer
+	var log brokertest.LogBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -473,7 +474,7 @@ func TestAgentMetrics(t *testing.T) {
 	metricsAddr := freePort(t)
 	cmd := exec.Command(causewayBin, "agent", "--kafka-brokers", strings.Join(c.ListenAddrs(), ","), "--collector", "http://"+col.httpAddr,
 		"--interval", "200ms", "--metrics-addr", metricsAddr)
-	var log syncBuffer
+	var log brokertest.LogBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/studio/api"
 	"github.com/causeway-dev/causeway/studio/auth"
 )
@@ -280,7 +281,7 @@ func startSweepStudio(t *testing.T, tokens string) string {
 	cmd := exec.Command(causewayBin, "studio", "--listen", listen, "--store", "embedded://"+filepath.ToSlash(filepath.Join(dir, "store")),
 		"--spool-dir", filepath.Join(dir, "spool"), "--otlp-http", freePort(t), "--otlp-grpc", freePort(t))
 	cmd.Env = append(os.Environ(), "CAUSEWAY_STUDIO_TOKENS="+tokens)
-	var log syncBuffer
+	var log brokertest.LogBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

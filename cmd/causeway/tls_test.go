@@ -37,7 +37,7 @@ func TestBinariesOverTLSAndSASL(t *testing.T) {
 	pki := certtest.New(t)
 	kc := brokertest.KafkaSCRAM(t, pki, "SCRAM-SHA-512", user, pass, "orders", "orders.dlq")
 	brokers := strings.Join(kc.ListenAddrs(), ",")
-	studioCmd := func(password string) (*exec.Cmd, *syncBuffer, string) {
+	studioCmd := func(password string) (*exec.Cmd, *brokertest.LogBuffer, string) {
 		f := filepath.Join(t.TempDir(), "pw")
 		if err := os.WriteFile(f, []byte(password), 0o600); err != nil {
 			t.Fatal(err)
@@ -51,16 +51,16 @@ func TestBinariesOverTLSAndSASL(t *testing.T) {
 		cmd.Env = append(os.Environ(), "CAUSEWAY_STUDIO_REPLAY_KAFKA_SASL=scram-sha-512", "CAUSEWAY_STUDIO_REPLAY_KAFKA_USER="+user,
 			"CAUSEWAY_STUDIO_REPLAY_KAFKA_PASSWORD_FILE="+f, "CAUSEWAY_STUDIO_REPLAY_KAFKA_TLS=true",
 			"CAUSEWAY_STUDIO_REPLAY_KAFKA_CA_FILE="+pki.CAFile)
-		out := &syncBuffer{}
+		out := &brokertest.LogBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		return cmd, out, listen + " " + otlp
 	}
-	agentCmd := func(otlp, password string) (*exec.Cmd, *syncBuffer) {
+	agentCmd := func(otlp, password string) (*exec.Cmd, *brokertest.LogBuffer) {
 		cmd := exec.Command(causewayBin, "agent", "--kafka-brokers", brokers, "--kafka-sasl", "scram-sha-512", "--kafka-user", user,
 			"--kafka-tls", "--kafka-ca-file", pki.CAFile, "--collector", "https://"+otlp, "--collector-ca-file", pki.CAFile,
 			"--collector-cert-file", pki.ClientCert, "--collector-key-file", pki.ClientKey, "--interval", "200ms", "--metrics-addr", "off")
 		cmd.Env = append(os.Environ(), "CAUSEWAY_KAFKA_PASSWORD="+password)
-		out := &syncBuffer{}
+		out := &brokertest.LogBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		return cmd, out
 	}
@@ -129,12 +129,12 @@ func TestBinariesOverTLSAndSASL(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitExit(t, badStudio, "studio with a wrong replay password")
-	for name, out := range map[string]*syncBuffer{"agent": badLog, "studio": badStudioLog} {
+	for name, out := range map[string]*brokertest.LogBuffer{"agent": badLog, "studio": badStudioLog} {
 		if !strings.Contains(out.String(), "kafka refused the credentials") {
 			t.Errorf("%s with a wrong password says: %s", name, out.String())
 		}
 	}
-	for name, out := range map[string]*syncBuffer{"agent": agentLog, "studio": studioLog, "bad agent": badLog, "bad studio": badStudioLog} {
+	for name, out := range map[string]*brokertest.LogBuffer{"agent": agentLog, "studio": studioLog, "bad agent": badLog, "bad studio": badStudioLog} {
 		if strings.Contains(out.String(), pass) {
 			t.Errorf("%s output holds the password:\n%s", name, out.String())
 		}

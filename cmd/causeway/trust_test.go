@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/event"
 )
 
@@ -41,7 +42,7 @@ func TestTrustedReplays(t *testing.T) {
 	const token, key = "operator-token-0123456789", "edge-signing-key-0123456789"
 	dir := t.TempDir()
 	listen, otlp := freePort(t), freePort(t)
-	var studioLog, agentLog syncBuffer
+	var studioLog, agentLog brokertest.LogBuffer
 	studio := exec.Command(causewayBin, "studio", "--listen", listen, "--store", "embedded://"+filepath.ToSlash(filepath.Join(dir, "store")),
 		"--spool-dir", filepath.Join(dir, "spool"), "--otlp-http", otlp, "--otlp-grpc", freePort(t), "--replay-kafka-brokers", brokers)
 	studio.Env = append(os.Environ(), "CAUSEWAY_STUDIO_TOKENS=otto:operator:"+token, "CAUSEWAY_TRUSTED_DLQ_SOURCES=edge:"+key,

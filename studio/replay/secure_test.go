@@ -1,12 +1,10 @@
 package replay_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +21,6 @@ import (
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/replay"
 )
-
-// lockedLog collects log lines written from several goroutines.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // secureEnv is a store and an agent whose spans go nowhere (the test looks
 // at the brokers, not the traces).
@@ -107,7 +87,7 @@ func TestReplayKafkaSASLTLS(t *testing.T) {
 	if err := st.Write(ctx, &store.Batch{DLQ: []store.DLQEntry{d}}); err != nil {
 		t.Fatal(err)
 	}
-	logs := new(lockedLog)
+	logs := new(brokertest.LogBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng, err := replay.New(ctx, replay.Config{KafkaBrokers: c.ListenAddrs(), Kafka: conn}, st, a, nil, log)
 	if err != nil {
@@ -173,7 +153,7 @@ func TestReplayNATSNkeyTLS(t *testing.T) {
 	if err := st.Write(ctx, &store.Batch{DLQ: []store.DLQEntry{d}}); err != nil {
 		t.Fatal(err)
 	}
-	logs := new(lockedLog)
+	logs := new(brokertest.LogBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng, err := replay.New(ctx, replay.Config{NATSURL: natsURL, NATS: conn}, st, a, nil, log)
 	if err != nil {
@@ -208,7 +188,7 @@ func TestReplayNATSRefusedLoginLogged(t *testing.T) {
 	}
 	defer ns.Shutdown()
 	st, a := secureEnv(t)
-	logs := new(lockedLog)
+	logs := new(brokertest.LogBuffer)
 	url := strings.Replace(ns.ClientURL(), "nats://", "nats://replay:wrong-"+pass+"@", 1)
 	eng, err := replay.New(context.Background(), replay.Config{NATSURL: url}, st, a, nil, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {

@@ -4,8 +4,10 @@
 package brokertest
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +74,25 @@ func SecretFile(t testing.TB, secret string) string {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// LogBuffer collects what several goroutines write (a logger's or a
+// process's output), for tests that look through it for secrets.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
