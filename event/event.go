@@ -57,6 +57,11 @@ type Event struct {
 	CorrelationID string `json:"correlation_id,omitempty"`
 	// CausationID is the EventID of the event that caused this one.
 	CausationID string `json:"causation_id,omitempty"`
+	// MessageKey is the message's business key when the instrumentation
+	// records one: the Kafka record key (`messaging.kafka.message.key`) or a
+	// NATS message's `Nats-Msg-Id`. Users search by it (an order id, say)
+	// when no span carries a correlation id.
+	MessageKey string `json:"message_key,omitempty"`
 	// TraceID is the W3C trace id, 32 lowercase hex digits.
 	TraceID string `json:"trace_id"`
 	// SpanID is the id of the span the event was derived from, 16 hex digits.
