@@ -2,16 +2,17 @@
 // view the path names.
 
 import { useEffect, useState } from 'react'
-import { Link } from './components'
-import { navigate, useLiveStatus, useRoute } from './hooks'
-import { loadSettings, onSettings, type Theme } from './settings'
-import { AlertsView } from './views/AlertsView'
-import { CausationView } from './views/CausationView'
-import { DLQView } from './views/DLQView'
-import { EventsView } from './views/EventsView'
-import { FlowMapView } from './views/FlowMapView'
-import { LagView } from './views/LagView'
-import { SettingsView } from './views/SettingsView'
+import { Link } from './ui/components'
+import { useLiveStatus } from './api/resource'
+import { navigate, useRoute } from './ui/route'
+import { loadSettings, onSettings, type Theme } from './settings/settings'
+import { AlertsView } from './alerts/AlertsView'
+import { CausationView } from './causation/CausationView'
+import { DLQView } from './dlq/DLQView'
+import { EventsView } from './events/EventsView'
+import { FlowMapView } from './flowmap/FlowMapView'
+import { LagView } from './lag/LagView'
+import { SettingsView } from './settings/SettingsView'
 
 const views = [
   { path: '/flows', label: 'Flow map', key: 'f' },

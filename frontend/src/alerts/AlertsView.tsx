@@ -2,11 +2,12 @@
 // rule, and the firing history, live on the "alerts" channel.
 
 import { useEffect, useState } from 'react'
-import { api } from '../api'
-import { Badge, Empty, ErrorBox, Loading, Modal, Refreshing } from '../components'
-import { fmtDateTime } from '../format'
-import { useLiveData, useResource } from '../hooks'
-import type { AlertEvent, Rule, RuleKind, RuleStatus } from '../types'
+import { api } from '../api/client'
+import { Badge, Modal, Refreshing } from '../ui/components'
+import { Status } from '../ui/Status'
+import { fmtDateTime } from '../ui/format'
+import { useLiveData, useResource } from '../api/resource'
+import type { AlertEvent, Rule, RuleKind, RuleStatus } from '../api/types'
 
 const kinds: { kind: RuleKind; label: string; unit: string }[] = [
   { kind: 'lag_messages', label: 'Lag in messages', unit: 'messages (total of the group)' },
@@ -67,92 +68,86 @@ export function AlertsView() {
       <div className="alerts-layout">
         <div>
           <h2>Rules</h2>
-          {rules.error && <ErrorBox error={rules.error} retry={rules.reload} />}
-          {rules.loading ? (
-            <Loading what="rules" />
-          ) : list.length === 0 ? (
-            !rules.error && <Empty>No rules. Add one here, or in the configuration file under studio.alerts.</Empty>
-          ) : (
-            <ul className="rules" data-testid="rules">
-              {list.map((r: RuleStatus) => {
-                const t = tests[r.id]
-                return (
-                  <li key={r.id} className={`rule state-${r.state}`} data-testid="rule" data-id={r.id}>
-                    <div className="rule-head">
-                      <Badge kind={r.state}>{r.state}</Badge>
-                      <strong>{r.name}</strong>
-                      <span className="muted small">{r.id}</span>
-                    </div>
-                    <div className="small">
-                      {describeRule(r)}
-                      {r.for && ` for ${r.for}`}
-                      {r.since && r.state !== 'ok' && <span className="muted"> · since {fmtDateTime(r.since)}</span>}
-                    </div>
-                    <div className="small muted">
-                      {(r.webhooks ?? []).length ? (r.webhooks ?? []).map((w) => `${w.format || 'json'} → ${w.url}`).join(', ') : 'no webhooks (logged only)'}
-                      {r.updated_by && ` · changed by ${r.updated_by}`}
-                    </div>
-                    <div className="actions">
-                      <button type="button" className="secondary small" onClick={() => setEditing({ rule: stripState(r), isNew: false })}>
-                        Edit
-                      </button>
-                      <button type="button" className="secondary small" disabled={t?.busy} onClick={() => sendTest(r.id)} data-testid="send-test">
-                        {t?.busy ? 'Sending…' : 'Send test'}
-                      </button>
-                      <button type="button" className="secondary small danger-text" onClick={() => setDel({ id: r.id })}>
-                        Delete
-                      </button>
-                    </div>
-                    {t?.error && <ErrorBox error={t.error} />}
-                    {t?.result && (
-                      <p className="small test-result" data-testid="test-result">
-                        Test sent: delivered to {t.result.delivered} webhook{t.result.delivered === 1 ? '' : 's'}
-                        {t.result.failed?.length ? <span className="err">, failed: {t.result.failed.join('; ')}</span> : ''}
-                        {(r.webhooks ?? []).length === 0 && ' (this rule has no webhooks)'}
-                      </p>
-                    )}
-                  </li>
-                )
-              })}
-            </ul>
-          )}
+          <Status of={rules} what="rules" isEmpty={() => list.length === 0} empty={<>No rules. Add one here, or in the configuration file under studio.alerts.</>}>
+            {() => (
+              <ul className="rules" data-testid="rules">
+                {list.map((r: RuleStatus) => {
+                  const t = tests[r.id]
+                  return (
+                    <li key={r.id} className={`rule state-${r.state}`} data-testid="rule" data-id={r.id}>
+                      <div className="rule-head">
+                        <Badge kind={r.state}>{r.state}</Badge>
+                        <strong>{r.name}</strong>
+                        <span className="muted small">{r.id}</span>
+                      </div>
+                      <div className="small">
+                        {describeRule(r)}
+                        {r.for && ` for ${r.for}`}
+                        {r.since && r.state !== 'ok' && <span className="muted"> · since {fmtDateTime(r.since)}</span>}
+                      </div>
+                      <div className="small muted">
+                        {(r.webhooks ?? []).length ? (r.webhooks ?? []).map((w) => `${w.format || 'json'} → ${w.url}`).join(', ') : 'no webhooks (logged only)'}
+                        {r.updated_by && ` · changed by ${r.updated_by}`}
+                      </div>
+                      <div className="actions">
+                        <button type="button" className="secondary small" onClick={() => setEditing({ rule: stripState(r), isNew: false })}>
+                          Edit
+                        </button>
+                        <button type="button" className="secondary small" disabled={t?.busy} onClick={() => sendTest(r.id)} data-testid="send-test">
+                          {t?.busy ? 'Sending…' : 'Send test'}
+                        </button>
+                        <button type="button" className="secondary small danger-text" onClick={() => setDel({ id: r.id })}>
+                          Delete
+                        </button>
+                      </div>
+                      <Status of={{ error: t?.error }} />
+                      {t?.result && (
+                        <p className="small test-result" data-testid="test-result">
+                          Test sent: delivered to {t.result.delivered} webhook{t.result.delivered === 1 ? '' : 's'}
+                          {t.result.failed?.length ? <span className="err">, failed: {t.result.failed.join('; ')}</span> : ''}
+                          {(r.webhooks ?? []).length === 0 && ' (this rule has no webhooks)'}
+                        </p>
+                      )}
+                    </li>
+                  )
+                })}
+              </ul>
+            )}
+          </Status>
         </div>
         <div>
           <h2>History</h2>
-          {history.error && <ErrorBox error={history.error} retry={history.reload} />}
-          {history.loading ? (
-            <Loading what="alert history" />
-          ) : events.length === 0 ? (
-            !history.error && <Empty>Nothing has fired yet. Firing, resolved and test notifications appear here live.</Empty>
-          ) : (
-            <table className="table small" data-testid="alert-history">
-              <thead>
-                <tr>
-                  <th>at</th>
-                  <th>status</th>
-                  <th>rule</th>
-                  <th>summary</th>
-                  <th>delivered</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((e, i) => (
-                  <tr key={e.at + e.rule_id + i}>
-                    <td>{fmtDateTime(e.at)}</td>
-                    <td>
-                      <Badge kind={e.status}>{e.status}</Badge>
-                    </td>
-                    <td>{e.rule_name}</td>
-                    <td>{e.summary}</td>
-                    <td>
-                      {e.delivered}
-                      {e.failed?.length ? <span className="err" title={e.failed.join('\n')}> · {e.failed.length} failed</span> : ''}
-                    </td>
+          <Status of={history} what="alert history" isEmpty={() => events.length === 0} empty={<>Nothing has fired yet. Firing, resolved and test notifications appear here live.</>}>
+            {() => (
+              <table className="table small" data-testid="alert-history">
+                <thead>
+                  <tr>
+                    <th>at</th>
+                    <th>status</th>
+                    <th>rule</th>
+                    <th>summary</th>
+                    <th>delivered</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+                </thead>
+                <tbody>
+                  {events.map((e, i) => (
+                    <tr key={e.at + e.rule_id + i}>
+                      <td>{fmtDateTime(e.at)}</td>
+                      <td>
+                        <Badge kind={e.status}>{e.status}</Badge>
+                      </td>
+                      <td>{e.rule_name}</td>
+                      <td>{e.summary}</td>
+                      <td>
+                        {e.delivered}
+                        {e.failed?.length ? <span className="err" title={e.failed.join('\n')}> · {e.failed.length} failed</span> : ''}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Status>
         </div>
       </div>
       {editing && (
@@ -169,7 +164,7 @@ export function AlertsView() {
       {del && (
         <Modal title={`Delete rule ${del.id}?`} onClose={() => setDel(null)}>
           <p>The rule stops being evaluated; its history stays.</p>
-          {del.error && <ErrorBox error={del.error} />}
+          <Status of={{ error: del.error }} />
           <div className="actions">
             <button
               type="button"
@@ -336,7 +331,7 @@ function RuleEditor({ initial, isNew, onClose, onSaved }: { initial: Rule; isNew
             Add webhook
           </button>
         </fieldset>
-        {saving.error && <ErrorBox error={saving.error} />}
+        <Status of={{ error: saving.error }} />
         <div className="actions">
           <button type="submit" disabled={saving.busy || !r.name.trim()}>
             {saving.busy ? 'Saving…' : 'Save rule'}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ApiError, Client, queryString } from './api'
+import { ApiError, Client, queryString } from './client'
 
 function fakeFetch(status: number, body: string, seen: { url?: string; init?: RequestInit }[] = []) {
   return async (url: string, init?: RequestInit) => {

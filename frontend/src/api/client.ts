@@ -1,6 +1,6 @@
 // Typed client of the studio REST API (docs/openapi.json).
 
-import { apiBase, loadSettings, type Settings } from './settings'
+import { apiBase, loadSettings, type Settings } from '../settings/settings'
 import type {
   AlertEvent, DLQEntry, DLQPage, EventPage, FlowMap, Graph, GroupLag, LagSample, Replay, ReplayPage,
   ReplayPreview, ReplayRequest, Rule, RuleStatus,

@@ -1,9 +1,9 @@
-// React glue: the one live connection, data that refetches when the live
-// channel says something changed, and the URL as the app's state.
+// React glue: the one live connection, and data that refetches when the
+// live channel says something changed.
 
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import { Live, type Channel, type LiveFilter, type LiveStatus } from './live'
-import { liveUrl, loadSettings, onSettings } from './settings'
+import { liveUrl, loadSettings, onSettings } from '../settings/settings'
 
 const currentLiveUrl = () => liveUrl(loadSettings(), location.origin)
 export const live = new Live(currentLiveUrl)
@@ -105,31 +105,4 @@ export function useResource<T>(
   useLiveData(liveOn?.channel ?? null, liveOn?.filter ?? {}, poke, poke)
   const reload = useCallback(() => run(false), [run])
   return { data: state.data, error: state.error, loading: state.loading, refreshing: state.refreshing, reload, poke }
-}
-
-// Routing: the path picks the view, the query string holds its state, so
-// that every view can be linked to and reloaded.
-
-const routeListeners = new Set<() => void>()
-window.addEventListener('popstate', () => routeListeners.forEach((fn) => fn()))
-const subscribeRoute = (fn: () => void) => {
-  routeListeners.add(fn)
-  return () => routeListeners.delete(fn)
-}
-const routeSnapshot = () => location.pathname + location.search
-
-export function navigate(path: string, params: Record<string, string | undefined> = {}, replace = false) {
-  const q = new URLSearchParams()
-  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v)
-  const url = path + (q.toString() ? '?' + q.toString() : '')
-  if (url === routeSnapshot()) return
-  if (replace) history.replaceState(null, '', url)
-  else history.pushState(null, '', url)
-  routeListeners.forEach((fn) => fn())
-}
-
-export function useRoute(): { path: string; params: URLSearchParams } {
-  const snap = useSyncExternalStore(subscribeRoute, routeSnapshot)
-  const u = new URL(snap, location.origin)
-  return { path: u.pathname, params: u.searchParams }
 }

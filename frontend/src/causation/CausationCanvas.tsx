@@ -4,8 +4,8 @@
 // arrows to pan; click an event to select it.
 
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'react'
-import { NODE_H, NODE_W, type CLayout, type CNode, type EdgeMark } from '../causation'
-import { fmtDuration } from '../format'
+import { NODE_H, NODE_W, type CLayout, type CNode, type EdgeMark } from './causation'
+import { fmtDuration } from '../ui/format'
 
 interface View {
   x: number

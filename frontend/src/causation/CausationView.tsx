@@ -4,12 +4,14 @@
 // events (a replay, say) appear as new branches without a reload.
 
 import { useMemo, useState } from 'react'
-import { api } from '../api'
-import { layoutCausation } from '../causation'
-import { Empty, ErrorBox, KeyValues, Link, Loading, Refreshing } from '../components'
-import { fmtBytes, fmtClock, fmtDuration, idKindLabel, idKinds, type IdKind } from '../format'
-import { navigate, useResource } from '../hooks'
-import type { Graph } from '../types'
+import { api } from '../api/client'
+import { layoutCausation } from './causation'
+import { KeyValues, Link, Refreshing } from '../ui/components'
+import { Nothing, Status } from '../ui/Status'
+import { fmtBytes, fmtClock, fmtDuration, idKindLabel, idKinds, type IdKind } from '../ui/format'
+import { useResource } from '../api/resource'
+import { navigate } from '../ui/route'
+import type { Graph } from '../api/types'
 import { CausationCanvas } from './CausationCanvas'
 import { Timeline } from './Timeline'
 
@@ -92,71 +94,71 @@ export function CausationView({ params }: { params: URLSearchParams }) {
         </form>
         <Refreshing on={res.refreshing} />
       </header>
-      {res.error && <ErrorBox error={res.error} retry={res.reload} />}
       {!id ? (
-        <Empty>Type a correlation id (e.g. an order id), a trace id or an event id. Any event in Events links here too.</Empty>
-      ) : res.loading ? (
-        <Loading what={`the graph of ${id}`} />
-      ) : !layout ? (
-        !res.error && (
-          <Empty>
-            No events found for <code>{id}</code> as {(kindParam ? [kindParam] : idKinds(id)).map((k) => idKindLabel[k]).join(', ')}.
-          </Empty>
-        )
+        <Nothing>Type a correlation id (e.g. an order id), a trace id or an event id. Any event in Events links here too.</Nothing>
       ) : (
-        <>
-          <div className="graph-summary" data-testid="graph-summary" data-paint-ms={paintMs ?? ''}>
-            <span>
-              {found!.kind && idKindLabel[found!.kind]} <code>{id}</code>
-            </span>
-            <span>{layout.nodes.length} events</span>
-            <span>{layout.edges.length} edges</span>
-            <span>{services} services</span>
-            <span>{systems.join(' + ')}</span>
-            <span>{fmtDuration(layout.t1 - layout.t0)} end to end</span>
-            {replays > 0 && <span className="mark-replay">{replays} replay{replays > 1 ? 's' : ''}</span>}
-            {found!.graph.truncated && <span className="warn">truncated: a bound stopped the walk</span>}
-            {follow && <span className="muted">following live</span>}
-          </div>
-          <div className="graph-layout">
-            <CausationCanvas layout={layout} selected={selected} onSelect={setSelected} arrivedAt={found!.arrivedAt} onPainted={setPaintMs} />
-            <div className="graph-side">
-              <Timeline layout={layout} selected={selected} onSelect={setSelected} />
-              {sel ? (
-                <div className="graph-detail" aria-live="polite">
-                  <h2>
-                    {sel.ev.event_type || sel.ev.op} <small>{sel.ev.service}</small>
-                  </h2>
-                  <KeyValues
-                    rows={[
-                      ['operation', `${sel.ev.op} · ${sel.ev.outcome}${sel.ev.attempt ? ` · attempt ${sel.ev.attempt}` : ''}`],
-                      ['destination', `${sel.ev.system ?? ''} ${sel.ev.destination ?? ''}${sel.ev.partition >= 0 ? ` [${sel.ev.partition}]` : ''}${sel.ev.offset >= 0 ? ` @${sel.ev.offset}` : ''}`],
-                      ['started', fmtClock(sel.ev.start_ns)],
-                      ['duration', fmtDuration(sel.ev.duration_ns)],
-                      ['event id', <code key="e">{sel.ev.event_id}</code>],
-                      ['trace id', <Link key="t" to="/graph" params={{ id: sel.ev.trace_id, kind: 'trace_id' }}>{sel.ev.trace_id}</Link>],
-                      ['replay of', sel.ev.replay_of ?? ''],
-                      ['payload', sel.ev.payload_size >= 0 ? fmtBytes(sel.ev.payload_size) : ''],
-                      ['error', sel.ev.error ?? ''],
-                    ]}
-                  />
-                  <Link to="/events" params={{ trace_id: sel.ev.trace_id }}>
-                    All events of this trace →
-                  </Link>
+        <Status
+          of={res}
+          what={`the graph of ${id}`}
+          isEmpty={() => !layout}
+          empty={<>No events found for <code>{id}</code> as {(kindParam ? [kindParam] : idKinds(id)).map((k) => idKindLabel[k]).join(', ')}.</>}
+        >
+          {() => layout && (
+            <>
+              <div className="graph-summary" data-testid="graph-summary" data-paint-ms={paintMs ?? ''}>
+                <span>
+                  {found!.kind && idKindLabel[found!.kind]} <code>{id}</code>
+                </span>
+                <span>{layout.nodes.length} events</span>
+                <span>{layout.edges.length} edges</span>
+                <span>{services} services</span>
+                <span>{systems.join(' + ')}</span>
+                <span>{fmtDuration(layout.t1 - layout.t0)} end to end</span>
+                {replays > 0 && <span className="mark-replay">{replays} replay{replays > 1 ? 's' : ''}</span>}
+                {found!.graph.truncated && <span className="warn">truncated: a bound stopped the walk</span>}
+                {follow && <span className="muted">following live</span>}
+              </div>
+              <div className="graph-layout">
+                <CausationCanvas layout={layout} selected={selected} onSelect={setSelected} arrivedAt={found!.arrivedAt} onPainted={setPaintMs} />
+                <div className="graph-side">
+                  <Timeline layout={layout} selected={selected} onSelect={setSelected} />
+                  {sel ? (
+                    <div className="graph-detail" aria-live="polite">
+                      <h2>
+                        {sel.ev.event_type || sel.ev.op} <small>{sel.ev.service}</small>
+                      </h2>
+                      <KeyValues
+                        rows={[
+                          ['operation', `${sel.ev.op} · ${sel.ev.outcome}${sel.ev.attempt ? ` · attempt ${sel.ev.attempt}` : ''}`],
+                          ['destination', `${sel.ev.system ?? ''} ${sel.ev.destination ?? ''}${sel.ev.partition >= 0 ? ` [${sel.ev.partition}]` : ''}${sel.ev.offset >= 0 ? ` @${sel.ev.offset}` : ''}`],
+                          ['started', fmtClock(sel.ev.start_ns)],
+                          ['duration', fmtDuration(sel.ev.duration_ns)],
+                          ['event id', <code key="e">{sel.ev.event_id}</code>],
+                          ['trace id', <Link key="t" to="/graph" params={{ id: sel.ev.trace_id, kind: 'trace_id' }}>{sel.ev.trace_id}</Link>],
+                          ['replay of', sel.ev.replay_of ?? ''],
+                          ['payload', sel.ev.payload_size >= 0 ? fmtBytes(sel.ev.payload_size) : ''],
+                          ['error', sel.ev.error ?? ''],
+                        ]}
+                      />
+                      <Link to="/events" params={{ trace_id: sel.ev.trace_id }}>
+                        All events of this trace →
+                      </Link>
+                    </div>
+                  ) : (
+                    <p className="muted small">Select an event in the graph or the list for its details.</p>
+                  )}
                 </div>
-              ) : (
-                <p className="muted small">Select an event in the graph or the list for its details.</p>
-              )}
-            </div>
-          </div>
-          <div className="legend graph-legend">
-            <span className="sys-kafka">▌Kafka</span>
-            <span className="sys-nats">▌NATS</span>
-            <span className="mark-replay">- - replay branch</span>
-            <span className="mark-dlq">- - DLQ hop</span>
-            <span className="mark-retry">— retry</span>
-          </div>
-        </>
+              </div>
+              <div className="legend graph-legend">
+                <span className="sys-kafka">▌Kafka</span>
+                <span className="sys-nats">▌NATS</span>
+                <span className="mark-replay">- - replay branch</span>
+                <span className="mark-dlq">- - DLQ hop</span>
+                <span className="mark-retry">— retry</span>
+              </div>
+            </>
+          )}
+        </Status>
       )}
     </section>
   )

@@ -3,8 +3,8 @@
 // selection, Home/End jump.
 
 import { useEffect, useRef, useState } from 'react'
-import type { CLayout } from '../causation'
-import { fmtDuration } from '../format'
+import type { CLayout } from './causation'
+import { fmtDuration } from '../ui/format'
 
 const ROW = 28
 

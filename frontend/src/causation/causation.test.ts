@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { LANE_W, LEVEL_H, NODE_W, layoutCausation, nodeId } from './causation'
-import type { CwEvent, Graph } from './types'
+import type { CwEvent, Graph } from '../api/types'
 
 function ev(span: string, start: number, extra: Partial<CwEvent> = {}): CwEvent {
   return {

@@ -10,7 +10,7 @@
 // puts branches (retries, DLQ hops) beside them; replays come last, as new
 // branches right of the flow they replay.
 
-import type { CwEvent, Graph, GraphEdge } from './types'
+import type { CwEvent, Graph, GraphEdge } from '../api/types'
 
 export const NODE_W = 184
 export const NODE_H = 54

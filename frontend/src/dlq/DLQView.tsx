@@ -4,13 +4,15 @@
 // the "dlq" and "replays" channels.
 
 import { useCallback, useEffect, useMemo, useState } from 'react'
-import { api } from '../api'
-import { Badge, Drawer, Empty, ErrorBox, KeyValues, Link, Loading, Modal, Refreshing } from '../components'
-import { fmtAgo, fmtBytes, fmtCount, fmtDateTime, payloadView } from '../format'
-import { navigate, useLiveData, useResource } from '../hooks'
-import { mergeReplays } from '../replay'
-import type { DLQEntry, Replay } from '../types'
-import { ReplayDialog, ReplayItems, type ReplaySource } from './ReplayDialog'
+import { api } from '../api/client'
+import { Badge, Drawer, KeyValues, Link, Modal, Refreshing } from '../ui/components'
+import { Status } from '../ui/Status'
+import { fmtAgo, fmtBytes, fmtCount, fmtDateTime, payloadView } from '../ui/format'
+import { useLiveData, useResource } from '../api/resource'
+import { navigate } from '../ui/route'
+import { mergeReplays } from '../replay/replay'
+import type { DLQEntry, Replay } from '../api/types'
+import { ReplayDialog, ReplayItems, type ReplaySource } from '../replay/ReplayDialog'
 
 export function DLQView({ params }: { params: URLSearchParams }) {
   const tab = params.get('tab') === 'history' ? 'history' : 'entries'
@@ -71,36 +73,34 @@ function Entries({ params }: { params: URLSearchParams }) {
   return (
     <>
       <div className="dlq-groups" aria-label="Dead letters by reason and destination">
-        {all.loading ? (
-          <Loading what="groups" />
-        ) : all.error ? (
-          <ErrorBox error={all.error} retry={all.reload} />
-        ) : groups.length === 0 ? null : (
-          <>
-            {all.data?.next_cursor && (
-              <p className="muted small dlq-note">Counts of the newest {fmtCount(all.data.entries.length)} dead letters; a group’s dry run counts all of them.</p>
-            )}
-            {groups.map((g) => {
-              const on = g.reason === reason && g.original === original
-              return (
-                <div key={g.reason + '\0' + g.original} className={'dlq-group' + (on ? ' on' : '')} data-testid="dlq-group">
-                  <button type="button" className="plain" onClick={() => navigate('/dlq', on ? {} : { reason: g.reason, original: g.original })} aria-pressed={on}>
-                    <span className="count">{fmtCount(g.count)}</span>
-                    <span className="reason">{g.reason || '(no reason)'}</span>
-                    <span className="muted small">→ {g.original}</span>
-                  </button>
-                  <button
-                    type="button"
-                    className="secondary small"
-                    onClick={() => setDialog({ source: { dlq_filter: { reason: g.reason, destination: g.original } }, title: `Replay every dead letter of “${g.reason}” to ${g.original}` })}
-                  >
-                    Replay group…
-                  </button>
-                </div>
-              )
-            })}
-          </>
-        )}
+        <Status of={all} what="groups">
+          {() => (
+            <>
+              {all.data?.next_cursor && (
+                <p className="muted small dlq-note">Counts of the newest {fmtCount(all.data.entries.length)} dead letters; a group’s dry run counts all of them.</p>
+              )}
+              {groups.map((g) => {
+                const on = g.reason === reason && g.original === original
+                return (
+                  <div key={g.reason + '\0' + g.original} className={'dlq-group' + (on ? ' on' : '')} data-testid="dlq-group">
+                    <button type="button" className="plain" onClick={() => navigate('/dlq', on ? {} : { reason: g.reason, original: g.original })} aria-pressed={on}>
+                      <span className="count">{fmtCount(g.count)}</span>
+                      <span className="reason">{g.reason || '(no reason)'}</span>
+                      <span className="muted small">→ {g.original}</span>
+                    </button>
+                    <button
+                      type="button"
+                      className="secondary small"
+                      onClick={() => setDialog({ source: { dlq_filter: { reason: g.reason, destination: g.original } }, title: `Replay every dead letter of “${g.reason}” to ${g.original}` })}
+                    >
+                      Replay group…
+                    </button>
+                  </div>
+                )
+              })}
+            </>
+          )}
+        </Status>
       </div>
       <div className="toolbar">
         {(reason || original) && (
@@ -121,69 +121,66 @@ function Entries({ params }: { params: URLSearchParams }) {
         </button>
         <Refreshing on={res.refreshing} />
       </div>
-      {res.error && <ErrorBox error={res.error} retry={res.reload} />}
-      {res.loading ? (
-        <Loading what="dead letters" />
-      ) : entries.length === 0 ? (
-        !res.error && <Empty>No dead letters{reason || original ? ' for this filter' : ''}. New ones appear here as the sidecar reports them.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table dlq-table" data-testid="dlq-table">
-            <thead>
-              <tr>
-                <th>
-                  <input
-                    type="checkbox"
-                    aria-label="Select all"
-                    checked={picked.size === entries.length}
-                    onChange={(e) => setPicked(e.target.checked ? new Set(entries.map((x) => x.id)) : new Set())}
-                  />
-                </th>
-                <th>arrived</th>
-                <th>DLQ</th>
-                <th>original</th>
-                <th>reason</th>
-                <th>correlation</th>
-                <th>size</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <tr key={e.id} data-testid="dlq-row" data-id={e.id} data-correlation={e.correlation_id ?? ''} className={picked.has(e.id) ? 'active' : ''}>
-                  <td>
-                    <input type="checkbox" aria-label={`Select ${e.id}`} checked={picked.has(e.id)} onChange={() => toggle(e.id)} />
-                  </td>
-                  <td title={fmtDateTime(e.time_ns)}>{fmtAgo(e.time_ns / 1e6, now)}</td>
-                  <td>
-                    <span className={`sys sys-${e.system}`}>{e.system}</span> {e.source}
-                  </td>
-                  <td>{e.original}</td>
-                  <td className="reason-cell" title={e.reason}>
-                    {e.reason}
-                  </td>
-                  <td className="mono">{e.correlation_id}</td>
-                  <td className="num">{fmtBytes(e.payload_size)}</td>
-                  <td className="row-actions">
-                    <button type="button" className="secondary small" onClick={() => setOpen(e)}>
-                      Inspect
-                    </button>
-                    <button
-                      type="button"
-                      className="small"
-                      onClick={() => setDialog({ source: { dlq_ids: [e.id] }, title: 'Replay one dead letter', correlationId: e.correlation_id })}
-                      data-testid="replay-one"
-                    >
-                      Replay…
-                    </button>
-                  </td>
+      <Status of={res} what="dead letters" isEmpty={() => entries.length === 0} empty={<>No dead letters{reason || original ? ' for this filter' : ''}. New ones appear here as the sidecar reports them.</>}>
+        {() => (
+          <div className="table-wrap">
+            <table className="table dlq-table" data-testid="dlq-table">
+              <thead>
+                <tr>
+                  <th>
+                    <input
+                      type="checkbox"
+                      aria-label="Select all"
+                      checked={picked.size === entries.length}
+                      onChange={(e) => setPicked(e.target.checked ? new Set(entries.map((x) => x.id)) : new Set())}
+                    />
+                  </th>
+                  <th>arrived</th>
+                  <th>DLQ</th>
+                  <th>original</th>
+                  <th>reason</th>
+                  <th>correlation</th>
+                  <th>size</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          {res.data?.next_cursor && <p className="muted small">Showing the newest {entries.length}; narrow by a group to see older ones.</p>}
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {entries.map((e) => (
+                  <tr key={e.id} data-testid="dlq-row" data-id={e.id} data-correlation={e.correlation_id ?? ''} className={picked.has(e.id) ? 'active' : ''}>
+                    <td>
+                      <input type="checkbox" aria-label={`Select ${e.id}`} checked={picked.has(e.id)} onChange={() => toggle(e.id)} />
+                    </td>
+                    <td title={fmtDateTime(e.time_ns)}>{fmtAgo(e.time_ns / 1e6, now)}</td>
+                    <td>
+                      <span className={`sys sys-${e.system}`}>{e.system}</span> {e.source}
+                    </td>
+                    <td>{e.original}</td>
+                    <td className="reason-cell" title={e.reason}>
+                      {e.reason}
+                    </td>
+                    <td className="mono">{e.correlation_id}</td>
+                    <td className="num">{fmtBytes(e.payload_size)}</td>
+                    <td className="row-actions">
+                      <button type="button" className="secondary small" onClick={() => setOpen(e)}>
+                        Inspect
+                      </button>
+                      <button
+                        type="button"
+                        className="small"
+                        onClick={() => setDialog({ source: { dlq_ids: [e.id] }, title: 'Replay one dead letter', correlationId: e.correlation_id })}
+                        data-testid="replay-one"
+                      >
+                        Replay…
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {res.data?.next_cursor && <p className="muted small">Showing the newest {entries.length}; narrow by a group to see older ones.</p>}
+          </div>
+        )}
+      </Status>
       {open && (
         <Drawer title="Dead letter" onClose={closeDrawer}>
           <DLQDetail entry={open} onReplay={() => setDialog({ source: { dlq_ids: [open.id] }, title: 'Replay one dead letter', correlationId: open.correlation_id })} />
@@ -225,7 +222,9 @@ function DLQDetail({ entry, onReplay }: { entry: DLQEntry; onReplay: () => void 
       <h3>
         Payload <span className="muted small">{fmtBytes(e.payload_size)}{e.truncated ? ', truncated' : ''} · {view.kind}</span>
       </h3>
-      {full.loading ? <Loading what="the payload" /> : full.error ? <ErrorBox error={full.error} retry={full.reload} /> : full.data?.payload_hidden ? <p className="muted">{full.data.payload_hidden}</p> : view.kind === 'empty' ? <p className="muted">No payload captured.</p> : <pre className="payload" data-testid="payload">{view.text}</pre>}
+      <Status of={full} what="the payload" isEmpty={(d) => !d.payload_hidden && view.kind === 'empty'} empty="No payload captured.">
+        {(d) => (d.payload_hidden ? <p className="muted">{d.payload_hidden}</p> : <pre className="payload" data-testid="payload">{view.text}</pre>)}
+      </Status>
       <h3>Headers</h3>
       <table className="table attrs">
         <tbody>
@@ -252,56 +251,53 @@ function History({ params }: { params: URLSearchParams }) {
   const openId = params.get('replay')
   return (
     <>
-      {res.error && <ErrorBox error={res.error} retry={res.reload} />}
-      {res.loading ? (
-        <Loading what="replays" />
-      ) : list.length === 0 ? (
-        !res.error && <Empty>No replays yet. Replays started here, over the API or by another operator show up live.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table" data-testid="replay-history">
-            <thead>
-              <tr>
-                <th>started</th>
-                <th>state</th>
-                <th>progress</th>
-                <th>by</th>
-                <th>reason</th>
-                <th>target</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((r) => (
-                <tr key={r.id} data-testid="replay-row" data-state={r.state}>
-                  <td>{fmtDateTime(r.created_at)}</td>
-                  <td>
-                    <Badge kind={r.state}>{r.state}</Badge>
-                  </td>
-                  <td>
-                    <div className="progress small" role="progressbar" aria-valuemin={0} aria-valuemax={r.total} aria-valuenow={r.sent + r.failed}>
-                      <div className="progress-sent" style={{ width: `${r.total ? (r.sent / r.total) * 100 : 0}%` }} />
-                      <div className="progress-failed" style={{ width: `${r.total ? (r.failed / r.total) * 100 : 0}%` }} />
-                    </div>
-                    <span className="small">
-                      {fmtCount(r.sent)}/{fmtCount(r.total)}
-                      {r.failed > 0 && <span className="err"> · {fmtCount(r.failed)} failed</span>}
-                    </span>
-                  </td>
-                  <td>{r.requested_by}</td>
-                  <td>{r.reason}</td>
-                  <td>{r.target || <span className="muted">original</span>}</td>
-                  <td>
-                    <button type="button" className="secondary small" onClick={() => navigate('/dlq', { tab: 'history', replay: r.id })}>
-                      Results
-                    </button>
-                  </td>
+      <Status of={res} what="replays" isEmpty={() => list.length === 0} empty={<>No replays yet. Replays started here, over the API or by another operator show up live.</>}>
+        {() => (
+          <div className="table-wrap">
+            <table className="table" data-testid="replay-history">
+              <thead>
+                <tr>
+                  <th>started</th>
+                  <th>state</th>
+                  <th>progress</th>
+                  <th>by</th>
+                  <th>reason</th>
+                  <th>target</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+              </thead>
+              <tbody>
+                {list.map((r) => (
+                  <tr key={r.id} data-testid="replay-row" data-state={r.state}>
+                    <td>{fmtDateTime(r.created_at)}</td>
+                    <td>
+                      <Badge kind={r.state}>{r.state}</Badge>
+                    </td>
+                    <td>
+                      <div className="progress small" role="progressbar" aria-valuemin={0} aria-valuemax={r.total} aria-valuenow={r.sent + r.failed}>
+                        <div className="progress-sent" style={{ width: `${r.total ? (r.sent / r.total) * 100 : 0}%` }} />
+                        <div className="progress-failed" style={{ width: `${r.total ? (r.failed / r.total) * 100 : 0}%` }} />
+                      </div>
+                      <span className="small">
+                        {fmtCount(r.sent)}/{fmtCount(r.total)}
+                        {r.failed > 0 && <span className="err"> · {fmtCount(r.failed)} failed</span>}
+                      </span>
+                    </td>
+                    <td>{r.requested_by}</td>
+                    <td>{r.reason}</td>
+                    <td>{r.target || <span className="muted">original</span>}</td>
+                    <td>
+                      <button type="button" className="secondary small" onClick={() => navigate('/dlq', { tab: 'history', replay: r.id })}>
+                        Results
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Status>
       {openId && <ReplayResults id={openId} onClose={() => navigate('/dlq', { tab: 'history' })} />}
     </>
   )
@@ -309,14 +305,10 @@ function History({ params }: { params: URLSearchParams }) {
 
 function ReplayResults({ id, onClose }: { id: string; onClose: () => void }) {
   const res = useResource((signal) => api.replay(id, signal), [id], { channel: 'replays', filter: { replay_id: id }, throttleMs: 1000 })
-  const r = res.data
   return (
     <Modal title={`Replay ${id.slice(0, 12)}…`} onClose={onClose}>
-      {res.error && <ErrorBox error={res.error} retry={res.reload} />}
-      {res.loading ? (
-        <Loading what="the replay" />
-      ) : (
-        r && (
+      <Status of={res} what="the replay">
+        {(r) => (
           <div>
             <KeyValues
               rows={[
@@ -333,8 +325,8 @@ function ReplayResults({ id, onClose }: { id: string; onClose: () => void }) {
             />
             {r.items && r.items.length > 0 ? <ReplayItems items={r.items} /> : <p className="muted">No per-message results yet.</p>}
           </div>
-        )
-      )}
+        )}
+      </Status>
     </Modal>
   )
 }

@@ -4,13 +4,15 @@
 // through the results, Enter opens one, Escape closes it.
 
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { api } from '../api'
-import { Badge, Drawer, Empty, ErrorBox, KeyValues, Link, Loading, Refreshing, WindowPicker } from '../components'
-import { fmtBytes, fmtClock, fmtDateTime, fmtDuration } from '../format'
-import { navigate, useLiveData, useResource } from '../hooks'
-import type { LiveFilter } from '../live'
-import type { CwEvent } from '../types'
-import { ReplayDialog } from './ReplayDialog'
+import { api } from '../api/client'
+import { Badge, Drawer, KeyValues, Link, Refreshing, WindowPicker } from '../ui/components'
+import { Status } from '../ui/Status'
+import { fmtBytes, fmtClock, fmtDateTime, fmtDuration } from '../ui/format'
+import { useLiveData, useResource } from '../api/resource'
+import { navigate } from '../ui/route'
+import type { LiveFilter } from '../api/live'
+import type { CwEvent } from '../api/types'
+import { ReplayDialog } from '../replay/ReplayDialog'
 
 const fields = ['correlation_id', 'trace_id', 'event_id', 'service', 'destination', 'event_type', 'outcome'] as const
 const outcomes = ['', 'ok', 'error', 'retry', 'dead_lettered', 'duplicate_skipped']
@@ -165,67 +167,64 @@ export function EventsView({ params }: { params: URLSearchParams }) {
           </button>
         </div>
       </form>
-      {first.error && <ErrorBox error={first.error} retry={first.reload} />}
-      {first.loading ? (
-        <Loading what="events" />
-      ) : rows.length === 0 ? (
-        !first.error && <Empty>No events match{idSearch ? '' : ` in the last ${win}`}{liveFilter ? '; new ones will appear here as they arrive' : ''}.</Empty>
-      ) : (
-        <div className="table-wrap" ref={list} tabIndex={0} onKeyDown={onKey} role="grid" aria-label="Events" aria-rowcount={rows.length} data-testid="event-results">
-          <table className="table events-table">
-            <thead>
-              <tr>
-                <th>time</th>
-                <th>service</th>
-                <th>op</th>
-                <th>destination</th>
-                <th>type</th>
-                <th>outcome</th>
-                <th>duration</th>
-                <th>correlation</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e, i) => (
-                <tr
-                  key={key(e)}
-                  data-index={i}
-                  className={i === active ? 'active' : ''}
-                  aria-selected={i === active}
-                  onClick={() => {
-                    setActive(i)
-                    setOpen(e)
-                  }}
-                  data-testid="event-row"
-                >
-                  <td className="mono">{fmtClock(e.start_ns)}</td>
-                  <td>{e.service}</td>
-                  <td>{e.op}{e.replay_of && <Badge kind="replay">replay</Badge>}</td>
-                  <td>
-                    <span className={`sys sys-${e.system}`}>{e.system}</span> {e.destination}
-                  </td>
-                  <td>{e.event_type}</td>
-                  <td>
-                    <Badge kind={e.outcome}>{e.outcome}</Badge>
-                  </td>
-                  <td className="num">{fmtDuration(e.duration_ns)}</td>
-                  <td className="mono">{e.correlation_id}</td>
+      <Status of={first} what="events" isEmpty={() => rows.length === 0} empty={<>No events match{idSearch ? '' : ` in the last ${win}`}{liveFilter ? '; new ones will appear here as they arrive' : ''}.</>}>
+        {() => (
+          <div className="table-wrap" ref={list} tabIndex={0} onKeyDown={onKey} role="grid" aria-label="Events" aria-rowcount={rows.length} data-testid="event-results">
+            <table className="table events-table">
+              <thead>
+                <tr>
+                  <th>time</th>
+                  <th>service</th>
+                  <th>op</th>
+                  <th>destination</th>
+                  <th>type</th>
+                  <th>outcome</th>
+                  <th>duration</th>
+                  <th>correlation</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          <div className="more">
-            {more.error && <ErrorBox error={more.error} retry={loadMore} />}
-            {cursor ? (
-              <button type="button" onClick={loadMore} disabled={more.loading}>
-                {more.loading ? 'Loading…' : 'Load older events'}
-              </button>
-            ) : (
-              <span className="muted">{rows.length} events — that is all{idSearch ? '' : ' in the window'}</span>
-            )}
+              </thead>
+              <tbody>
+                {rows.map((e, i) => (
+                  <tr
+                    key={key(e)}
+                    data-index={i}
+                    className={i === active ? 'active' : ''}
+                    aria-selected={i === active}
+                    onClick={() => {
+                      setActive(i)
+                      setOpen(e)
+                    }}
+                    data-testid="event-row"
+                  >
+                    <td className="mono">{fmtClock(e.start_ns)}</td>
+                    <td>{e.service}</td>
+                    <td>{e.op}{e.replay_of && <Badge kind="replay">replay</Badge>}</td>
+                    <td>
+                      <span className={`sys sys-${e.system}`}>{e.system}</span> {e.destination}
+                    </td>
+                    <td>{e.event_type}</td>
+                    <td>
+                      <Badge kind={e.outcome}>{e.outcome}</Badge>
+                    </td>
+                    <td className="num">{fmtDuration(e.duration_ns)}</td>
+                    <td className="mono">{e.correlation_id}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <div className="more">
+              <Status of={{ error: more.error, reload: loadMore }} />
+              {cursor ? (
+                <button type="button" onClick={loadMore} disabled={more.loading}>
+                  {more.loading ? 'Loading…' : 'Load older events'}
+                </button>
+              ) : (
+                <span className="muted">{rows.length} events — that is all{idSearch ? '' : ' in the window'}</span>
+              )}
+            </div>
           </div>
-        </div>
-      )}
+        )}
+      </Status>
       {open && (
         <Drawer title={`${open.event_type || open.op} · ${open.service}`} onClose={closeDrawer}>
           <EventDetail e={open} onReplay={() => setReplay(open)} />

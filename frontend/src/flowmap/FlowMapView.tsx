@@ -7,11 +7,13 @@ import {
   type Edge, type EdgeProps, type Node, type NodeProps,
 } from '@xyflow/react'
 import { useEffect, useMemo, useState } from 'react'
-import { api } from '../api'
-import { Badge, Empty, ErrorBox, Loading, Refreshing, WindowPicker, windowSeconds } from '../components'
-import { LiveRates, buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from '../flowmap'
-import { fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds } from '../format'
-import { navigate, useLiveData, useResource } from '../hooks'
+import { api } from '../api/client'
+import { Badge, Refreshing, WindowPicker, windowSeconds } from '../ui/components'
+import { Status } from '../ui/Status'
+import { LiveRates, buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from './flowmap'
+import { fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds } from '../ui/format'
+import { useLiveData, useResource } from '../api/resource'
+import { navigate } from '../ui/route'
 
 type FlowNodeData = FlowModelNode & Record<string, unknown>
 type FlowEdgeData = FlowModelEdge & { windowSeconds: number; livePerSec?: number } & Record<string, unknown>
@@ -158,47 +160,45 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
           <span className="health-err">● &gt;5% errors or stalled</span>
         </div>
       </header>
-      {res.error && <ErrorBox error={res.error} retry={res.reload} />}
-      {layoutError && <ErrorBox error={layoutError} />}
-      {res.loading ? (
-        <Loading what="the flow map" />
-      ) : model && model.nodes.length === 0 ? (
-        <Empty>
-          No traffic in the last {win}. Point an OpenTelemetry SDK or the Causeway agent at the collector, or pick a longer window.
-        </Empty>
-      ) : !laid ? (
-        model && <Loading what="the layout" />
-      ) : (
-        <div
-          className="flow-canvas"
-          data-testid="flow-map"
-          onKeyDown={(e) => {
-            // Tab reaches the nodes; Enter opens the focused one.
-            const id = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.react-flow__node')?.dataset.id
-            const n = id ? laid.model.nodes.find((x) => x.id === id) : undefined
-            if (e.key === 'Enter' && n) openNode(n)
-          }}
-        >
-          <ReactFlow
-            nodes={nodes}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            edgeTypes={edgeTypes}
-            fitView
-            fitViewOptions={{ padding: 0.12 }}
-            minZoom={0.2}
-            onNodesChange={(changes) => setNodes((ns) => applyNodeChanges(changes, ns))}
-            nodesDraggable={false}
-            nodesConnectable={false}
-            onNodeClick={(_, n) => openNode(n.data)}
-            onEdgeClick={(_, e) => e.data && navigate('/events', e.data.filter)}
-            proOptions={{ hideAttribution: true }}
+      <Status of={{ error: layoutError ?? undefined }} />
+      <Status
+        of={{ ...res, loading: res.loading || (!!model && model.nodes.length > 0 && !laid) }}
+        what={res.loading ? 'the flow map' : 'the layout'}
+        isEmpty={() => !model || model.nodes.length === 0}
+        empty={<>No traffic in the last {win}. Point an OpenTelemetry SDK or the Causeway agent at the collector, or pick a longer window.</>}
+      >
+        {() => laid && (
+          <div
+            className="flow-canvas"
+            data-testid="flow-map"
+            onKeyDown={(e) => {
+              // Tab reaches the nodes; Enter opens the focused one.
+              const id = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.react-flow__node')?.dataset.id
+              const n = id ? laid.model.nodes.find((x) => x.id === id) : undefined
+              if (e.key === 'Enter' && n) openNode(n)
+            }}
           >
-            <Background gap={24} size={1} />
-            <Controls showInteractive={false} />
-          </ReactFlow>
-        </div>
-      )}
+            <ReactFlow
+              nodes={nodes}
+              edges={edges}
+              nodeTypes={nodeTypes}
+              edgeTypes={edgeTypes}
+              fitView
+              fitViewOptions={{ padding: 0.12 }}
+              minZoom={0.2}
+              onNodesChange={(changes) => setNodes((ns) => applyNodeChanges(changes, ns))}
+              nodesDraggable={false}
+              nodesConnectable={false}
+              onNodeClick={(_, n) => openNode(n.data)}
+              onEdgeClick={(_, e) => e.data && navigate('/events', e.data.filter)}
+              proOptions={{ hideAttribution: true }}
+            >
+              <Background gap={24} size={1} />
+              <Controls showInteractive={false} />
+            </ReactFlow>
+          </div>
+        )}
+      </Status>
       <p className="footnote">Click a service, topic or edge for its events, a consumer group for its lag. Rates are over the last 30 s once live updates arrive (the window's average until then); error rate, p99 (handler or publish duration) and counts are over the window.</p>
     </section>
   )

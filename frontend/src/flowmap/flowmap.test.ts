@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { LiveRates, buildFlowModel, errorHealth, flowNodeSize, lagHealth, layoutFlow, modelOrder, worstStatus } from './flowmap'
-import type { FlowMap, GroupLag } from './types'
+import type { FlowMap, GroupLag } from '../api/types'
 
 const fm: FlowMap = {
   since: '2026-01-01T00:00:00Z',

@@ -3,7 +3,7 @@
 // nodes between a destination and the services in them, one edge per
 // pair with rate, error rate, p99 and lag, and a health per node and edge.
 
-import type { FlowMap, GroupLag, LagStatus } from './types'
+import type { FlowMap, GroupLag, LagStatus } from '../api/types'
 
 export type Health = 'ok' | 'warn' | 'err'
 export type FlowKind = 'service' | 'destination' | 'group'

@@ -3,7 +3,7 @@
 
 import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
-import type { LagColumns } from '../lagseries'
+import type { LagColumns } from './lagseries'
 
 const palette = ['#5b8def', '#2bb673', '#e0a400', '#c05bd8', '#1fb3c9', '#e36f47', '#8c9b2f', '#d14f8a']
 

@@ -3,11 +3,13 @@
 // of the selected group over time. Live on the "lag" channel.
 
 import { useMemo } from 'react'
-import { api } from '../api'
-import { Badge, Empty, ErrorBox, Loading, Refreshing, WindowPicker } from '../components'
-import { fmtAgo, fmtCount, fmtSeconds } from '../format'
-import { navigate, useResource } from '../hooks'
-import { lagColumns } from '../lagseries'
+import { api } from '../api/client'
+import { Badge, Refreshing, WindowPicker } from '../ui/components'
+import { Status } from '../ui/Status'
+import { fmtAgo, fmtCount, fmtSeconds } from '../ui/format'
+import { useResource } from '../api/resource'
+import { navigate } from '../ui/route'
+import { lagColumns } from './lagseries'
 import { LagChart } from './LagChart'
 
 // seriesLimit is the most samples a chart asks for (the API's maximum page).
@@ -43,101 +45,93 @@ export function LagView({ params }: { params: URLSearchParams }) {
         <WindowPicker value={win} onChange={(w) => navigate('/lag', { group, window: w }, true)} label="Chart window" />
         <Refreshing on={groups.refreshing || series.refreshing} />
       </header>
-      {groups.error && <ErrorBox error={groups.error} retry={groups.reload} />}
-      {groups.loading ? (
-        <Loading what="consumer groups" />
-      ) : list.length === 0 ? (
-        !groups.error && <Empty>No lag samples in the last 5 minutes. The broker sidecar (causeway agent) reports consumer lag.</Empty>
-      ) : (
-        <div className="lag-layout">
-          <div className="table-wrap lag-groups">
-            <table className="table" data-testid="lag-groups">
-              <thead>
-                <tr>
-                  <th>group</th>
-                  <th>status</th>
-                  <th>lag</th>
-                  <th>seconds</th>
-                  <th>updated</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((g) => (
-                  <tr
-                    key={g.system + g.group}
-                    className={g.group === group ? 'active' : ''}
-                    onClick={() => navigate('/lag', { group: g.group, window: win })}
-                    data-testid="lag-group"
-                    data-group={g.group}
-                  >
-                    <td>
-                      <button type="button" className="plain" onClick={() => navigate('/lag', { group: g.group, window: win })}>
-                        <span className={`sys sys-${g.system}`}>{g.system}</span> {g.group}
-                      </button>
-                    </td>
-                    <td>
-                      <Badge kind={g.status} title={statusHelp[g.status]}>
-                        {g.status}
-                      </Badge>
-                    </td>
-                    <td className="num">{fmtCount(g.total_lag)}</td>
-                    <td className="num">{fmtSeconds(g.max_lag_seconds)}</td>
-                    <td className="muted small">{fmtAgo(Date.parse(g.time), now)}</td>
+      <Status of={groups} what="consumer groups" isEmpty={() => list.length === 0} empty={<>No lag samples in the last 5 minutes. The broker sidecar (causeway agent) reports consumer lag.</>}>
+        {() => (
+          <div className="lag-layout">
+            <div className="table-wrap lag-groups">
+              <table className="table" data-testid="lag-groups">
+                <thead>
+                  <tr>
+                    <th>group</th>
+                    <th>status</th>
+                    <th>lag</th>
+                    <th>seconds</th>
+                    <th>updated</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <div className="lag-detail">
-            {current && (
-              <>
-                <h2>
-                  {current.group} <Badge kind={current.status}>{current.status}</Badge> <small className="muted">{statusHelp[current.status]}</small>
-                </h2>
-                {series.error && <ErrorBox error={series.error} retry={series.reload} />}
-                {series.loading ? (
-                  <Loading what="the lag series" />
-                ) : cols && cols.x.length > 0 ? (
-                  <LagChart cols={cols} title={`${current.group}: lag over the last ${win}${series.data!.samples.length >= seriesLimit ? ` (the newest ${fmtCount(seriesLimit)} samples)` : ''}`} />
-                ) : (
-                  !series.error && <Empty>No samples for {current.group} in the last {win}.</Empty>
-                )}
-                <table className="table small" data-testid="lag-partitions">
-                  <thead>
-                    <tr>
-                      <th>topic / stream</th>
-                      <th>partition</th>
-                      <th>status</th>
-                      <th>committed</th>
-                      <th>end</th>
-                      <th>lag</th>
-                      <th>seconds</th>
+                </thead>
+                <tbody>
+                  {list.map((g) => (
+                    <tr
+                      key={g.system + g.group}
+                      className={g.group === group ? 'active' : ''}
+                      onClick={() => navigate('/lag', { group: g.group, window: win })}
+                      data-testid="lag-group"
+                      data-group={g.group}
+                    >
+                      <td>
+                        <button type="button" className="plain" onClick={() => navigate('/lag', { group: g.group, window: win })}>
+                          <span className={`sys sys-${g.system}`}>{g.system}</span> {g.group}
+                        </button>
+                      </td>
+                      <td>
+                        <Badge kind={g.status} title={statusHelp[g.status]}>
+                          {g.status}
+                        </Badge>
+                      </td>
+                      <td className="num">{fmtCount(g.total_lag)}</td>
+                      <td className="num">{fmtSeconds(g.max_lag_seconds)}</td>
+                      <td className="muted small">{fmtAgo(Date.parse(g.time), now)}</td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {current.partitions.map((p) => (
-                      <tr key={p.topic + p.partition}>
-                        <td>{p.topic}</td>
-                        <td className="num">{p.partition >= 0 ? p.partition : '–'}</td>
-                        <td>
-                          <Badge kind={p.status} title={statusHelp[p.status]}>
-                            {p.status}
-                          </Badge>
-                        </td>
-                        <td className="num">{p.committed >= 0 ? fmtCount(p.committed) : '–'}</td>
-                        <td className="num">{p.end >= 0 ? fmtCount(p.end) : '–'}</td>
-                        <td className="num">{fmtCount(p.lag)}</td>
-                        <td className="num">{fmtSeconds(p.lag_seconds)}</td>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div className="lag-detail">
+              {current && (
+                <>
+                  <h2>
+                    {current.group} <Badge kind={current.status}>{current.status}</Badge> <small className="muted">{statusHelp[current.status]}</small>
+                  </h2>
+                  <Status of={series} what="the lag series" isEmpty={() => !cols || cols.x.length === 0} empty={<>No samples for {current.group} in the last {win}.</>}>
+                    {(d) => <LagChart cols={cols!} title={`${current.group}: lag over the last ${win}${d!.samples.length >= seriesLimit ? ` (the newest ${fmtCount(seriesLimit)} samples)` : ''}`} />}
+                  </Status>
+                  <table className="table small" data-testid="lag-partitions">
+                    <thead>
+                      <tr>
+                        <th>topic / stream</th>
+                        <th>partition</th>
+                        <th>status</th>
+                        <th>committed</th>
+                        <th>end</th>
+                        <th>lag</th>
+                        <th>seconds</th>
                       </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </>
-            )}
-            {!current && group && <Empty>No recent lag for {group}.</Empty>}
+                    </thead>
+                    <tbody>
+                      {current.partitions.map((p) => (
+                        <tr key={p.topic + p.partition}>
+                          <td>{p.topic}</td>
+                          <td className="num">{p.partition >= 0 ? p.partition : '–'}</td>
+                          <td>
+                            <Badge kind={p.status} title={statusHelp[p.status]}>
+                              {p.status}
+                            </Badge>
+                          </td>
+                          <td className="num">{p.committed >= 0 ? fmtCount(p.committed) : '–'}</td>
+                          <td className="num">{p.end >= 0 ? fmtCount(p.end) : '–'}</td>
+                          <td className="num">{fmtCount(p.lag)}</td>
+                          <td className="num">{fmtSeconds(p.lag_seconds)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </>
+              )}
+              {!current && group && <Status of={{ data: group }} isEmpty={() => true} empty={<>No recent lag for {group}.</>} />}
+            </div>
           </div>
-        </div>
-      )}
+        )}
+      </Status>
     </section>
   )
 }

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest'
 import { lagColumns } from './lagseries'
-import type { LagSample } from './types'
+import type { LagSample } from '../api/types'
 
 const s = (t: number, partition: number, lag: number, secs: number): LagSample => ({
   time_ns: t * 1e9, system: 'kafka', group: 'g', topic: 'orders', partition, committed: 0, end: lag, lag, lag_seconds: secs, status: 'OK', group_status: 'OK',

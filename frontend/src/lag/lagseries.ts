@@ -2,7 +2,7 @@
 // columns a uPlot chart draws: one x per sweep, the group's total lag,
 // its largest lag in seconds, and each partition's lag.
 
-import type { LagSample } from './types'
+import type { LagSample } from '../api/types'
 
 export interface LagColumns {
   x: number[] // Unix seconds

@@ -4,12 +4,13 @@
 // One idempotency key per dialog, so a double click replays once.
 
 import { useEffect, useState } from 'react'
-import { ApiError, api } from '../api'
-import { Badge, ErrorBox, Link, Loading, Modal } from '../components'
-import { fmtCount, fmtSeconds } from '../format'
-import { useLiveData } from '../hooks'
-import { newer, newIdempotencyKey, replayDone } from '../replay'
-import type { Replay, ReplayItem, ReplayPreview, ReplayRequest } from '../types'
+import { ApiError, api } from '../api/client'
+import { Badge, Link, Modal } from '../ui/components'
+import { Status } from '../ui/Status'
+import { fmtCount, fmtSeconds } from '../ui/format'
+import { useLiveData } from '../api/resource'
+import { newer, newIdempotencyKey, replayDone } from './replay'
+import type { Replay, ReplayItem, ReplayPreview, ReplayRequest } from '../api/types'
 
 export type ReplaySource = Pick<ReplayRequest, 'dlq_ids' | 'dlq_filter' | 'event_ids'>
 
@@ -80,14 +81,8 @@ export function ReplayDialog({ source, title, correlationId, onClose }: Props) {
     <Modal title={title} onClose={onClose}>
       <div className="replay-dialog" data-testid="replay-dialog">
         <h3>1 · Dry run</h3>
-        {preview.loading ? (
-          <Loading what="the dry run" />
-        ) : preview.error ? (
-          <ErrorBox error={preview.error} retry={loadPreview} />
-        ) : p && p.count === 0 ? (
-          <p className="state state-empty">Nothing to replay: the selection matches no message.</p>
-        ) : (
-          p && (
+        <Status of={{ ...preview, data: p, reload: loadPreview }} what="the dry run" isEmpty={(d) => d.count === 0} empty="Nothing to replay: the selection matches no message.">
+          {(p) => (
             <div className="preview" data-testid="replay-preview" data-count={p.count}>
               <p>
                 <strong>{fmtCount(p.count)}</strong> message{p.count === 1 ? '' : 's'} would be published at {p.rate_per_sec}/s (about {fmtSeconds(p.seconds)}):
@@ -113,8 +108,8 @@ export function ReplayDialog({ source, title, correlationId, onClose }: Props) {
                 </ul>
               </details>
             </div>
-          )
-        )}
+          )}
+        </Status>
 
         <h3>2 · Confirm</h3>
         <fieldset disabled={!p || p.count === 0 || !!r || run.starting}>
@@ -143,7 +138,7 @@ export function ReplayDialog({ source, title, correlationId, onClose }: Props) {
         </fieldset>
         {run.error && (
           <div>
-            <ErrorBox error={run.error} />
+            <Status of={{ error: run.error }} />
             {run.error instanceof ApiError && run.error.code === 'count_mismatch' && (
               <button type="button" onClick={() => { setTyped(''); setRun({ starting: false }); loadPreview() }}>
                 The count changed: preview again
@@ -201,7 +196,7 @@ export function ReplayDialog({ source, title, correlationId, onClose }: Props) {
                 Close
               </button>
             </div>
-            {cancel.error && <ErrorBox error={cancel.error} />}
+            <Status of={{ error: cancel.error }} />
             {items && items.length > 0 && <ReplayItems items={items} />}
           </div>
         )}

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest'
 import { mergeReplays, newIdempotencyKey, newer, replayDone } from './replay'
-import type { Replay } from './types'
+import type { Replay } from '../api/types'
 
 const r = (id: string, updated: number, state: Replay['state'], sent = 0): Replay => ({
   id, state, sent, updated_ns: updated, created_ns: updated, requested_by: '', reason: '', request: '', total: 2, failed: 0, rate_per_sec: 100, created_at: '',

@@ -1,6 +1,6 @@
 // Replay helpers shared by the replay dialog and the replay history.
 
-import type { Replay } from './types'
+import type { Replay } from '../api/types'
 
 export function newIdempotencyKey(): string {
   const b = new Uint8Array(16)

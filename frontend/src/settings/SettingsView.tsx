@@ -3,10 +3,10 @@
 // theme, and a connection check.
 
 import { useState } from 'react'
-import { Client } from '../api'
-import { ErrorBox } from '../components'
-import { useLiveStatus } from '../hooks'
-import { loadSettings, saveSettings, type Settings, type Theme } from '../settings'
+import { Client } from '../api/client'
+import { Status } from '../ui/Status'
+import { useLiveStatus } from '../api/resource'
+import { loadSettings, saveSettings, type Settings, type Theme } from './settings'
 
 export function SettingsView() {
   const [s, setS] = useState<Settings>(loadSettings)
@@ -66,7 +66,7 @@ export function SettingsView() {
             </span>
           </div>
           {check.ok && <p className="ok-text">{check.ok}</p>}
-          {check.error && <ErrorBox error={check.error} />}
+          <Status of={{ error: check.error }} />
         </fieldset>
         <fieldset>
           <legend>Theme</legend>

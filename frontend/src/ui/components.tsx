@@ -1,37 +1,8 @@
-// Small shared pieces: the explicit loading / empty / error states,
-// badges, a drawer and a modal.
+// Small shared pieces: badges, a drawer, a modal, a window picker and
+// in-app links. Loading, empty and error states are ui/Status.
 
 import { useEffect, useRef, type ReactNode } from 'react'
-import { ApiError } from './api'
-import { navigate } from './hooks'
-
-export function Loading({ what }: { what: string }) {
-  return (
-    <div className="state state-loading" role="status">
-      <span className="spinner" aria-hidden /> Loading {what}…
-    </div>
-  )
-}
-
-export function Empty({ children }: { children: ReactNode }) {
-  return <div className="state state-empty">{children}</div>
-}
-
-export function ErrorBox({ error, retry }: { error: Error; retry?: () => void }) {
-  const api = error instanceof ApiError ? error : undefined
-  return (
-    <div className="state state-error" role="alert">
-      <strong>{api?.status === 0 ? 'Studio unreachable' : api ? `Request failed (${api.code})` : 'Something went wrong'}</strong>
-      <span>{error.message}</span>
-      {api && (api.status === 401 || api.status === 403) && <span>Check the API token in <Link to="/settings">Settings</Link>.</span>}
-      {retry && (
-        <button type="button" onClick={retry}>
-          Retry
-        </button>
-      )}
-    </div>
-  )
-}
+import { navigate } from './route'
 
 // Refreshing marks a view whose data is being refetched after a live update.
 export function Refreshing({ on }: { on: boolean }) {
