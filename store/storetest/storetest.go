@@ -74,6 +74,11 @@ func RunAll(t *testing.T, h Harness) {
 		{"SpansLimit", testSpansLimit},
 		{"QueryErrors", testQueryErrors},
 		{"Retention", testRetention},
+		{"Ledger", testLedger},
+		{"LedgerRestart", testLedgerRestart},
+		{"LookupPrecedence", testLookupPrecedence},
+		{"MessageKeyQuery", testMessageKeyQuery},
+		{"InheritedCorrelation", testInheritedCorrelation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/causeway-dev/causeway/event"
+)
+
+// JourneyState is where one entity (one correlation) of a journey stands.
+type JourneyState string
+
+// Journey states. The first five are stored; JourneyStuck is derived at
+// query time: an open entity (not terminal) that is dead-lettered or
+// started longer ago than its journey's stuck age.
+const (
+	JourneyInFlight     JourneyState = "in_flight"
+	JourneyCompleted    JourneyState = "completed"
+	JourneyFailed       JourneyState = "failed"
+	JourneyCompensated  JourneyState = "compensated"
+	JourneyDeadLettered JourneyState = "dead_lettered"
+	JourneyStuck        JourneyState = "stuck"
+)
+
+// Terminal reports whether s ends a journey: completed, failed or compensated.
+func (s JourneyState) Terminal() bool {
+	return s == JourneyCompleted || s == JourneyFailed || s == JourneyCompensated
+}
+
+// terminalRank is the bit that puts terminal updates above every other in
+// LedgerRank. Event times in ns stay below it until the year 2116.
+const terminalRank = uint64(1) << 62
+
+// LedgerRank orders the updates of one ledger entry: the entry shows the
+// update of greatest rank. Terminal updates rank above all others (a late
+// straggler after completion does not reopen it; failed then compensated
+// ends compensated), then the later event wins (a dead-lettered entity
+// replayed and processed moves on).
+func LedgerRank(u LedgerUpdate) uint64 {
+	r := u.AtNS &^ terminalRank
+	if u.State.Terminal() {
+		r |= terminalRank
+	}
+	return r
+}
+
+// LedgerUpdate is what one event (or the latest of several events of one
+// correlation in a batch) says about an entity of a journey.
+type LedgerUpdate struct {
+	Journey       string
+	CorrelationID string
+	// AtNS is the event's start, in Unix nanoseconds.
+	AtNS uint64
+	// Start is set when the event is the journey's start.
+	Start bool
+	// Step is the name of the journey step the event belongs to.
+	Step string
+	// Service, Destination and Op are the event's.
+	Service     string
+	Destination string
+	Op          event.Op
+	// State is the state the event puts the entity in.
+	State JourneyState
+	// EventID is the event's id (its causation graph).
+	EventID string
+	// Reason is the error of a dead-lettering or failure, else empty.
+	Reason string
+}
+
+// LedgerEntry is one entity of a journey as the ledger keeps it.
+type LedgerEntry struct {
+	Journey       string       `json:"journey"`
+	CorrelationID string       `json:"correlation_id"`
+	StartedNS     uint64       `json:"started_ns"`
+	LastNS        uint64       `json:"last_ns"`
+	Step          string       `json:"step"`
+	Service       string       `json:"service"`
+	Destination   string       `json:"destination"`
+	Op            event.Op     `json:"op"`
+	State         JourneyState `json:"state"`
+	EventID       string       `json:"event_id"`
+	Reason        string       `json:"reason,omitempty"`
+}
+
+// JourneyStatsQuery asks for a journey's figures: over the entities that
+// started within [Since, Until), and the entities stuck at Now.
+type JourneyStatsQuery struct {
+	Journey      string
+	Since, Until time.Time
+	// Now is the time stuck ages and SLO eligibility are measured at.
+	Now time.Time
+	// Within is the SLO's time: a terminal entity that took at most Within
+	// counts as good; an open one that started longer than Within before
+	// Now counts as bad.
+	Within time.Duration
+	// StuckAfter is the journey's stuck age.
+	StuckAfter time.Duration
+}
+
+// JourneyStats are a journey's figures (see JourneyStatsQuery). Entities
+// whose start was never seen are not counted.
+type JourneyStats struct {
+	// Started counts the entities that started in the window, by state below.
+	Started      uint64 `json:"started"`
+	InFlight     uint64 `json:"in_flight"`
+	Completed    uint64 `json:"completed"`
+	Failed       uint64 `json:"failed"`
+	Compensated  uint64 `json:"compensated"`
+	DeadLettered uint64 `json:"dead_lettered"`
+	// Eligible counts the window's entities whose SLO verdict is known:
+	// terminal, or open for longer than Within. Good those terminal
+	// within Within.
+	Eligible uint64 `json:"eligible"`
+	Good     uint64 `json:"good"`
+	// P50NS and P99NS are end-to-end times (start to terminal event) of the
+	// window's terminal entities.
+	P50NS uint64 `json:"p50_ns"`
+	P99NS uint64 `json:"p99_ns"`
+	// Stuck counts every entity stuck at Now, whenever it started.
+	Stuck uint64 `json:"stuck"`
+}
+
+// StuckQuery selects the stuck entities of a journey at Now: open ones
+// that are dead-lettered or started before Now - StuckAfter.
+type StuckQuery struct {
+	Journey    string
+	Now        time.Time
+	StuckAfter time.Duration
+	// Step narrows to one step when not empty.
+	Step string
+	// Samples caps the sample correlation ids per group (0 means 5).
+	Samples int
+}
+
+// StuckGroup is the stuck entities of a journey that stopped at the same
+// place: step, service, destination, operation, state and reason.
+type StuckGroup struct {
+	Step        string
+	Service     string
+	Destination string
+	Op          event.Op
+	// State is JourneyDeadLettered or JourneyInFlight (stuck past the age).
+	State  JourneyState
+	Reason string
+	Count  uint64
+	// OldestNS is the earliest start among them.
+	OldestNS uint64
+	// Samples are correlation ids of the group, the oldest first.
+	Samples []string
+}
+
+// LedgerQuery lists ledger entries of one journey.
+type LedgerQuery struct {
+	Journey string
+	// Since and Until bound the start to [Since, Until) when non-zero.
+	Since, Until time.Time
+	// Step narrows to the entries whose current step is Step.
+	Step string
+	// State narrows to the entries in one of these stored states.
+	States []JourneyState
+	// StuckAt, when non-zero, narrows to the entities stuck at that time
+	// (with StuckAfter), listed oldest first; otherwise newest first.
+	StuckAt    time.Time
+	StuckAfter time.Duration
+	// Limit caps the result; 0 means DefaultLimit, more than MaxLimit is an error.
+	Limit int
+}
+
+// JourneyRecord is a journey defined through the API: its spec (the
+// journey package's encoding) and whether it was deleted. The latest
+// write of a Name wins.
+type JourneyRecord struct {
+	Name      string
+	Spec      string
+	Deleted   bool
+	UpdatedNS uint64
+}
+
+// Ledger is the optional capability of a store that keeps the journey
+// ledger (issue #17): one entry per journey and correlation, updated on
+// ingest from what the ledger writer (package journey) derives from each
+// stored batch, never recomputed by scanning events. Entries are deleted
+// by retention with the events (their last update older than the events
+// horizon). Writes are durable when they return.
+type Ledger interface {
+	// UpdateLedger merges updates into the ledger. It is idempotent:
+	// writing the same updates again, in any order and any grouping,
+	// leaves the same entries (the merge keeps the earliest start, whether
+	// a start was seen, and the update of greatest LedgerRank).
+	UpdateLedger(ctx context.Context, updates []LedgerUpdate) error
+	// JourneyStats returns a journey's figures.
+	JourneyStats(ctx context.Context, q JourneyStatsQuery) (JourneyStats, error)
+	// StuckGroups returns the stuck entities of a journey grouped by
+	// where they stopped, the largest group first.
+	StuckGroups(ctx context.Context, q StuckQuery) ([]StuckGroup, error)
+	// LedgerEntries returns entries matching q.
+	LedgerEntries(ctx context.Context, q LedgerQuery) ([]LedgerEntry, error)
+	// PutJourney stores a journey definition, replacing earlier writes of
+	// r.Name with an older or equal UpdatedNS.
+	PutJourney(ctx context.Context, r JourneyRecord) error
+	// Journeys returns the latest write of every journey not deleted, by name.
+	Journeys(ctx context.Context) ([]JourneyRecord, error)
+}
