@@ -55,6 +55,8 @@ type Store struct {
 	opts    *ch.Options
 	// oldest is the events horizon of the last retention pass.
 	oldest chOldest
+	// ttl is the TTL retention last set per table (servers with TTL only).
+	ttl ttlState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -140,7 +142,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // Close closes the connections.
 func (s *Store) Close() error { return s.conn.Close() }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context) error { return s.migrateTo(ctx, 0) }
+
+// migrateTo applies the migrations up to version last (0: all of them).
+func (s *Store) migrateTo(ctx context.Context, last uint32) error {
 	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_at DateTime) ENGINE = TinyLog`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
@@ -159,7 +164,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for i, name := range names {
 		version := uint32(i + 1)
-		if version <= applied {
+		if version <= applied || last > 0 && version > last {
 			continue
 		}
 		b, err := schemaFS.ReadFile("schema/" + name)

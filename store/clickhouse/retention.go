@@ -2,8 +2,8 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -13,27 +13,26 @@ import (
 	"github.com/causeway-dev/causeway/store"
 )
 
-// Retention on ClickHouse 18.16, which has no TTL: tables are partitioned
-// by month (toYYYYMM(date)), so a pass drops the whole months older than
-// the horizon's day (ALTER TABLE … DROP PARTITION, instant) and removes
-// the older days of the horizon's own month with a mutation (ALTER TABLE
-// … DELETE WHERE date < day), which rewrites that month's parts holding
-// such rows in the background. Whole days go: a row is deleted within a
-// day after it passed the horizon, and a month's mutation runs once a day
-// however often passes run, since a pass skips tables with nothing to
-// delete. Tables without a partition key (alert history, replays) are
-// small and get the mutation alone. A pass waits for its mutations, so
-// its counts are of rows gone. In cluster mode it runs on every node's
-// local tables (Distributed tables take no ALTER). The audit log is never
-// touched.
+// Retention: tables are partitioned by day (schema 008: PARTITION BY
+// date, or toDate(minute) for the flow aggregates), so a pass drops the
+// whole days before the horizon's UTC day (ALTER TABLE … DROP PARTITION:
+// instant, and the disk is freed at once) and nothing else: no mutation
+// rewrites a part. A row goes within a day after it passed the horizon.
+// Tables without a partition key (alert history, replays) are small and
+// get a mutation (ALTER TABLE … DELETE WHERE), which the pass waits for,
+// so its counts are of rows gone. On servers with TTL (current releases;
+// not 18.16, see ttl.go) each partitioned table also gets a TTL of the
+// same horizon, so the server drops expired days by itself between
+// passes. In cluster mode a pass runs on every node's local tables
+// (Distributed tables take no ALTER). The audit log is never touched.
 
 // chRetentionTable is one table retention deletes from: its partition
-// expression's column (date or minute) or, for unpartitioned tables, a
-// nanosecond time column.
+// expression's column (date, or minute for toDate(minute)) or, for
+// unpartitioned tables, a nanosecond time column.
 type chRetentionTable struct {
 	name      string
 	broker    bool
-	dateCol   string // partitioned by toYYYYMM(dateCol)
+	dateCol   string // partitioned by day of dateCol
 	timeNSCol string // unpartitioned: rows with timeNSCol < the day's start go
 }
 
@@ -42,6 +41,7 @@ var chRetentionTables = []chRetentionTable{
 	{name: "events_by_trace", dateCol: "date"},
 	{name: "events_by_correlation", dateCol: "date"},
 	{name: "events_by_event_id", dateCol: "date"},
+	{name: "events_by_message_key", dateCol: "date"},
 	{name: "spans", dateCol: "date"},
 	{name: "edges", dateCol: "date"},
 	{name: "edges_by_from_trace", dateCol: "date"},
@@ -83,13 +83,18 @@ func (s *Store) OldestRetained(context.Context) (time.Time, error) {
 type retentionNode struct {
 	conn driver.Conn
 	db   string
+	addr string
+	ttl  bool // the server has TTL and can change it without rewriting parts
 }
 
 // retentionNodes returns the servers whose tables a pass alters and a
 // function that closes the connections it opened.
 func (s *Store) retentionNodes(ctx context.Context) ([]retentionNode, func(), error) {
 	if s.cluster == "" {
-		return []retentionNode{{s.conn, s.db}}, func() {}, nil
+		n := retentionNode{conn: s.conn, db: s.db, addr: "local"}
+		var err error
+		n.ttl, err = serverHasTTL(ctx, n.conn)
+		return []retentionNode{n}, func() {}, err
 	}
 	opts := *s.opts
 	opts.Auth.Database = "default"
@@ -117,7 +122,11 @@ func (s *Store) retentionNodes(ctx context.Context) ([]retentionNode, func(), er
 			closeAll()
 			return nil, nil, fmt.Errorf("cluster %s shard %d (%s): %w", s.cluster, n.shard, n.addr, err)
 		}
-		out = append(out, retentionNode{conn, o.Auth.Database})
+		out = append(out, retentionNode{conn: conn, db: o.Auth.Database, addr: n.addr})
+		if out[len(out)-1].ttl, err = serverHasTTL(ctx, conn); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("cluster %s shard %d (%s): %w", s.cluster, n.shard, n.addr, err)
+		}
 	}
 	return out, closeAll, nil
 }
@@ -131,6 +140,7 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 		return res, fmt.Errorf("clickhouse store: retention: %w", err)
 	}
 	defer closeNodes()
+	now := time.Now()
 	for _, t := range chRetentionTables {
 		before := p.EventsBefore
 		if t.broker {
@@ -142,8 +152,11 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 		day := before.UTC().Truncate(24 * time.Hour)
 		for _, n := range nodes {
 			deleted, err := retainTable(ctx, n, t, day)
-			if deleted > 0 {
-				res.Deleted[t.name] += deleted
+			for table, d := range deleted {
+				res.Deleted[table] += d
+			}
+			if err == nil && n.ttl && t.dateCol != "" {
+				err = s.ttl.set(ctx, n, t, ttlDays(now, day))
 			}
 			if err != nil {
 				return res, fmt.Errorf("clickhouse store: retention of %s.%s: %w", n.db, t.name, err)
@@ -156,70 +169,74 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 	return res, nil
 }
 
-// retainTable removes t's rows of days before day on one node.
-func retainTable(ctx context.Context, n retentionNode, t chRetentionTable, day time.Time) (int64, error) {
+// retainTable removes t's rows of days before day on one node and
+// returns the rows removed per table name.
+func retainTable(ctx context.Context, n retentionNode, t chRetentionTable, day time.Time) (map[string]int64, error) {
 	table := n.db + "." + t.name
-	var cond string
-	if t.dateCol != "" {
-		col := t.dateCol
-		if col != "date" {
-			col = "toDate(" + col + ")"
+	if t.dateCol == "" {
+		cond := fmt.Sprintf("%s < %d", t.timeNSCol, day.UnixNano())
+		var count uint64
+		if err := n.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE "+cond).Scan(&count); err != nil {
+			return nil, err
 		}
-		cond = fmt.Sprintf("%s < toDate('%s')", col, day.Format("2006-01-02"))
-	} else {
-		cond = fmt.Sprintf("%s < %d", t.timeNSCol, day.UnixNano())
-	}
-	var count uint64
-	if err := n.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE "+cond).Scan(&count); err != nil {
-		return 0, err
-	}
-	if count == 0 {
-		return 0, nil
-	}
-	if t.dateCol != "" {
-		month, _ := strconv.Atoi(day.Format("200601"))
-		parts, err := oldPartitions(ctx, n, t.name, month)
-		if err != nil {
-			return 0, err
+		if count == 0 {
+			return nil, nil
 		}
-		for _, part := range parts {
-			if err := n.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %d", table, part)); err != nil {
-				return 0, fmt.Errorf("drop partition %d: %w", part, err)
-			}
+		if err := n.conn.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE "+cond); err != nil {
+			return nil, fmt.Errorf("delete mutation: %w", err)
 		}
-		var left uint64
-		if err := n.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE "+cond).Scan(&left); err != nil {
-			return 0, err
-		}
-		if left == 0 {
-			return int64(count), nil
-		}
+		return map[string]int64{t.name: int64(count)}, waitMutations(ctx, n, t.name)
 	}
-	if err := n.conn.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE "+cond); err != nil {
-		return 0, fmt.Errorf("delete mutation: %w", err)
+	parts, err := oldPartitions(ctx, n, t.name, day)
+	if err != nil {
+		return nil, err
 	}
-	return int64(count), waitMutations(ctx, n, t.name)
+	out := map[string]int64{}
+	for _, part := range parts {
+		if err := n.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", table, part.literal)); err != nil {
+			return out, fmt.Errorf("drop partition %s: %w", part.literal, err)
+		}
+		out[t.name] += part.rows
+	}
+	return out, nil
 }
 
-// oldPartitions lists the active monthly partitions of a table older than month (YYYYMM).
-func oldPartitions(ctx context.Context, n retentionNode, table string, month int) ([]int, error) {
-	rows, err := n.conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active", n.db, table)
+// partition is one day's partition of a table.
+type partition struct {
+	literal string // as DROP PARTITION takes it: '2026-12-01'
+	rows    int64
+}
+
+// oldPartitions lists the active daily partitions of a table before day,
+// with their rows. A monthly partition (YYYYMM, from before schema 008)
+// is an error: the table was not migrated.
+func oldPartitions(ctx context.Context, n retentionNode, table string, day time.Time) ([]partition, error) {
+	rows, err := n.conn.Query(ctx, "SELECT partition_id, toInt64(sum(rows)) FROM system.parts WHERE database = ? AND table = ? AND active GROUP BY partition_id ORDER BY partition_id", n.db, table)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []int
+	var out []partition
 	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
+		var id string
+		var count int64
+		if err := rows.Scan(&id, &count); err != nil {
 			return nil, err
 		}
-		if v, err := strconv.Atoi(p); err == nil && v < month {
-			out = append(out, v)
+		d, err := time.Parse("20060102", id)
+		if err != nil {
+			return nil, fmt.Errorf("partition %q of %s is not a day (YYYYMMDD): %w", id, table, ErrNotDailyPartitions)
+		}
+		if d.Before(day) {
+			out = append(out, partition{literal: "'" + d.Format(time.DateOnly) + "'", rows: count})
 		}
 	}
 	return out, rows.Err()
 }
+
+// ErrNotDailyPartitions means a table retention drops days from is not
+// partitioned by day: its schema predates migration 008.
+var ErrNotDailyPartitions = errors.New("clickhouse store: table not partitioned by day")
 
 // waitMutations waits until the table has no mutation in progress.
 func waitMutations(ctx context.Context, n retentionNode, table string) error {
