@@ -21,11 +21,13 @@ const (
 )
 
 // GraphQuery asks for the causation graph around exactly one of a
-// correlation id, a trace id or an event id.
+// correlation id, a trace id, an event id or a message key.
 type GraphQuery struct {
 	CorrelationID string
 	TraceID       string
 	EventID       string
+	// MessageKey starts the walk from the events of messages with this key.
+	MessageKey string
 	// MaxNodes bounds the result (default DefaultGraphNodes); MaxDepth
 	// bounds how many hops across traces the walk takes (default DefaultGraphDepth).
 	MaxNodes, MaxDepth int
@@ -67,15 +69,23 @@ type Graph struct {
 // further.
 func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 	var seed EventQuery
+	ids := 0
+	for _, id := range []string{q.CorrelationID, q.TraceID, q.EventID, q.MessageKey} {
+		if id != "" {
+			ids++
+		}
+	}
 	switch {
-	case q.CorrelationID != "" && q.TraceID == "" && q.EventID == "":
+	case ids != 1:
+		return nil, Invalid("graph: give exactly one of correlation_id, trace_id, event_id, message_key")
+	case q.CorrelationID != "":
 		seed.CorrelationID = q.CorrelationID
-	case q.TraceID != "" && q.CorrelationID == "" && q.EventID == "":
+	case q.TraceID != "":
 		seed.TraceIDs = []string{q.TraceID}
-	case q.EventID != "" && q.CorrelationID == "" && q.TraceID == "":
+	case q.EventID != "":
 		seed.EventIDs = []string{q.EventID}
 	default:
-		return nil, Invalid("graph: give exactly one of correlation_id, trace_id, event_id")
+		seed.MessageKey = q.MessageKey
 	}
 	maxNodes, maxDepth := q.MaxNodes, q.MaxDepth
 	if maxNodes <= 0 {

@@ -117,10 +117,13 @@ type EventQuery struct {
 	CorrelationID string
 	TraceIDs      []string
 	EventIDs      []string
-	Service       string
-	Destination   string
-	EventType     string
-	Outcome       event.Outcome
+	// MessageKey selects the events of messages with this key (a Kafka
+	// record key, a NATS Nats-Msg-Id); backends index it like CorrelationID.
+	MessageKey  string
+	Service     string
+	Destination string
+	EventType   string
+	Outcome     event.Outcome
 	// Since and Until bound StartNS to [Since, Until) when non-zero.
 	Since, Until time.Time
 	// Limit caps the page; 0 means DefaultLimit, more than MaxLimit is an error.

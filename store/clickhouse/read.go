@@ -15,7 +15,7 @@ import (
 const eventSelect = `SELECT start_ns, trace_id, span_id, event_id, event_type, schema_version, correlation_id,
 	causation_id, parent_span_id, links_trace_id, links_span_id, service, handler, system, cluster,
 	destination, partition, offset, consumer_group, op, outcome, error, attempt, duration_ns,
-	payload_size, replay_of, attr_keys, attr_values FROM events`
+	payload_size, replay_of, attr_keys, attr_values, message_key FROM events`
 
 // timeRange narrows a lookup by id: the index table sorted by the id
 // gives the span of start times to read from the events table.
@@ -56,6 +56,7 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 		{"events_by_trace", "trace_id", q.TraceIDs},
 		{"events_by_correlation", "correlation_id", nonEmpty(q.CorrelationID)},
 		{"events_by_event_id", "event_id", q.EventIDs},
+		messageKeyIndex(q.MessageKey),
 	} {
 		if len(f.ids) == 0 {
 			continue
@@ -114,7 +115,7 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 		if err := rows.Scan(&e.StartNS, &e.TraceID, &e.SpanID, &e.EventID, &e.EventType, &e.SchemaVersion,
 			&e.CorrelationID, &e.CausationID, &e.ParentSpanID, &lt, &ls, &e.Service, &e.Handler, &e.System,
 			&e.Cluster, &e.Destination, &e.Partition, &e.Offset, &e.ConsumerGroup, &op, &outcome, &e.Error,
-			&e.Attempt, &e.DurationNS, &e.PayloadSize, &e.ReplayOf, &ak, &av); err != nil {
+			&e.Attempt, &e.DurationNS, &e.PayloadSize, &e.ReplayOf, &ak, &av, &e.MessageKey); err != nil {
 			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
 		}
 		e.Op, e.Outcome, e.Links, e.Attributes = event.Op(op), event.Outcome(outcome), toLinks(lt, ls), toMap(ak, av)

@@ -15,7 +15,7 @@ const (
 	eventCols = `date, start_ns, trace_id, span_id, event_id, event_type, schema_version, correlation_id,
 		causation_id, parent_span_id, links_trace_id, links_span_id, service, handler, system, cluster,
 		destination, partition, offset, consumer_group, op, outcome, error, attempt, duration_ns,
-		payload_size, replay_of, attr_keys, attr_values`
+		payload_size, replay_of, attr_keys, attr_values, message_key`
 	spanCols = `date, trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
 		status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values`
 	edgeCols = `date, from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id, correlation_id, kind, start_ns`
@@ -62,7 +62,7 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 				return []any{day(e.StartNS), e.StartNS, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
 					e.CorrelationID, e.CausationID, e.ParentSpanID, lt, ls, e.Service, e.Handler, e.System, e.Cluster,
 					e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op), string(e.Outcome), e.Error,
-					e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v}
+					e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v, e.MessageKey}
 			})
 		})
 	}

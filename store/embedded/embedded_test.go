@@ -246,6 +246,7 @@ func TestQueryPlans(t *testing.T) {
 		{store.EventQuery{TraceIDs: []string{"a", "b"}}, "USING PRIMARY KEY (trace_id=?)"},
 		{store.EventQuery{CorrelationID: "c"}, "USING INDEX events_correlation (correlation_id=?)"},
 		{store.EventQuery{EventIDs: []string{"e"}}, "USING INDEX events_event_id (event_id=?)"},
+		{store.EventQuery{MessageKey: "k", Cursor: cursor}, "USING INDEX events_message_key (message_key=? AND start_ns<?)"},
 		{store.EventQuery{Service: "s"}, "USING INDEX events_service (service=?)"},
 		{store.EventQuery{Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
 		{store.EventQuery{Cursor: cursor}, "USING INDEX events_start (start_ns<?)"},

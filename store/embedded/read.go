@@ -76,6 +76,7 @@ func eventsSQL(q store.EventQuery) (query string, args []any, limit int, err err
 	}
 	w.in("trace_id", q.TraceIDs)
 	w.in("event_id", q.EventIDs)
+	w.messageKey(q.MessageKey)
 	w.eq("service", q.Service)
 	w.eq("destination", q.Destination)
 	w.eq("event_type", q.EventType)
@@ -115,7 +116,7 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 		if err := rows.Scan(&e.TraceID, &e.SpanID, &e.EventID, &e.EventType, &e.SchemaVersion, &e.CorrelationID,
 			&e.CausationID, &e.ParentSpanID, &links, &e.Service, &e.Handler, &e.System, &e.Cluster, &e.Destination,
 			&e.Partition, &e.Offset, &e.ConsumerGroup, &op, &outcome, &e.Error, &e.Attempt, &start, &dur,
-			&e.PayloadSize, &e.ReplayOf, &attrs); err != nil {
+			&e.PayloadSize, &e.ReplayOf, &attrs, &e.MessageKey); err != nil {
 			return store.EventPage{}, fmt.Errorf("embedded store %q: events: %w", s.dir, err)
 		}
 		e.Op, e.Outcome, e.StartNS, e.DurationNS = event.Op(op), event.Outcome(outcome), uint64(start), uint64(dur)

@@ -15,7 +15,8 @@ import (
 const (
 	eventCols = `trace_id, span_id, event_id, event_type, schema_version, correlation_id, causation_id,
 		parent_span_id, links, service, handler, system, cluster, destination, partition, "offset",
-		consumer_group, op, outcome, error, attempt, start_ns, duration_ns, payload_size, replay_of, attributes`
+		consumer_group, op, outcome, error, attempt, start_ns, duration_ns, payload_size, replay_of, attributes,
+		message_key`
 	edgeCols = `from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id, correlation_id, kind, start_ns`
 	spanCols = `trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
 		status_code, status_message, links, attributes`
@@ -138,7 +139,7 @@ func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, b *store.Batch) error
 				e.CorrelationID, e.CausationID, e.ParentSpanID, linksJSON(e.Links), e.Service, e.Handler,
 				e.System, e.Cluster, e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op),
 				string(e.Outcome), e.Error, e.Attempt, int64(e.StartNS), int64(e.DurationNS), e.PayloadSize,
-				e.ReplayOf, attrsJSON(e.Attributes)); err != nil {
+				e.ReplayOf, attrsJSON(e.Attributes), e.MessageKey); err != nil {
 				return err
 			}
 		}

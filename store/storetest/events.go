@@ -44,6 +44,7 @@ func roundTripEvents() []event.Event {
 	full := Event(1, 1)
 	full.EventID, full.EventType, full.SchemaVersion = "evt-ü-1", "order.placé", "2.1"
 	full.CorrelationID, full.CausationID = "corr-🚀-1", "evt-0"
+	full.MessageKey = "order-«8123»"
 	full.ParentSpanID = SpanID(99)
 	full.Links = []event.Link{{TraceID: TraceID(8), SpanID: SpanID(8)}, {TraceID: TraceID(7), SpanID: SpanID(7)}}
 	full.Service, full.Handler, full.Cluster = "zahlungs-dienst", "OnOrder(ctx, «msg»)", "eu-1"
