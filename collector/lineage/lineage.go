@@ -93,32 +93,68 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 	if !ok {
 		return
 	}
+	system := first(attrs, event.AttrMessagingSystem)
 	e := event.Event{
-		EventID:       first(attrs, event.AttrEventID, "cloudevents.event_id", event.AttrMessagingMessageID),
+		EventID:       first(attrs, keysEventID...),
 		EventType:     first(attrs, event.AttrEventType, "cloudevents.event_type"),
 		SchemaVersion: first(attrs, event.AttrSchemaVersion),
-		CorrelationID: first(attrs, event.AttrCorrelationID, event.AttrMessagingConversationID),
+		CorrelationID: first(attrs, keysCorrelation...),
 		CausationID:   first(attrs, event.AttrCausationID),
+		MessageKey:    first(attrs, keysKafkaKey...),
 		TraceID:       traceID,
 		SpanID:        spanID,
 		ParentSpanID:  parent,
 		Links:         links,
 		Service:       service,
 		Handler:       first(attrs, event.AttrHandler),
-		System:        first(attrs, event.AttrMessagingSystem),
-		Cluster:       first(attrs, event.AttrCluster, event.AttrMessagingKafkaClusterID, event.AttrServerAddress, event.AttrNetPeerNameOld),
-		Destination:   first(attrs, event.AttrMessagingDestinationName, event.AttrMessagingDestinationOld, event.AttrMessagingSourceName),
-		Partition:     int32(firstInt(attrs, -1, event.AttrMessagingDestinationPartID, event.AttrMessagingKafkaDestPartOld, event.AttrMessagingKafkaPartitionOld)),
-		Offset:        firstInt(attrs, -1, event.AttrMessagingKafkaOffset, event.AttrMessagingKafkaOffsetOld, event.AttrMessagingNATSStreamSequence),
-		ConsumerGroup: first(attrs, event.AttrMessagingConsumerGroupName, event.AttrMessagingKafkaConsumerGrp),
+		System:        system,
+		Cluster:       first(attrs, keysCluster...),
+		Destination:   first(attrs, keysDestination...),
+		Partition:     int32(firstInt(attrs, -1, keysPartition...)),
+		Offset:        firstInt(attrs, -1, keysOffset...),
+		ConsumerGroup: first(attrs, keysConsumerGroup...),
 		Op:            op,
 		Error:         errMsg,
-		Attempt:       int32(firstInt(attrs, 0, event.AttrAttempt, event.AttrMessagingDeliveryCount)),
+		Attempt:       int32(firstInt(attrs, 0, keysAttempt...)),
 		StartNS:       start,
 		DurationNS:    dur,
-		PayloadSize:   firstInt(attrs, -1, event.AttrMessagingMessageBodySize, event.AttrMessagingMessagePayloadSizeOld),
+		PayloadSize:   firstInt(attrs, -1, keysPayloadSize...),
 		ReplayOf:      first(attrs, event.AttrReplayOf),
 		Attributes:    without(s.Attributes, mapped),
+	}
+	if e.Destination == "" {
+		// RabbitMQ's default exchange is "": the routing key is then the queue.
+		e.Destination = first(attrs, keysRoutingKey...)
+	}
+	if old := first(attrs, keyMessageIDOld); old != "" {
+		// Before semantic conventions 1.17 `messaging.message_id`: a real
+		// message id for RabbitMQ and JMS, but the record's offset in Go's
+		// otelsarama-style Kafka spans, where it must not become an event
+		// id shared by every record at that offset of any topic.
+		if system == event.SystemKafka {
+			if e.Offset < 0 {
+				e.Offset = firstInt(attrs, -1, keyMessageIDOld)
+			}
+		} else if e.EventID == "" {
+			e.EventID = old
+		}
+	}
+	if system == event.SystemKafka && e.Offset < 0 && e.Destination != "" {
+		// Python's confluent-kafka instrumentation records no offset, only
+		// messaging.message.id = "<topic>.<partition>.<offset>".
+		if rest, ok := strings.CutPrefix(e.EventID, e.Destination+"."); ok {
+			if _, off, ok := strings.Cut(rest, "."); ok {
+				if n, err := strconv.ParseInt(off, 10, 64); err == nil && n >= 0 {
+					e.Offset = n
+				}
+			}
+		}
+	}
+	if system == event.SystemNATS && e.MessageKey == "" && !fromAgent(attrs) {
+		// A foreign NATS span's message id is the publisher's Nats-Msg-Id,
+		// the business key users search by; Causeway's agent records its
+		// own event id there instead.
+		e.MessageKey = first(attrs, event.AttrMessagingMessageID)
 	}
 	if e.EventID == "" {
 		e.EventID = spanID
@@ -147,10 +183,29 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 	}
 }
 
+// fromAgent says the span was recorded by Causeway's agent, which always
+// records a correlation id attribute (empty when the flow has none).
+func fromAgent(attrs pcommon.Map) bool {
+	_, ok := attrs.Get(event.AttrCorrelationID)
+	if !ok {
+		_, ok = attrs.Get(event.AttrEventID)
+	}
+	return ok
+}
+
 // messagingOp decides whether a span is a messaging operation and which.
+//
+// The operation attribute decides, except that a PRODUCER span is always
+// a publish: Python's confluent-kafka instrumentation marks its produce
+// spans "receive". A PRODUCER or CONSUMER span with neither a messaging
+// or Causeway attribute nor a link is not an event: confluent-kafka's
+// bare "recv" wrapper span around each poll, say, which names no topic.
 func messagingOp(sp ptrace.Span, attrs pcommon.Map) (event.Op, bool) {
 	if v := first(attrs, event.AttrOp); v != "" {
 		return event.Op(v), true
+	}
+	if sp.Kind() == ptrace.SpanKindProducer {
+		return event.OpPublish, hasMessagingAttr(attrs) || sp.Links().Len() > 0
 	}
 	_, hasSystem := attrs.Get(event.AttrMessagingSystem)
 	switch strings.ToLower(first(attrs, event.AttrMessagingOperationType, event.AttrMessagingOperation)) {
@@ -163,11 +218,8 @@ func messagingOp(sp ptrace.Span, attrs pcommon.Map) (event.Op, bool) {
 	case "settle":
 		return event.OpSettle, true
 	}
-	switch sp.Kind() {
-	case ptrace.SpanKindProducer:
-		return event.OpPublish, true
-	case ptrace.SpanKindConsumer:
-		return event.OpProcess, true
+	if sp.Kind() == ptrace.SpanKindConsumer {
+		return event.OpProcess, hasMessagingAttr(attrs) || sp.Links().Len() > 0
 	}
 	if hasSystem {
 		// A messaging span of another kind (a client span of a broker
@@ -178,6 +230,16 @@ func messagingOp(sp ptrace.Span, attrs pcommon.Map) (event.Op, bool) {
 		return event.OpProcess, true
 	}
 	return "", false
+}
+
+// hasMessagingAttr says a span has a `messaging.*` or `causeway.*` attribute.
+func hasMessagingAttr(attrs pcommon.Map) bool {
+	found := false
+	attrs.Range(func(k string, _ pcommon.Value) bool {
+		found = strings.HasPrefix(k, "messaging.") || strings.HasPrefix(k, "causeway.")
+		return !found
+	})
+	return found
 }
 
 func outcome(attrs pcommon.Map, code ptrace.StatusCode) event.Outcome {
@@ -210,24 +272,19 @@ func errorMessage(sp ptrace.Span) string {
 }
 
 // mapped lists the attributes that become Event fields and are not
-// repeated in Event.Attributes.
+// repeated in Event.Attributes (server.address and net.peer.name stay:
+// they name a broker, the cluster only when nothing better does).
 var mapped = func() map[string]bool {
 	m := map[string]bool{}
-	for _, k := range []string{
-		event.AttrOp, event.AttrEventID, "cloudevents.event_id", event.AttrMessagingMessageID,
-		event.AttrEventType, "cloudevents.event_type", event.AttrSchemaVersion,
-		event.AttrCorrelationID, event.AttrMessagingConversationID, event.AttrCausationID,
-		event.AttrHandler, event.AttrMessagingSystem, event.AttrCluster, event.AttrMessagingKafkaClusterID,
-		event.AttrMessagingDestinationName, event.AttrMessagingDestinationOld, event.AttrMessagingSourceName,
-		event.AttrMessagingDestinationPartID, event.AttrMessagingKafkaDestPartOld, event.AttrMessagingKafkaPartitionOld,
-		event.AttrMessagingKafkaOffset, event.AttrMessagingKafkaOffsetOld, event.AttrMessagingNATSStreamSequence,
-		event.AttrMessagingConsumerGroupName, event.AttrMessagingKafkaConsumerGrp,
-		event.AttrMessagingOperationType, event.AttrMessagingOperation,
-		event.AttrAttempt, event.AttrMessagingDeliveryCount,
-		event.AttrMessagingMessageBodySize, event.AttrMessagingMessagePayloadSizeOld,
-		event.AttrReplayOf, event.AttrOutcome,
+	for _, keys := range [][]string{
+		{event.AttrOp, event.AttrEventType, "cloudevents.event_type", event.AttrSchemaVersion, event.AttrCausationID, event.AttrHandler,
+			event.AttrMessagingSystem, event.AttrMessagingOperationType, event.AttrMessagingOperation, event.AttrReplayOf, event.AttrOutcome, keyMessageIDOld},
+		keysEventID, keysCorrelation, {event.AttrCluster, event.AttrMessagingKafkaClusterID}, keysDestination, keysPartition, keysOffset, keysConsumerGroup,
+		keysKafkaKey, keysPayloadSize, keysAttempt,
 	} {
-		m[k] = true
+		for _, k := range keys {
+			m[k] = true
+		}
 	}
 	return m
 }()
