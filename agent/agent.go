@@ -20,7 +20,6 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -54,6 +54,8 @@ type config struct {
 	tls        *tls.Config
 	attrs      []attribute.KeyValue
 	token      string
+	sampler    sdktrace.Sampler
+	metaOnly   bool
 }
 
 // WithService names the service (the `service.name` resource attribute).
@@ -115,6 +117,16 @@ type Agent struct {
 	tracer trace.Tracer
 	q      *queue
 	prop   propagation.TextMapPropagator
+
+	// per-record counters, each on its own cache line: the producer's
+	// and the consumer's goroutines add to them on different cores.
+	published, processed, failed paddedCounter
+}
+
+// paddedCounter is a counter alone on its cache line.
+type paddedCounter struct {
+	atomic.Uint64
+	_ [56]byte
 }
 
 // New creates an Agent. Nothing is sent until spans end; New does not
@@ -136,11 +148,18 @@ func New(ctx context.Context, opts ...Option) (*Agent, error) {
 		}
 	}
 	res := resource.NewSchemaless(append([]attribute.KeyValue{attribute.String("service.name", cfg.service)}, cfg.attrs...)...)
-	q := newQueue(exp, cfg)
-	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(q))
-	return &Agent{cfg: cfg, tp: tp, tracer: tp.Tracer("github.com/causeway-dev/causeway/agent"), q: q,
-		prop: propagation.TraceContext{}}, nil
+	scope := instrumentation.Scope{Name: scopeName}
+	q := newQueue(exp, cfg, res, scope)
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSpanProcessor(q)}
+	if cfg.sampler != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSampler(sdktrace.ParentBased(cfg.sampler)))
+	}
+	tp := sdktrace.NewTracerProvider(tpOpts...)
+	return &Agent{cfg: cfg, tp: tp, tracer: tp.Tracer(scopeName), q: q, prop: propagation.TraceContext{}}, nil
 }
+
+// scopeName is the instrumentation scope of the agent's spans.
+const scopeName = "github.com/causeway-dev/causeway/agent"
 
 // headers are the export requests' extra headers: the token, if any.
 func (c config) headers() map[string]string {
@@ -187,23 +206,32 @@ func (a *Agent) Service() string { return a.cfg.service }
 // Tracer is the agent's tracer, for spans of your own.
 func (a *Agent) Tracer() trace.Tracer { return a.tracer }
 
-// Propagator is the W3C trace-context propagator the agent uses on
-// headers (traceparent and tracestate; baggage is not carried).
+// Propagator is the W3C trace-context propagator for headers the agent
+// does not write itself (traceparent and tracestate; baggage is not
+// carried). The agent writes and parses traceparent directly, in the
+// same format.
 func (a *Agent) Propagator() propagation.TextMapPropagator { return a.prop }
 
 // OldSemconv reports whether old messaging attribute names are emitted too.
 func (a *Agent) OldSemconv() bool { return a.cfg.oldSemconv }
 
-// Stats are the agent's export counters.
+// Stats are the agent's counters: spans exported and dropped, and
+// messages published and handled, counted in every mode (in
+// metadata-only mode they are all the agent reports).
 type Stats struct {
 	Exported uint64 // spans the collector accepted
 	Dropped  uint64 // spans dropped: queue full or export failed
 	Queued   int    // spans waiting now
+
+	Published uint64 // messages published (StartPublish calls)
+	Processed uint64 // handling attempts (StartProcess calls)
+	Failed    uint64 // handling attempts that ended in error, retry or dead-lettering
 }
 
-// Stats returns the export counters.
+// Stats returns the counters.
 func (a *Agent) Stats() Stats {
-	return Stats{Exported: a.q.exported.Load(), Dropped: a.q.dropped.Load(), Queued: len(a.q.ch)}
+	return Stats{Exported: a.q.exported.Load(), Dropped: a.q.dropped.Load(), Queued: int(a.q.queued.Load()),
+		Published: a.published.Load(), Processed: a.processed.Load(), Failed: a.failed.Load()}
 }
 
 // Flush exports every queued span, waiting until ctx is done at most.
@@ -216,129 +244,14 @@ func (a *Agent) Close(ctx context.Context) error { return a.tp.Shutdown(ctx) }
 // unique, not secret: math/rand/v2's generator (ChaCha8, per-thread
 // state) makes them without a system call.
 func NewID() string {
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], mrand.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], mrand.Uint64())
-	return hex.EncodeToString(b[:])
+	var b [32]byte
+	return string(appendNewID(b[:0]))
 }
 
-// queue is a SpanProcessor with a bounded buffer: OnEnd never blocks.
-type queue struct {
-	exp      sdktrace.SpanExporter
-	cfg      config
-	ch       chan sdktrace.ReadOnlySpan
-	flush    chan chan struct{}
-	done     chan struct{}
-	stopped  chan struct{}
-	stopOnce sync.Once
-
-	exported, dropped atomic.Uint64
-}
-
-func newQueue(exp sdktrace.SpanExporter, cfg config) *queue {
-	q := &queue{exp: exp, cfg: cfg, ch: make(chan sdktrace.ReadOnlySpan, cfg.queueSize),
-		flush: make(chan chan struct{}), done: make(chan struct{}), stopped: make(chan struct{})}
-	go q.run()
-	return q
-}
-
-// OnStart implements sdktrace.SpanProcessor.
-func (q *queue) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-
-// OnEnd queues a span, or drops and counts it when the queue is full.
-func (q *queue) OnEnd(s sdktrace.ReadOnlySpan) {
-	select {
-	case <-q.done:
-		q.dropped.Add(1)
-		return
-	default:
-	}
-	select {
-	case q.ch <- s:
-	default:
-		q.dropped.Add(1)
-	}
-}
-
-func (q *queue) run() {
-	defer close(q.stopped)
-	batch := make([]sdktrace.ReadOnlySpan, 0, q.cfg.batchSize)
-	tick := time.NewTicker(q.cfg.interval)
-	defer tick.Stop()
-	send := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.timeout)
-		err := q.exp.ExportSpans(ctx, batch)
-		cancel()
-		if err != nil {
-			q.dropped.Add(uint64(len(batch)))
-		} else {
-			q.exported.Add(uint64(len(batch)))
-		}
-		clear(batch)
-		batch = batch[:0]
-	}
-	drain := func() {
-		for {
-			select {
-			case s := <-q.ch:
-				batch = append(batch, s)
-				if len(batch) == q.cfg.batchSize {
-					send()
-				}
-			default:
-				send()
-				return
-			}
-		}
-	}
-	for {
-		select {
-		case s := <-q.ch:
-			batch = append(batch, s)
-			if len(batch) == q.cfg.batchSize {
-				send()
-			}
-		case <-tick.C:
-			send()
-		case ack := <-q.flush:
-			drain()
-			close(ack)
-		case <-q.done:
-			drain()
-			return
-		}
-	}
-}
-
-// ForceFlush exports what is queued.
-func (q *queue) ForceFlush(ctx context.Context) error {
-	ack := make(chan struct{})
-	select {
-	case q.flush <- ack:
-	case <-q.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-ack:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Shutdown flushes and stops the exporter.
-func (q *queue) Shutdown(ctx context.Context) error {
-	err := q.ForceFlush(ctx)
-	q.stopOnce.Do(func() { close(q.done) })
-	select {
-	case <-q.stopped:
-	case <-ctx.Done():
-		return errors.Join(err, ctx.Err())
-	}
-	return errors.Join(err, q.exp.Shutdown(ctx))
+// appendNewID appends a fresh event id to b.
+func appendNewID(b []byte) []byte {
+	var id [16]byte
+	binary.LittleEndian.PutUint64(id[:8], mrand.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], mrand.Uint64())
+	return hex.AppendEncode(b, id[:])
 }

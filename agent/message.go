@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -52,8 +51,13 @@ func ContextWithEvent(ctx context.Context, e Event) context.Context {
 
 // EventFromContext returns the event a handler's context carries.
 func EventFromContext(ctx context.Context) (Event, bool) {
-	e, ok := ctx.Value(eventKey{}).(Event)
-	return e, ok
+	switch v := ctx.Value(eventKey{}).(type) {
+	case Event:
+		return v, true
+	case *span: // a process span's context
+		return v.ev, true
+	}
+	return Event{}, false
 }
 
 type opKey struct{}
@@ -68,185 +72,215 @@ func ContextWithOp(ctx context.Context, op event.Op) context.Context {
 // Ids already in the headers are kept: ce_id (a new id otherwise), the
 // correlation id (else the handled event's, else the event id), the
 // causation id (else the handled event's id). The W3C trace context of the
-// new span is written into the headers. End the span with EndPublish.
+// new span is written into the headers. The returned context carries the
+// span (trace.SpanFromContext). End the span with EndPublish.
+//
+// The span is a child of the span in ctx, if any, and follows its
+// sampling decision; else it starts a flow (see WithSampler).
 func (a *Agent) StartPublish(ctx context.Context, h Headers, d Destination, eventType string) (context.Context, trace.Span) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	a.published.Add(1)
+	now := time.Now()
+	var m msgHeaders
+	m.read(h)
 	cur, _ := EventFromContext(ctx)
-	id := h.Get(event.HeaderEventID)
-	if id == "" {
-		id = NewID()
-		h.Set(event.HeaderEventID, id)
+
+	s := &span{Context: ctx, a: a, kind: trace.SpanKindProducer, op: event.OpPublish, start: now, d: d}
+	s.parent = trace.SpanContextFromContext(ctx)
+	var sampled bool
+	var tid trace.TraceID
+	if s.parent.IsValid() {
+		tid, sampled = s.parent.TraceID(), s.parent.IsSampled()
+	} else {
+		tid = newTraceID()
+		sampled = a.sampleRoot(ctx, tid, d.Name, trace.SpanKindProducer)
 	}
-	if h.Get(event.HeaderEventType) == "" && eventType != "" {
-		h.Set(event.HeaderEventType, eventType)
+	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags(sampled),
+		TraceState: s.parent.TraceState()})
+	s.recording = sampled && !a.cfg.metaOnly
+
+	// One buffer for every value written; the span's strings are
+	// substrings of one copy of it.
+	var w headerWriter
+	w.buf = make([]byte, 0, 192)
+	type field struct {
+		have     string // the value the headers carry
+		from, to int    // else where it is in w.buf, from ≠ to
 	}
-	if h.Get(event.HeaderEventSource) == "" {
-		h.Set(event.HeaderEventSource, a.cfg.service)
+	var id, corr, cause, typ field
+	id.have, corr.have, cause.have, typ.have = m.id, m.corr, m.cause, m.typ
+	if m.id == "" {
+		id.from, w.buf = len(w.buf), appendNewID(w.buf)
+		id.to = len(w.buf)
+		w.mark(event.HeaderEventID)
 	}
-	if h.Get(event.HeaderEventTime) == "" {
-		h.Set(event.HeaderEventTime, time.Now().UTC().Format(time.RFC3339Nano))
+	if m.typ == "" && eventType != "" {
+		typ.have = eventType
+		w.buf = append(w.buf, eventType...)
+		w.mark(event.HeaderEventType)
 	}
-	corr := h.Get(event.HeaderCorrelationID)
-	if corr == "" {
-		corr = cur.CorrelationID
-		if corr == "" {
+	if !m.hasSource {
+		w.buf = append(w.buf, a.cfg.service...)
+		w.mark(event.HeaderEventSource)
+	}
+	if !m.hasTime {
+		w.buf = now.UTC().AppendFormat(w.buf, time.RFC3339Nano)
+		w.mark(event.HeaderEventTime)
+	}
+	if m.corr == "" {
+		if corr.have = cur.CorrelationID; corr.have == "" {
 			corr = id
 		}
-		h.Set(event.HeaderCorrelationID, corr)
+		if corr.have != "" {
+			w.buf = append(w.buf, corr.have...)
+		} else {
+			w.buf = append(w.buf, w.buf[id.from:id.to]...)
+		}
+		w.mark(event.HeaderCorrelationID)
 	}
-	cause := h.Get(event.HeaderCausationID)
-	if cause == "" && cur.ID != "" {
-		cause = cur.ID
-		h.Set(event.HeaderCausationID, cause)
+	if m.cause == "" && cur.ID != "" {
+		cause.have = cur.ID
+		w.buf = append(w.buf, cur.ID...)
+		w.mark(event.HeaderCausationID)
 	}
-	op := event.OpPublish
-	if o, ok := ctx.Value(opKey{}).(event.Op); ok {
-		op = o
+	w.buf = appendTraceparent(w.buf, s.sc)
+	w.mark(event.HeaderTraceparent)
+	if ts := s.sc.TraceState(); ts.Len() > 0 {
+		w.buf = append(w.buf, ts.String()...)
+		w.mark(event.HeaderTracestate)
 	}
-	attrs := a.messagingAttrs(d, "send", event.OpPublish)
-	attrs = append(attrs,
-		attribute.String(event.AttrMessagingMessageID, id),
-		attribute.String(event.AttrMessagingConversationID, corr),
-		attribute.String(event.AttrCorrelationID, corr))
-	if op != event.OpPublish {
-		attrs = append(attrs, attribute.String(event.AttrOp, string(op)))
+	str := w.flush(h, m.hasTraceContext, s.recording)
+	if !s.recording {
+		return s, s
 	}
-	if t := h.Get(event.HeaderEventType); t != "" {
-		attrs = append(attrs, attribute.String(event.AttrEventType, t))
+	get := func(f field) string {
+		if f.have != "" || f.from == f.to {
+			return f.have
+		}
+		return str[f.from:f.to]
 	}
-	if cause != "" {
-		attrs = append(attrs, attribute.String(event.AttrCausationID, cause))
+	s.ev = Event{ID: get(id), Type: get(typ), CorrelationID: get(corr), CausationID: get(cause)}
+	s.replayOf = m.replayOf
+	if op, ok := ctx.Value(opKey{}).(event.Op); ok && op != event.OpPublish {
+		s.pubOp = op
 	}
-	if r := h.Get(event.HeaderReplayOf); r != "" {
-		attrs = append(attrs, attribute.String(event.AttrReplayOf, r))
-	}
-	ctx, span := a.tracer.Start(ctx, d.Name+" publish", trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
-	a.prop.Inject(ctx, h)
-	return ctx, span
+	return s, s
 }
 
 // EndPublish ends a PRODUCER span with where the broker put the message
 // (partition and offset or stream sequence, when known) or the error.
-func (a *Agent) EndPublish(span trace.Span, d Destination, err error) {
-	span.SetAttributes(a.locationAttrs(d)...)
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-		span.SetAttributes(attribute.String(event.AttrOutcome, string(event.OutcomeError)))
+func (a *Agent) EndPublish(sp trace.Span, d Destination, err error) {
+	s, ok := sp.(*span)
+	if !ok {
+		// not the agent's: what the SDK can record of it
+		if err != nil {
+			sp.RecordError(err)
+			sp.SetStatus(codes.Error, err.Error())
+		}
+		sp.End()
+		return
 	}
-	span.End()
+	if s.recording {
+		s.mu.Lock()
+		if !s.ended {
+			s.d.Partition, s.d.Offset = d.Partition, d.Offset
+		}
+		s.mu.Unlock()
+	}
+	if err != nil {
+		s.finish(event.OutcomeError, err)
+		return
+	}
+	s.finish("", nil)
 }
 
 // StartProcess starts the CONSUMER span of one handling attempt: linked to
 // the producer's span from the headers' trace context (the conventions'
 // way, so a consumer's trace stays its own), with the message's ids. The
-// returned context carries the Event for what the handler publishes.
-// End the span with EndProcess.
+// returned context carries the span and the Event for what the handler
+// publishes. End the span with EndProcess.
+//
+// The span follows the producer's sampling decision (the sampled flag of
+// traceparent); a message without trace context starts a flow (see
+// WithSampler).
 func (a *Agent) StartProcess(ctx context.Context, h Headers, d Destination, attempt int) (context.Context, trace.Span, Event) {
-	ev := Event{ID: h.Get(event.HeaderEventID), Type: h.Get(event.HeaderEventType),
-		CorrelationID: h.Get(event.HeaderCorrelationID), CausationID: h.Get(event.HeaderCausationID)}
-	var opts []trace.SpanStartOption
-	if pc := trace.SpanContextFromContext(a.prop.Extract(context.Background(), h)); pc.IsValid() {
-		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: pc}))
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	attrs := a.messagingAttrs(d, "process", event.OpProcess)
-	attrs = append(attrs, a.locationAttrs(d)...)
-	attrs = append(attrs, attribute.Int(event.AttrAttempt, attempt))
-	if ev.ID != "" {
-		attrs = append(attrs, attribute.String(event.AttrMessagingMessageID, ev.ID))
+	a.processed.Add(1)
+	s := &span{Context: ctx, a: a, kind: trace.SpanKindConsumer, op: event.OpProcess, start: time.Now(), d: d, attempt: attempt}
+	var m msgHeaders
+	m.read(h)
+	s.link = m.remote
+	tid := newTraceID()
+	sampled := m.remote.IsSampled()
+	if !m.remote.IsValid() {
+		sampled = a.sampleRoot(context.Background(), tid, d.Name, trace.SpanKindConsumer)
 	}
-	if ev.CorrelationID != "" {
-		attrs = append(attrs, attribute.String(event.AttrMessagingConversationID, ev.CorrelationID),
-			attribute.String(event.AttrCorrelationID, ev.CorrelationID))
-	}
-	if ev.Type != "" {
-		attrs = append(attrs, attribute.String(event.AttrEventType, ev.Type))
-	}
-	if r := h.Get(event.HeaderReplayOf); r != "" {
-		attrs = append(attrs, attribute.String(event.AttrReplayOf, r))
-	}
-	opts = append(opts, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...), trace.WithNewRoot())
-	ctx, span := a.tracer.Start(ctx, d.Name+" process", opts...)
-	if ev.ID == "" {
+	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags(sampled)})
+	s.recording = sampled && !a.cfg.metaOnly
+	s.hasID, s.hasCorr = m.id != "", m.corr != ""
+	s.ev = Event{ID: m.id, Type: m.typ, CorrelationID: m.corr, CausationID: m.cause}
+	s.replayOf = m.replayOf
+	if s.ev.ID == "" {
 		// A producer we do not know (kcat, another library): the span
 		// id stands in as the event id, as the collector would do.
-		ev.ID = span.SpanContext().SpanID().String()
+		s.ev.ID = s.sc.SpanID().String()
 	}
-	if ev.CorrelationID == "" {
-		ev.CorrelationID = ev.ID
+	if s.ev.CorrelationID == "" {
+		s.ev.CorrelationID = s.ev.ID
 	}
-	return ContextWithEvent(ctx, ev), span, ev
+	return s, s, s.ev
 }
 
 // EndProcess ends a handling attempt's span with its outcome.
-func (a *Agent) EndProcess(span trace.Span, outcome event.Outcome, err error) {
-	span.SetAttributes(attribute.String(event.AttrOutcome, string(outcome)))
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+func (a *Agent) EndProcess(sp trace.Span, outcome event.Outcome, err error) {
+	switch outcome {
+	case event.OutcomeError, event.OutcomeRetry, event.OutcomeDeadLettered:
+		a.failed.Add(1)
 	}
-	span.End()
+	s, ok := sp.(*span)
+	if !ok {
+		sp.SetAttributes(attribute.String(event.AttrOutcome, string(outcome)))
+		if err != nil {
+			sp.RecordError(err)
+			sp.SetStatus(codes.Error, err.Error())
+		}
+		sp.End()
+		return
+	}
+	s.finish(outcome, err)
 }
 
-// RecordSettle records an ack, nak or term of a message as a settle span.
+// RecordSettle records an ack, nak or term of a message as a settle span,
+// a child of the span in ctx (the handling attempt's).
 func (a *Agent) RecordSettle(ctx context.Context, d Destination, action string, err error) {
-	attrs := append(a.messagingAttrs(d, "settle", event.OpSettle), a.locationAttrs(d)...)
-	attrs = append(attrs, attribute.String("messaging.settle.action", action))
-	if e, ok := EventFromContext(ctx); ok {
-		attrs = append(attrs, attribute.String(event.AttrMessagingMessageID, e.ID), attribute.String(event.AttrCorrelationID, e.CorrelationID))
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	_, span := a.tracer.Start(ctx, d.Name+" "+action, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+	parent := trace.SpanContextFromContext(ctx)
+	if a.cfg.metaOnly || (parent.IsValid() && !parent.IsSampled()) {
+		return
+	}
+	s := &span{Context: ctx, a: a, kind: trace.SpanKindConsumer, op: event.OpSettle, start: time.Now(), d: d,
+		action: action, parent: parent, recording: true}
+	tid := parent.TraceID()
+	if !parent.IsValid() {
+		tid = newTraceID()
+		if s.recording = a.sampleRoot(ctx, tid, d.Name, trace.SpanKindConsumer); !s.recording {
+			return
+		}
+	}
+	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: trace.FlagsSampled,
+		TraceState: parent.TraceState()})
+	if e, ok := EventFromContext(ctx); ok {
+		s.hasID, s.ev = true, e
+	}
 	outcome := event.OutcomeOK
 	if err != nil {
 		outcome = event.OutcomeError
 	}
-	a.EndProcess(span, outcome, err)
-}
-
-// messagingAttrs are the convention attributes of an operation, with the
-// old names too when asked for.
-func (a *Agent) messagingAttrs(d Destination, opType string, op event.Op) []attribute.KeyValue {
-	// Room for what StartPublish and StartProcess append, so the slice
-	// is allocated once.
-	attrs := make([]attribute.KeyValue, 0, 16)
-	attrs = append(attrs,
-		attribute.String(event.AttrMessagingSystem, d.System),
-		attribute.String(event.AttrMessagingDestinationName, d.Name),
-		attribute.String(event.AttrMessagingOperationType, opType),
-		attribute.String(event.AttrMessagingOperationName, string(op)),
-	)
-	if d.PayloadSize >= 0 {
-		attrs = append(attrs, attribute.Int(event.AttrMessagingMessageBodySize, d.PayloadSize))
-	}
-	if d.Group != "" {
-		attrs = append(attrs, attribute.String(event.AttrMessagingConsumerGroupName, d.Group))
-	}
-	if a.cfg.oldSemconv {
-		attrs = append(attrs, attribute.String(event.AttrMessagingOperation, opType), attribute.String(event.AttrMessagingDestinationOld, d.Name))
-		if d.Group != "" && d.System == event.SystemKafka {
-			attrs = append(attrs, attribute.String(event.AttrMessagingKafkaConsumerGrp, d.Group))
-		}
-	}
-	return attrs
-}
-
-func (a *Agent) locationAttrs(d Destination) []attribute.KeyValue {
-	var attrs []attribute.KeyValue
-	if d.Partition >= 0 {
-		attrs = append(attrs, attribute.String(event.AttrMessagingDestinationPartID, strconv.Itoa(int(d.Partition))))
-		if a.cfg.oldSemconv {
-			attrs = append(attrs, attribute.Int(event.AttrMessagingKafkaPartitionOld, int(d.Partition)))
-		}
-	}
-	if d.Offset >= 0 {
-		switch d.System {
-		case event.SystemKafka:
-			attrs = append(attrs, attribute.Int64(event.AttrMessagingKafkaOffset, d.Offset))
-			if a.cfg.oldSemconv {
-				attrs = append(attrs, attribute.Int64(event.AttrMessagingKafkaOffsetOld, d.Offset))
-			}
-		default:
-			attrs = append(attrs, attribute.Int64(event.AttrMessagingNATSStreamSequence, d.Offset))
-		}
-	}
-	return attrs
+	s.finish(outcome, err)
 }

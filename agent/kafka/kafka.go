@@ -12,6 +12,7 @@ package kafka
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -37,35 +38,34 @@ var (
 // NewTracer returns the producer hooks for a.
 func NewTracer(a *agent.Agent) *Tracer { return &Tracer{a: a} }
 
-type spanKey struct{}
-
-// OnProduceRecordBuffered implements kgo.HookProduceRecordBuffered.
+// OnProduceRecordBuffered implements kgo.HookProduceRecordBuffered: the
+// record's context becomes the publish span's (one context layer).
 func (t *Tracer) OnProduceRecordBuffered(r *kgo.Record) {
 	ctx := r.Context
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	d := agent.Destination{System: event.SystemKafka, Name: r.Topic, Partition: -1, Offset: -1, PayloadSize: len(r.Value)}
-	ctx, span := t.a.StartPublish(ctx, (*Carrier)(r), d, "")
-	r.Context = context.WithValue(ctx, spanKey{}, span)
+	r.Context, _ = t.a.StartPublish(ctx, (*Carrier)(r), d, "")
 }
 
 // OnProduceRecordUnbuffered implements kgo.HookProduceRecordUnbuffered.
 func (t *Tracer) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
-	span, ok := r.Context.Value(spanKey{}).(trace.Span)
-	if !ok {
+	if r.Context == nil {
 		return
 	}
 	d := agent.Destination{System: event.SystemKafka, Name: r.Topic, Partition: -1, Offset: -1}
 	if err == nil {
 		d.Partition, d.Offset = r.Partition, r.Offset
 	}
-	t.a.EndPublish(span, d, err)
+	t.a.EndPublish(trace.SpanFromContext(r.Context), d, err)
 }
 
-// Carrier adapts a record's headers to propagation.TextMapCarrier. Set
-// replaces a header of the same key.
+// Carrier adapts a record's headers to propagation.TextMapCarrier and
+// agent.HeaderList. Set replaces a header of the same key.
 type Carrier kgo.Record
+
+var _ agent.HeaderList = (*Carrier)(nil)
 
 // Get returns the first value of key.
 func (c *Carrier) Get(key string) string {
@@ -86,6 +86,20 @@ func (c *Carrier) Set(key, value string) {
 		}
 	}
 	c.Headers = append(c.Headers, kgo.RecordHeader{Key: key, Value: []byte(value)})
+}
+
+// HeaderCount implements agent.HeaderList.
+func (c *Carrier) HeaderCount() int { return len(c.Headers) }
+
+// HeaderAt implements agent.HeaderList.
+func (c *Carrier) HeaderAt(i int) (string, []byte) { return c.Headers[i].Key, c.Headers[i].Value }
+
+// GrowHeaders implements agent.HeaderList.
+func (c *Carrier) GrowHeaders(n int) { c.Headers = slices.Grow(c.Headers, n) }
+
+// AddHeader implements agent.HeaderList.
+func (c *Carrier) AddHeader(key string, value []byte) {
+	c.Headers = append(c.Headers, kgo.RecordHeader{Key: key, Value: value})
 }
 
 // Keys lists the header keys.

@@ -1,0 +1,445 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/causeway-dev/causeway/event"
+)
+
+// entry is one span waiting for export: the agent's own record, or a
+// span of the SDK tracer (Agent.Tracer).
+type entry struct {
+	own *span
+	sdk sdktrace.ReadOnlySpan
+}
+
+// queue holds ended spans until export, up to cfg.queueSize of them:
+// spans are appended to the batch being filled under a mutex, and a full
+// batch is handed to the exporter goroutine at once (one channel send per
+// batch, not per span). It is also the SDK tracer's SpanProcessor. push
+// never blocks: past the bound, spans are dropped and counted.
+type queue struct {
+	exp   sdktrace.SpanExporter
+	cfg   config
+	res   *resource.Resource
+	scope instrumentation.Scope
+
+	mu     sync.Mutex
+	cur    []entry // the batch being filled
+	closed bool
+
+	full     chan []entry // full batches for the exporter goroutine
+	free     chan []entry // exported batches, for reuse
+	flush    chan chan struct{}
+	done     chan struct{}
+	stopped  chan struct{}
+	stopOnce sync.Once
+
+	queued            atomic.Int64 // spans pushed and not yet exported or dropped
+	exported, dropped atomic.Uint64
+
+	// exporter goroutine only
+	names map[destKey]*destInfo
+	ros   []sdktrace.ReadOnlySpan
+}
+
+func newQueue(exp sdktrace.SpanExporter, cfg config, res *resource.Resource, scope instrumentation.Scope) *queue {
+	// queued ≤ queueSize bounds the full batches waiting; one more slot
+	// for the batch being exported keeps the send from ever blocking.
+	batches := max(cfg.queueSize/cfg.batchSize, 1) + 1
+	q := &queue{exp: exp, cfg: cfg, res: res, scope: scope,
+		full: make(chan []entry, batches), free: make(chan []entry, batches),
+		flush: make(chan chan struct{}), done: make(chan struct{}), stopped: make(chan struct{}),
+		names: map[destKey]*destInfo{}}
+	q.cur = make([]entry, 0, min(cfg.batchSize, cfg.queueSize))
+	go q.run()
+	return q
+}
+
+// push queues an ended span, or drops and counts it.
+func (q *queue) push(e entry) {
+	q.mu.Lock()
+	if q.closed || q.queued.Load() >= int64(q.cfg.queueSize) {
+		q.mu.Unlock()
+		q.dropped.Add(1)
+		return
+	}
+	q.queued.Add(1)
+	q.cur = append(q.cur, e)
+	if len(q.cur) < q.cfg.batchSize {
+		q.mu.Unlock()
+		return
+	}
+	b := q.cur
+	q.cur = q.batch()
+	q.mu.Unlock()
+	q.full <- b
+}
+
+// batch returns an empty batch, reused when one is free. Called with q.mu held.
+func (q *queue) batch() []entry {
+	select {
+	case b := <-q.free:
+		return b
+	default:
+		return make([]entry, 0, q.cfg.batchSize)
+	}
+}
+
+// take removes the batch being filled.
+func (q *queue) take() []entry {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.cur) == 0 {
+		return nil
+	}
+	b := q.cur
+	q.cur = q.batch()
+	return b
+}
+
+// OnStart implements sdktrace.SpanProcessor.
+func (q *queue) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+
+// OnEnd implements sdktrace.SpanProcessor: spans of Agent.Tracer.
+func (q *queue) OnEnd(s sdktrace.ReadOnlySpan) { q.push(entry{sdk: s}) }
+
+func (q *queue) run() {
+	defer close(q.stopped)
+	tick := time.NewTicker(q.cfg.interval)
+	defer tick.Stop()
+	drain := func() {
+		for {
+			select {
+			case b := <-q.full:
+				q.export(b)
+			default:
+				q.export(q.take())
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case b := <-q.full:
+			q.export(b)
+		case <-tick.C:
+			q.export(q.take())
+		case ack := <-q.flush:
+			drain()
+			close(ack)
+		case <-q.done:
+			drain()
+			return
+		}
+	}
+}
+
+// export sends one batch: the agent's own spans become spanViews, their
+// attributes built here, off the application's goroutines.
+func (q *queue) export(b []entry) {
+	if len(b) == 0 {
+		return
+	}
+	own := 0
+	for _, e := range b {
+		if e.own != nil {
+			own++
+		}
+	}
+	views := make([]spanView, own)
+	attrs := make([]attribute.KeyValue, 0, own*attrsPerSpan)
+	q.ros = q.ros[:0]
+	v := 0
+	for _, e := range b {
+		if e.own == nil {
+			q.ros = append(q.ros, e.sdk)
+			continue
+		}
+		attrs = views[v].fill(q, e.own, attrs)
+		q.ros = append(q.ros, &views[v])
+		v++
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.timeout)
+	err := q.exp.ExportSpans(ctx, q.ros)
+	cancel()
+	if err != nil {
+		q.dropped.Add(uint64(len(b)))
+	} else {
+		q.exported.Add(uint64(len(b)))
+	}
+	q.queued.Add(-int64(len(b)))
+	clear(q.ros)
+	clear(b)
+	select {
+	case q.free <- b[:0]:
+	default:
+	}
+}
+
+// ForceFlush exports what is queued.
+func (q *queue) ForceFlush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case q.flush <- ack:
+	case <-q.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Shutdown flushes, stops accepting spans and stops the exporter.
+func (q *queue) Shutdown(ctx context.Context) error {
+	err := q.ForceFlush(ctx)
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.stopOnce.Do(func() { close(q.done) })
+	select {
+	case <-q.stopped:
+	case <-ctx.Done():
+		return errors.Join(err, ctx.Err())
+	}
+	return errors.Join(err, q.exp.Shutdown(ctx))
+}
+
+// attrsPerSpan is room for a span's attributes in the batch's buffer
+// (13 at most without old names; more just grow it).
+const attrsPerSpan = 14
+
+// destKey names the constant part of a span: where and what.
+type destKey struct {
+	system, name, group string
+	op                  event.Op
+	action              string
+}
+
+// destInfo is what spans of one destination and operation share: the
+// span name and the constant attributes, built once.
+type destInfo struct {
+	name  string
+	attrs []attribute.KeyValue
+}
+
+// maxDestinations bounds the cache of destInfo: beyond it (many distinct
+// subjects), the rest are built per batch.
+const maxDestinations = 4096
+
+// dest returns the shared part of s's span, cached per destination.
+func (q *queue) dest(s *span) *destInfo {
+	k := destKey{system: s.d.System, name: s.d.Name, group: s.d.Group, op: s.op, action: s.action}
+	if di, ok := q.names[k]; ok {
+		return di
+	}
+	opType, name := "send", s.d.Name+" publish"
+	switch s.op {
+	case event.OpProcess:
+		opType, name = "process", s.d.Name+" process"
+	case event.OpSettle:
+		opType, name = "settle", s.d.Name+" "+s.action
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String(event.AttrMessagingSystem, s.d.System),
+		attribute.String(event.AttrMessagingDestinationName, s.d.Name),
+		attribute.String(event.AttrMessagingOperationType, opType),
+		attribute.String(event.AttrMessagingOperationName, string(s.op)),
+	}
+	if s.d.Group != "" {
+		attrs = append(attrs, attribute.String(event.AttrMessagingConsumerGroupName, s.d.Group))
+	}
+	if s.op == event.OpSettle {
+		attrs = append(attrs, attribute.String("messaging.settle.action", s.action))
+	}
+	if q.cfg.oldSemconv {
+		attrs = append(attrs, attribute.String(event.AttrMessagingOperation, opType), attribute.String(event.AttrMessagingDestinationOld, s.d.Name))
+		if s.d.Group != "" && s.d.System == event.SystemKafka {
+			attrs = append(attrs, attribute.String(event.AttrMessagingKafkaConsumerGrp, s.d.Group))
+		}
+	}
+	di := &destInfo{name: name, attrs: attrs}
+	if len(q.names) < maxDestinations {
+		q.names[k] = di
+	}
+	return di
+}
+
+// spanView is a span as the exporter reads it: an sdktrace.ReadOnlySpan
+// over the span's fields and the attributes built for this batch. The
+// embedded interface is nil; it only supplies the interface's unexported
+// method, as the SDK's tracetest stubs do.
+type spanView struct {
+	sdktrace.ReadOnlySpan
+	s      *span
+	q      *queue
+	name   string
+	attrs  []attribute.KeyValue
+	link   [1]sdktrace.Link
+	links  []sdktrace.Link
+	events []sdktrace.Event
+}
+
+// fill builds the view of s, its attributes appended to buf (the batch's
+// buffer) and returned.
+func (v *spanView) fill(q *queue, s *span, buf []attribute.KeyValue) []attribute.KeyValue {
+	v.s, v.q = s, q
+	di := q.dest(s)
+	v.name = di.name
+	if s.name != "" {
+		v.name = s.name
+	}
+	from := len(buf)
+	buf = append(buf, di.attrs...)
+	d := &s.d
+	if d.PayloadSize >= 0 {
+		buf = append(buf, attribute.Int(event.AttrMessagingMessageBodySize, d.PayloadSize))
+	}
+	switch s.op {
+	case event.OpPublish:
+		buf = append(buf,
+			attribute.String(event.AttrMessagingMessageID, s.ev.ID),
+			attribute.String(event.AttrMessagingConversationID, s.ev.CorrelationID),
+			attribute.String(event.AttrCorrelationID, s.ev.CorrelationID))
+		if s.pubOp != "" {
+			buf = append(buf, attribute.String(event.AttrOp, string(s.pubOp)))
+		}
+		if s.ev.Type != "" {
+			buf = append(buf, attribute.String(event.AttrEventType, s.ev.Type))
+		}
+		if s.ev.CausationID != "" {
+			buf = append(buf, attribute.String(event.AttrCausationID, s.ev.CausationID))
+		}
+	case event.OpProcess:
+		buf = append(buf, attribute.Int(event.AttrAttempt, s.attempt))
+		if s.hasID {
+			buf = append(buf, attribute.String(event.AttrMessagingMessageID, s.ev.ID))
+		}
+		if s.hasCorr {
+			buf = append(buf, attribute.String(event.AttrMessagingConversationID, s.ev.CorrelationID),
+				attribute.String(event.AttrCorrelationID, s.ev.CorrelationID))
+		}
+		if s.ev.Type != "" {
+			buf = append(buf, attribute.String(event.AttrEventType, s.ev.Type))
+		}
+	case event.OpSettle:
+		if s.hasID {
+			buf = append(buf, attribute.String(event.AttrMessagingMessageID, s.ev.ID),
+				attribute.String(event.AttrCorrelationID, s.ev.CorrelationID))
+		}
+	}
+	if s.replayOf != "" {
+		buf = append(buf, attribute.String(event.AttrReplayOf, s.replayOf))
+	}
+	if d.Partition >= 0 {
+		buf = append(buf, attribute.String(event.AttrMessagingDestinationPartID, strconv.Itoa(int(d.Partition))))
+		if q.cfg.oldSemconv {
+			buf = append(buf, attribute.Int(event.AttrMessagingKafkaPartitionOld, int(d.Partition)))
+		}
+	}
+	if d.Offset >= 0 {
+		if d.System == event.SystemKafka {
+			buf = append(buf, attribute.Int64(event.AttrMessagingKafkaOffset, d.Offset))
+			if q.cfg.oldSemconv {
+				buf = append(buf, attribute.Int64(event.AttrMessagingKafkaOffsetOld, d.Offset))
+			}
+		} else {
+			buf = append(buf, attribute.Int64(event.AttrMessagingNATSStreamSequence, d.Offset))
+		}
+	}
+	if s.outcome != "" {
+		buf = append(buf, attribute.String(event.AttrOutcome, string(s.outcome)))
+	}
+	buf = append(buf, s.extra...)
+	v.attrs = buf[from:len(buf):len(buf)]
+
+	v.links = s.links
+	if s.link.IsValid() {
+		v.link[0] = sdktrace.Link{SpanContext: s.link}
+		v.links = v.link[:]
+		if len(s.links) > 0 {
+			v.links = append(v.link[:], s.links...)
+		}
+	}
+	v.events = s.events
+	if s.err != nil {
+		v.events = append(s.events, sdktrace.Event{Name: "exception", Time: s.end, Attributes: exceptionAttrs(s.err)})
+	}
+	return buf
+}
+
+// exceptionAttrs are an error's attributes on an "exception" event.
+func exceptionAttrs(err error) []attribute.KeyValue {
+	return []attribute.KeyValue{
+		attribute.String("exception.type", fmt.Sprintf("%T", err)),
+		attribute.String(event.AttrExceptionMessage, err.Error()),
+	}
+}
+
+// Name implements sdktrace.ReadOnlySpan.
+func (v *spanView) Name() string { return v.name }
+
+// SpanContext implements sdktrace.ReadOnlySpan.
+func (v *spanView) SpanContext() trace.SpanContext { return v.s.sc }
+
+// Parent implements sdktrace.ReadOnlySpan.
+func (v *spanView) Parent() trace.SpanContext { return v.s.parent }
+
+// SpanKind implements sdktrace.ReadOnlySpan.
+func (v *spanView) SpanKind() trace.SpanKind { return v.s.kind }
+
+// StartTime implements sdktrace.ReadOnlySpan.
+func (v *spanView) StartTime() time.Time { return v.s.start }
+
+// EndTime implements sdktrace.ReadOnlySpan.
+func (v *spanView) EndTime() time.Time { return v.s.end }
+
+// Attributes implements sdktrace.ReadOnlySpan.
+func (v *spanView) Attributes() []attribute.KeyValue { return v.attrs }
+
+// Links implements sdktrace.ReadOnlySpan.
+func (v *spanView) Links() []sdktrace.Link { return v.links }
+
+// Events implements sdktrace.ReadOnlySpan.
+func (v *spanView) Events() []sdktrace.Event { return v.events }
+
+// Status implements sdktrace.ReadOnlySpan.
+func (v *spanView) Status() sdktrace.Status { return v.s.status }
+
+// InstrumentationScope implements sdktrace.ReadOnlySpan.
+func (v *spanView) InstrumentationScope() instrumentation.Scope { return v.q.scope }
+
+// InstrumentationLibrary implements sdktrace.ReadOnlySpan.
+func (v *spanView) InstrumentationLibrary() instrumentation.Library { return v.q.scope } //nolint:staticcheck // the interface requires it
+
+// Resource implements sdktrace.ReadOnlySpan.
+func (v *spanView) Resource() *resource.Resource { return v.q.res }
+
+// DroppedAttributes implements sdktrace.ReadOnlySpan.
+func (v *spanView) DroppedAttributes() int { return 0 }
+
+// DroppedLinks implements sdktrace.ReadOnlySpan.
+func (v *spanView) DroppedLinks() int { return 0 }
+
+// DroppedEvents implements sdktrace.ReadOnlySpan.
+func (v *spanView) DroppedEvents() int { return 0 }
+
+// ChildSpanCount implements sdktrace.ReadOnlySpan.
+func (v *spanView) ChildSpanCount() int { return 0 }

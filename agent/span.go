@@ -1,0 +1,221 @@
+package agent
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+
+	"github.com/causeway-dev/causeway/event"
+)
+
+// span is the agent's own record of one messaging operation (publish,
+// process attempt or settle): fixed fields, set on the hot path without
+// building anything, turned into attributes by the exporter goroutine
+// (export.go) a batch at a time. It is a trace.Span, for callers, and
+// the context.Context that carries it, so a record's context holds the
+// span and the handled event in one layer (Value answers both the trace
+// package's span key and the agent's event key).
+//
+// A span that is not sampled, or made in metadata-only mode, is not
+// recording: it carries ids (its span context goes into traceparent, a
+// process span's Event into the handler's context) and is never
+// exported.
+type span struct {
+	context.Context // the context the span started in
+	embedded.Span
+
+	a         *Agent
+	kind      trace.SpanKind
+	op        event.Op // OpPublish, OpProcess or OpSettle
+	recording bool
+	// hasID, hasCorr: the message carried ce_id and a correlation id
+	// (process spans); the conventions' attributes are set only then.
+	hasID, hasCorr bool
+
+	sc, parent, link trace.SpanContext
+	start            time.Time
+	d                Destination
+	ev               Event    // the message's ids
+	pubOp            event.Op // a publish's causeway.op (dead_letter, replay), "" for a plain publish
+	replayOf         string
+	action           string // a settle's ack, nak or term
+	attempt          int
+
+	mu      sync.Mutex
+	ended   bool
+	end     time.Time
+	outcome event.Outcome
+	err     error
+	status  sdktrace.Status
+	name    string // set by SetName, else derived from the destination
+	extra   []attribute.KeyValue
+	events  []sdktrace.Event
+	links   []sdktrace.Link
+}
+
+var _ trace.Span = (*span)(nil)
+
+// spanKey is the trace package's context key of the current span, learnt
+// once by asking trace.SpanFromContext for it, so that a span's context
+// answers trace.SpanFromContext without a second context layer.
+var spanKey = func() any {
+	var k keySpy
+	trace.SpanFromContext(&k)
+	return k.key
+}()
+
+// keySpy is a context that remembers the key it was asked for.
+type keySpy struct {
+	context.Context
+	key any
+}
+
+func (k *keySpy) Value(key any) any { k.key = key; return nil }
+
+// Value implements context.Context: the span itself for the trace
+// package, a process span's Event for EventFromContext.
+func (s *span) Value(key any) any {
+	switch key {
+	case spanKey:
+		return s
+	case any(eventKey{}):
+		if s.op == event.OpProcess {
+			return s
+		}
+	}
+	return s.Context.Value(key)
+}
+
+// End implements trace.Span: the span is queued for export if it is
+// recording.
+func (s *span) End(opts ...trace.SpanEndOption) {
+	end := time.Now()
+	if len(opts) > 0 {
+		if cfg := trace.NewSpanEndConfig(opts...); !cfg.Timestamp().IsZero() {
+			ts := cfg.Timestamp()
+			end = ts
+		}
+	}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended, s.end = true, end
+	s.mu.Unlock()
+	if s.recording {
+		s.a.q.push(entry{own: s})
+	}
+}
+
+// AddEvent implements trace.Span.
+func (s *span) AddEvent(name string, opts ...trace.EventOption) {
+	if !s.recording {
+		return
+	}
+	cfg := trace.NewEventConfig(opts...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended {
+		s.events = append(s.events, sdktrace.Event{Name: name, Attributes: cfg.Attributes(), Time: cfg.Timestamp()})
+	}
+}
+
+// AddLink implements trace.Span.
+func (s *span) AddLink(l trace.Link) {
+	if !s.recording || !l.SpanContext.IsValid() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended {
+		s.links = append(s.links, sdktrace.Link{SpanContext: l.SpanContext, Attributes: l.Attributes})
+	}
+}
+
+// IsRecording implements trace.Span.
+func (s *span) IsRecording() bool {
+	if !s.recording {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.ended
+}
+
+// RecordError implements trace.Span: an "exception" event, as the SDK
+// records it.
+func (s *span) RecordError(err error, opts ...trace.EventOption) {
+	if err == nil || !s.recording {
+		return
+	}
+	opts = append(opts, trace.WithAttributes(exceptionAttrs(err)...))
+	s.AddEvent("exception", opts...)
+}
+
+// SpanContext implements trace.Span.
+func (s *span) SpanContext() trace.SpanContext { return s.sc }
+
+// SetStatus implements trace.Span with the SDK's precedence: Ok is
+// final, Error replaces Unset, Unset changes nothing.
+func (s *span) SetStatus(code codes.Code, description string) {
+	if !s.recording || code == codes.Unset {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended || s.status.Code == codes.Ok {
+		return
+	}
+	s.status = sdktrace.Status{Code: code}
+	if code == codes.Error {
+		s.status.Description = description
+	}
+}
+
+// SetName implements trace.Span.
+func (s *span) SetName(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended {
+		s.name = name
+	}
+}
+
+// SetAttributes implements trace.Span: kept beside the agent's own
+// attributes.
+func (s *span) SetAttributes(kv ...attribute.KeyValue) {
+	if !s.recording || len(kv) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended {
+		s.extra = append(s.extra, kv...)
+	}
+}
+
+// TracerProvider implements trace.Span.
+func (s *span) TracerProvider() trace.TracerProvider { return s.a.tp }
+
+// finish sets how the operation ended (outcome "" leaves it unset) and
+// ends the span.
+func (s *span) finish(outcome event.Outcome, err error) {
+	if s.recording {
+		s.mu.Lock()
+		if !s.ended {
+			s.outcome, s.err = outcome, err
+			if err != nil && s.status.Code != codes.Ok {
+				s.status = sdktrace.Status{Code: codes.Error, Description: err.Error()}
+			}
+		}
+		s.mu.Unlock()
+	}
+	s.End()
+}
