@@ -220,10 +220,11 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	if e := p.str("event_id"); e != "" {
 		q.EventIDs = []string{e}
 	}
+	id, byID := p.idParam() // any kind of id: see lookup.go
 	// A lookup by id reads that id's index and stops at the page: it is
 	// not windowed. Any other search reads a window.
 	var win *Window
-	if q.CorrelationID == "" && len(q.TraceIDs) == 0 && len(q.EventIDs) == 0 {
+	if !byID && q.CorrelationID == "" && len(q.TraceIDs) == 0 && len(q.EventIDs) == 0 {
 		wd, err := a.window(ctx, p, a.cfg.MaxWindow)
 		if err != nil {
 			a.fail(w, r, err)
@@ -237,12 +238,34 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, p.err)
 		return
 	}
-	page, err := a.r.Events(ctx, q)
+	out := map[string]any{}
+	if byID {
+		kind, err := store.Resolve(ctx, a.r, id)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out["matched"] = kind
+		if kind == store.NoMatch {
+			out["events"], out["next_cursor"], out["truncated"] = []event.Event{}, "", false
+			writeJSON(w, http.StatusOK, out)
+			return
+		}
+		k := kind.EventQuery(id)
+		q.CorrelationID, q.TraceIDs, q.EventIDs, q.MessageKey = k.CorrelationID, k.TraceIDs, k.EventIDs, k.MessageKey
+	}
+	var page store.EventPage
+	var err error
+	if q.CorrelationID != "" {
+		page, err = a.correlatedEvents(ctx, q, out) // with the events that inherit it
+	} else {
+		page, err = a.r.Events(ctx, q)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := map[string]any{"events": page.Events, "next_cursor": page.Next, "truncated": page.Next != ""}
+	out["events"], out["next_cursor"], out["truncated"] = page.Events, page.Next, page.Next != ""
 	if win != nil {
 		out["window"] = win
 	}
@@ -259,16 +282,40 @@ func (a *API) graph(w http.ResponseWriter, r *http.Request) {
 		writeError(w, p.err)
 		return
 	}
+	id, byID := p.idParam() // any kind of id: see lookup.go
+	if p.err != nil {
+		writeError(w, p.err)
+		return
+	}
 	if q.MaxNodes > a.cfg.MaxGraphNodes {
 		writeError(w, badRequest("max_nodes %d is above %d", q.MaxNodes, a.cfg.MaxGraphNodes))
 		return
 	}
-	g, err := store.Walk(ctx, a.r, q)
+	if !byID {
+		g, err := store.Walk(ctx, a.r, q)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, g)
+		return
+	}
+	kind, err := store.Resolve(ctx, a.r, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, g)
+	g := &store.Graph{Nodes: []event.Event{}, Edges: []store.GraphEdge{}}
+	if kind != store.NoMatch {
+		if g, err = store.Walk(ctx, a.r, kind.GraphQuery(id, q.MaxNodes, q.MaxDepth)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*store.Graph
+		Matched store.IDKind `json:"matched"`
+	}{g, kind})
 }
 
 // trace answers a trace's spans, the earliest first, at most
