@@ -116,6 +116,9 @@ type JourneyStats struct {
 	// window's terminal entities.
 	P50NS uint64 `json:"p50_ns"`
 	P99NS uint64 `json:"p99_ns"`
+	// Slowest is the correlation id of the window's terminal entity that
+	// took longest (the smallest id among equals), empty when none ended.
+	Slowest string `json:"slowest,omitempty"`
 	// Stuck counts every entity stuck at Now, whenever it started.
 	Stuck uint64 `json:"stuck"`
 }

@@ -118,6 +118,10 @@ func (s *Store) JourneyStats(ctx context.Context, q store.JourneyStatsQuery) (st
 			}
 			*qt.out = uint64(d)
 		}
+		if err = s.r.QueryRowContext(ctx, `SELECT correlation_id FROM journey_ledger`+w.String()+
+			` AND done = 1 ORDER BY last_ns - first_ns DESC, correlation_id LIMIT 1`, w.args...).Scan(&st.Slowest); err != nil {
+			return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
+		}
 	}
 	err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM journey_ledger WHERE journey = ? AND `+stuckCond,
 		q.Journey, now-q.StuckAfter.Nanoseconds()).Scan(&st.Stuck)

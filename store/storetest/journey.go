@@ -110,7 +110,7 @@ func wantLedgerStats() store.JourneyStats {
 	return store.JourneyStats{Started: 12, InFlight: 5, Completed: 3, Failed: 1, Compensated: 1, DeadLettered: 2,
 		// Eligible: the 5 terminal + 6 open older than 30 s (young is not);
 		// good: terminal within 30 s (all but ok-slow).
-		Eligible: 11, Good: 4, P50NS: uint64(5 * time.Second), P99NS: uint64(40 * time.Second),
+		Eligible: 11, Good: 4, P50NS: uint64(5 * time.Second), P99NS: uint64(40 * time.Second), Slowest: "ok-slow",
 		// Stuck: 2 dead-lettered, 3 never consumed, 1 behind a handler down.
 		Stuck: 6}
 }

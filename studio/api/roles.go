@@ -25,40 +25,48 @@ type Access struct {
 //
 // viewer: reads and dry runs (payloads hidden below studio.payloads_min_role);
 // operator: replays, cancelling them, alert test sends;
-// admin: alert-rule changes (and settings and tokens, which are
+// admin: alert-rule and journey changes (and settings and tokens, which are
 // configuration, not routes).
 var routeRoles = map[string]Access{
-	"GET /api/v1/health":                  {Role: Public},
-	"GET /api/v1/ready":                   {Role: Public},
-	"GET /api/v1/openapi.json":            {Role: auth.Viewer},
-	"GET /api/v1/events":                  {Role: auth.Viewer},
-	"GET /api/v1/graph":                   {Role: auth.Viewer},
-	"GET /api/v1/traces/{trace_id}":       {Role: auth.Viewer},
-	"GET /api/v1/flows":                   {Role: auth.Viewer},
-	"GET /api/v1/lag":                     {Role: auth.Viewer},
-	"GET /api/v1/lag/series":              {Role: auth.Viewer},
-	"GET /api/v1/dlq":                     {Role: auth.Viewer},
-	"GET /api/v1/dlq/{id}":                {Role: auth.Viewer},
-	"GET /api/v1/live":                    {Role: auth.Viewer},
-	"GET /api/v1/alerts/rules":            {Role: auth.Viewer},
-	"GET /api/v1/alerts/rules/{id}":       {Role: auth.Viewer},
-	"GET /api/v1/alerts/events":           {Role: auth.Viewer},
-	"POST /api/v1/alerts/rules":           {Role: auth.Admin},
-	"PUT /api/v1/alerts/rules/{id}":       {Role: auth.Admin},
-	"DELETE /api/v1/alerts/rules/{id}":    {Role: auth.Admin},
-	"POST /api/v1/alerts/rules/{id}/test": {Role: auth.Operator},
-	"GET /api/v1/replays":                 {Role: auth.Viewer},
-	"GET /api/v1/replays/{id}":            {Role: auth.Viewer},
-	"POST /api/v1/replays":                {Role: auth.Viewer, RunRole: auth.Operator},
-	"POST /api/v1/replays/{id}/cancel":    {Role: auth.Operator},
-	"/api/v1/":                            {Role: auth.Viewer}, // unknown paths: 404 only for a valid token
+	"GET /api/v1/health":                   {Role: Public},
+	"GET /api/v1/ready":                    {Role: Public},
+	"GET /api/v1/openapi.json":             {Role: auth.Viewer},
+	"GET /api/v1/events":                   {Role: auth.Viewer},
+	"GET /api/v1/graph":                    {Role: auth.Viewer},
+	"GET /api/v1/traces/{trace_id}":        {Role: auth.Viewer},
+	"GET /api/v1/flows":                    {Role: auth.Viewer},
+	"GET /api/v1/lag":                      {Role: auth.Viewer},
+	"GET /api/v1/lag/series":               {Role: auth.Viewer},
+	"GET /api/v1/dlq":                      {Role: auth.Viewer},
+	"GET /api/v1/dlq/{id}":                 {Role: auth.Viewer},
+	"GET /api/v1/live":                     {Role: auth.Viewer},
+	"GET /api/v1/alerts/rules":             {Role: auth.Viewer},
+	"GET /api/v1/alerts/rules/{id}":        {Role: auth.Viewer},
+	"GET /api/v1/alerts/events":            {Role: auth.Viewer},
+	"POST /api/v1/alerts/rules":            {Role: auth.Admin},
+	"PUT /api/v1/alerts/rules/{id}":        {Role: auth.Admin},
+	"DELETE /api/v1/alerts/rules/{id}":     {Role: auth.Admin},
+	"POST /api/v1/alerts/rules/{id}/test":  {Role: auth.Operator},
+	"GET /api/v1/replays":                  {Role: auth.Viewer},
+	"GET /api/v1/replays/{id}":             {Role: auth.Viewer},
+	"POST /api/v1/replays":                 {Role: auth.Viewer, RunRole: auth.Operator},
+	"POST /api/v1/replays/{id}/cancel":     {Role: auth.Operator},
+	"GET /api/v1/journeys":                 {Role: auth.Viewer},
+	"GET /api/v1/journeys/suggestions":     {Role: auth.Viewer},
+	"GET /api/v1/journeys/{name}":          {Role: auth.Viewer},
+	"GET /api/v1/journeys/{name}/stuck":    {Role: auth.Viewer},
+	"GET /api/v1/journeys/{name}/entities": {Role: auth.Viewer},
+	"POST /api/v1/journeys":                {Role: auth.Admin},
+	"PUT /api/v1/journeys/{name}":          {Role: auth.Admin},
+	"DELETE /api/v1/journeys/{name}":       {Role: auth.Admin},
+	"/api/v1/":                             {Role: auth.Viewer}, // unknown paths: 404 only for a valid token
 }
 
 // channelRoles is the minimum role for each live websocket channel.
 // Live frames carry no payloads, so every channel is a viewer's.
 var channelRoles = map[string]auth.Role{
 	"events": auth.Viewer, "flows": auth.Viewer, "lag": auth.Viewer, "dlq": auth.Viewer,
-	"replays": auth.Viewer, "alerts": auth.Viewer,
+	"replays": auth.Viewer, "alerts": auth.Viewer, "journeys": auth.Viewer,
 }
 
 // RouteRoles returns a copy of the route table.

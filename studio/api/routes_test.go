@@ -23,6 +23,7 @@ func registered() []string {
 	a.Register(mux)
 	a.RegisterAlerts(mux, alert.NewEngine(nil, nil, a.log))
 	a.RegisterReplays(mux, nil)
+	a.RegisterJourneys(mux, nil)
 	a.Mount(mux, "GET /api/v1/live", http.NotFoundHandler())
 	return a.Routes()
 }

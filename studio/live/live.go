@@ -58,10 +58,12 @@ const (
 	ChannelDLQ     = "dlq"
 	ChannelReplays = "replays"
 	ChannelAlerts  = "alerts"
+	// ChannelJourneys carries the journey ledger's updates (filter: journey).
+	ChannelJourneys = "journeys"
 )
 
 // channels are the channels a client may subscribe to.
-var channels = []string{ChannelEvents, ChannelFlows, ChannelLag, ChannelDLQ, ChannelReplays, ChannelAlerts}
+var channels = []string{ChannelEvents, ChannelFlows, ChannelLag, ChannelDLQ, ChannelReplays, ChannelAlerts, ChannelJourneys}
 
 // Channels lists the channels a client can subscribe to.
 func Channels() []string { return slices.Clone(channels) }
@@ -184,6 +186,7 @@ type Filter struct {
 	Group         string `json:"group,omitempty"`
 	Source        string `json:"source,omitempty"`
 	ReplayID      string `json:"replay_id,omitempty"`
+	Journey       string `json:"journey,omitempty"`
 }
 
 func (f Filter) event(e *event.Event) bool {

@@ -1,0 +1,213 @@
+package journey
+
+import (
+	"slices"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
+)
+
+// role is what a step is to its journey.
+type role uint8
+
+const (
+	roleStep role = iota
+	roleStart
+	roleSuccess
+	roleFailure
+	roleCompensated
+)
+
+// rule is one step of one journey in a Set's index.
+type rule struct {
+	journey int
+	step    Step
+	role    role
+}
+
+// Set is a compiled list of journeys that classifies events. It is
+// immutable and safe for concurrent use.
+type Set struct {
+	journeys []Journey
+	byType   map[string][]rule
+	byDest   map[string][]rule // rules with a destination and no event type
+}
+
+// NewSet compiles journeys (each valid, names unique: the caller checked).
+func NewSet(js []Journey) *Set {
+	s := &Set{byType: map[string][]rule{}, byDest: map[string][]rule{}}
+	for i, j := range js {
+		j = j.WithDefaults()
+		s.journeys = append(s.journeys, j)
+		add := func(r role, steps ...Step) {
+			for _, st := range steps {
+				ru := rule{journey: i, step: st, role: r}
+				if st.EventType != "" {
+					s.byType[st.EventType] = append(s.byType[st.EventType], ru)
+				} else {
+					s.byDest[st.Destination] = append(s.byDest[st.Destination], ru)
+				}
+			}
+		}
+		add(roleStart, j.Start)
+		add(roleStep, j.Steps...)
+		add(roleStep, j.Compensation...)
+		add(roleSuccess, j.Success...)
+		add(roleFailure, j.Failure...)
+		add(roleCompensated, j.Compensated...)
+	}
+	return s
+}
+
+// Journeys returns the set's journeys, defaults filled in, in order.
+func (s *Set) Journeys() []Journey { return slices.Clone(s.journeys) }
+
+// Journey returns the journey named name.
+func (s *Set) Journey(name string) (Journey, bool) {
+	for _, j := range s.journeys {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return Journey{}, false
+}
+
+// Len is the number of journeys.
+func (s *Set) Len() int { return len(s.journeys) }
+
+// match is the best rule of one journey an event matched, by priority:
+// a terminal outcome (published, or its op), the start (published, or
+// its op), a step, then a start or outcome step met by another op (the
+// payment service processing order.placed is still at that step).
+type match struct {
+	rule     rule
+	priority int
+}
+
+func (m *match) offer(r rule, e *event.Event) {
+	p := 0
+	switch {
+	case r.role >= roleSuccess && r.step.matches(e, true):
+		p = 4
+	case r.role == roleStart && r.step.matches(e, true):
+		p = 3
+	case r.role == roleStep && r.step.matches(e, false):
+		p = 2
+	case r.step.matches(e, false):
+		p = 1
+	}
+	if p > m.priority {
+		m.rule, m.priority = r, p
+	}
+}
+
+// update is the ledger update of e for the matched rule.
+func (s *Set) update(m match, e *event.Event) store.LedgerUpdate {
+	u := store.LedgerUpdate{Journey: s.journeys[m.rule.journey].Name, CorrelationID: e.CorrelationID, AtNS: e.StartNS,
+		Step: m.rule.step.StepName(), Service: e.Service, Destination: e.Destination, Op: e.Op, EventID: e.EventID,
+		State: store.JourneyInFlight}
+	if e.Outcome != event.OutcomeOK && e.Outcome != "" {
+		u.Reason = e.Error
+	}
+	switch {
+	case m.priority == 4 && m.rule.role == roleSuccess:
+		u.State = store.JourneyCompleted
+	case m.priority == 4 && m.rule.role == roleFailure:
+		u.State = store.JourneyFailed
+	case m.priority == 4 && m.rule.role == roleCompensated:
+		u.State = store.JourneyCompensated
+	case e.Op == event.OpDeadLetter || e.Outcome == event.OutcomeDeadLettered:
+		u.State = store.JourneyDeadLettered
+	}
+	u.Start = m.priority == 3
+	return u
+}
+
+// Updates classifies events and returns the ledger updates they make,
+// at most three per journey and correlation: the one of greatest rank
+// (what the entry shows), the earliest (its first time) and the earliest
+// start, when they differ. Events without a correlation id belong to no
+// entity.
+func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
+	if len(s.journeys) == 0 {
+		return nil
+	}
+	type key struct {
+		journey int
+		corr    string
+	}
+	type reduced struct{ top, first, start *store.LedgerUpdate }
+	var order []key
+	acc := map[key]*reduced{}
+	best := make([]match, len(s.journeys))
+	var touched []int
+	for i := range events {
+		e := &events[i]
+		if e.CorrelationID == "" {
+			continue
+		}
+		touched = touched[:0]
+		for _, list := range [][]rule{s.byType[e.EventType], s.byDest[e.Destination]} {
+			for _, r := range list {
+				if best[r.journey].priority == 0 {
+					touched = append(touched, r.journey)
+				}
+				best[r.journey].offer(r, e)
+			}
+		}
+		for _, j := range touched {
+			m := best[j]
+			best[j] = match{}
+			if m.priority == 0 {
+				continue
+			}
+			u := s.update(m, e)
+			k := key{j, e.CorrelationID}
+			r := acc[k]
+			if r == nil {
+				r = &reduced{}
+				acc[k] = r
+				order = append(order, k)
+			}
+			if r.top == nil || store.LedgerRank(u) > store.LedgerRank(*r.top) {
+				r.top = &u
+			}
+			if r.first == nil || u.AtNS < r.first.AtNS {
+				r.first = &u
+			}
+			if u.Start && (r.start == nil || u.AtNS < r.start.AtNS) {
+				r.start = &u
+			}
+		}
+	}
+	out := make([]store.LedgerUpdate, 0, len(order))
+	for _, k := range order {
+		r := acc[k]
+		out = append(out, *r.top)
+		if r.first != r.top {
+			out = append(out, *r.first)
+		}
+		if r.start != nil && r.start != r.top && r.start != r.first {
+			out = append(out, *r.start)
+		}
+	}
+	return out
+}
+
+// stepOf returns the step of journey ji that e belongs to, if any.
+func (s *Set) stepOf(ji int, e *event.Event) (string, bool) {
+	var m match
+	for _, list := range [][]rule{s.byType[e.EventType], s.byDest[e.Destination]} {
+		for _, r := range list {
+			if r.journey == ji {
+				m.offer(r, e)
+			}
+		}
+	}
+	return m.rule.step.StepName(), m.priority > 0
+}
+
+// index returns the position of the journey named name.
+func (s *Set) index(name string) int {
+	return slices.IndexFunc(s.journeys, func(j Journey) bool { return j.Name == name })
+}
