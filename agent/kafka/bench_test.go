@@ -6,25 +6,68 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kotel"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/agent/kafka"
 )
 
-// BenchmarkProduceConsume produces records through kfake and consumes
-// them, bare, with this agent (producer hooks plus a process span per
-// record) and with franz-go's own kotel plugin, spans going to a no-op
-// exporter in both instrumented cases; and with the agent exporting over
-// OTLP/HTTP to a live endpoint (collector up) and to a closed port
-// (collector down), both encoding every span. make bench puts the ratios in
-// docs/benchmarks.md.
+// countingExporter is the exporter of every instrumented row: it counts
+// the spans it is handed and does nothing else, so the rows compare the
+// instrumentation, not an exporter.
+type countingExporter struct{ spans atomic.Int64 }
+
+func (e *countingExporter) ExportSpans(_ context.Context, s []sdktrace.ReadOnlySpan) error {
+	e.spans.Add(int64(len(s)))
+	return nil
+}
+
+func (e *countingExporter) Shutdown(context.Context) error { return nil }
+
+// endCounter is a SpanProcessor counting the spans kotel ends, so its
+// row can report the spans its batch processor dropped.
+type endCounter struct{ ended atomic.Int64 }
+
+func (c *endCounter) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (c *endCounter) OnEnd(sdktrace.ReadOnlySpan)                     { c.ended.Add(1) }
+func (c *endCounter) Shutdown(context.Context) error                  { return nil }
+func (c *endCounter) ForceFlush(context.Context) error                { return nil }
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// spin is a handler that works for d (a busy loop: a sleep this short
+// would measure the timer, not the instrumentation).
+func spin(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
+}
+
+// BenchmarkProduceConsume produces 1 KiB records through kfake and
+// consumes them, bare and instrumented, with no handler work and with a
+// 20 µs handler. Every instrumented row exports to the same counting
+// exporter: franz-go's kotel plugin (propagating W3C trace context, its
+// batch span processor sized like the agent's queue), the agent, the
+// agent sampled at 0.1 (WithSampler) and in metadata-only mode; and the
+// agent exporting over OTLP/HTTP to a live endpoint and to a closed port.
+// cpu-ns/op is the process's CPU time per record (getrusage), steadier
+// than wall time on a shared machine; dropped/op the spans lost per
+// record. make bench puts the ratios in docs/benchmarks.md.
 func BenchmarkProduceConsume(b *testing.B) {
 	// An OTLP/HTTP endpoint that accepts everything: the collector-up case.
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,72 +75,102 @@ func BenchmarkProduceConsume(b *testing.B) {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
 	defer sink.Close()
-	for _, mode := range []string{"bare", "agent", "agent-collector-up", "agent-collector-down", "kotel"} {
-		b.Run(mode, func(b *testing.B) {
-			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "bench"))
-			if err != nil {
-				b.Fatal(err)
+	for _, work := range []time.Duration{0, 20 * time.Microsecond} {
+		modes := []string{"bare", "kotel", "agent", "agent-sampled", "agent-metadata"}
+		if work == 0 {
+			modes = append(modes, "agent-collector-up", "agent-collector-down")
+		}
+		for _, mode := range modes {
+			name := mode
+			if work > 0 {
+				name += "-handler20us"
 			}
-			defer c.Close()
-			ctx := context.Background()
-			var hooks []kgo.Hook
-			var process func(r *kgo.Record)
-			switch mode {
-			case "agent", "agent-collector-up", "agent-collector-down":
-				opt := agent.WithExporter(tracetest.NewNoopExporter())
-				if mode == "agent-collector-up" {
-					opt = agent.WithCollector(sink.URL)
-				}
-				if mode == "agent-collector-down" {
-					// OTLP to a port nobody listens on: every export fails.
-					l, _ := net.Listen("tcp", "127.0.0.1:0")
-					addr := l.Addr().String()
-					l.Close()
-					opt = agent.WithCollector("http://" + addr)
-				}
-				a, err := agent.New(ctx, agent.WithService("bench"), opt)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer a.Close(ctx)
-				hooks = []kgo.Hook{kafka.NewTracer(a)}
-				process = func(r *kgo.Record) {
-					kafka.Handle(ctx, a, nil, "bench", r, agent.Policy{}, func(context.Context, *kgo.Record) error { return nil })
-				}
-			case "kotel":
-				tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
-				defer tp.Shutdown(ctx)
-				tr := kotel.NewTracer(kotel.TracerProvider(tp), kotel.LinkSpans())
-				hooks = kotel.NewKotel(kotel.WithTracer(tr)).Hooks()
-				process = func(r *kgo.Record) {
-					_, span := tr.WithProcessSpan(r)
-					span.End()
-				}
-			default:
-				process = func(*kgo.Record) {}
-			}
-			prod, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.WithHooks(hooks...), kgo.DefaultProduceTopic("bench"))
-			defer prod.Close()
-			cons, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.WithHooks(hooks...), kgo.ConsumeTopics("bench"),
-				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-			defer cons.Close()
-			value := make([]byte, 1024)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(value)))
-			b.ResetTimer()
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				for n := 0; n < b.N; {
-					cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) { process(r); n++ })
-				}
-			}()
-			for i := 0; i < b.N; i++ {
-				prod.Produce(ctx, &kgo.Record{Value: value, Context: ctx}, nil)
-			}
-			prod.Flush(ctx)
-			<-done
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-		})
+			b.Run(name, func(b *testing.B) { benchProduceConsume(b, mode, work, sink.URL) })
+		}
+	}
+}
+
+func benchProduceConsume(b *testing.B, mode string, work time.Duration, sinkURL string) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	exp := &countingExporter{}
+	var hooks []kgo.Hook
+	process := func(*kgo.Record) { spin(work) }
+	var dropped func() int64
+	switch mode {
+	case "agent", "agent-sampled", "agent-metadata", "agent-collector-up", "agent-collector-down":
+		opts := []agent.Option{agent.WithService("bench"), agent.WithExporter(exp)}
+		switch mode {
+		case "agent-sampled":
+			opts = append(opts, agent.WithSampler(sdktrace.TraceIDRatioBased(0.1)))
+		case "agent-metadata":
+			opts = append(opts, agent.WithMetadataOnly())
+		case "agent-collector-up":
+			opts = append(opts, agent.WithCollector(sinkURL), agent.WithExporter(nil))
+		case "agent-collector-down":
+			// OTLP to a port nobody listens on: every export fails.
+			l, _ := net.Listen("tcp", "127.0.0.1:0")
+			addr := l.Addr().String()
+			l.Close()
+			opts = append(opts, agent.WithCollector("http://"+addr), agent.WithExporter(nil))
+		}
+		a, err := agent.New(ctx, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer a.Close(ctx)
+		hooks = []kgo.Hook{kafka.NewTracer(a)}
+		process = func(r *kgo.Record) {
+			kafka.Handle(ctx, a, nil, "bench", r, agent.Policy{}, func(context.Context, *kgo.Record) error { spin(work); return nil })
+		}
+		if mode != "agent-collector-down" {
+			dropped = func() int64 { a.Flush(ctx); return int64(a.Stats().Dropped) }
+		}
+	case "kotel":
+		ends := &endCounter{}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(ends),
+			sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(8192), sdktrace.WithMaxExportBatchSize(512)))
+		defer tp.Shutdown(ctx)
+		tr := kotel.NewTracer(kotel.TracerProvider(tp), kotel.TracerPropagator(propagation.TraceContext{}), kotel.LinkSpans())
+		hooks = kotel.NewKotel(kotel.WithTracer(tr)).Hooks()
+		process = func(r *kgo.Record) {
+			_, span := tr.WithProcessSpan(r)
+			spin(work)
+			span.End()
+		}
+		dropped = func() int64 { tp.ForceFlush(ctx); return ends.ended.Load() - exp.spans.Load() }
+	}
+	prod, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.WithHooks(hooks...), kgo.DefaultProduceTopic("bench"))
+	defer prod.Close()
+	cons, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.WithHooks(hooks...), kgo.ConsumeTopics("bench"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cons.Close()
+	value := make([]byte, 1024)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(value)))
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 0; n < b.N; {
+			cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) { process(r); n++ })
+		}
+	}()
+	for i := 0; i < b.N; i++ {
+		prod.Produce(ctx, &kgo.Record{Value: value, Context: ctx}, nil)
+	}
+	prod.Flush(ctx)
+	<-done
+	b.StopTimer()
+	cpu := processCPU(b) - cpu0
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	if dropped != nil {
+		b.ReportMetric(float64(dropped())/float64(b.N), "dropped/op")
 	}
 }
