@@ -219,43 +219,6 @@ func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) (_ []event.Edge, e
 	return out, nil
 }
 
-// Spans implements store.Reader.
-func (s *Store) Spans(ctx context.Context, traceID string, limit int) (_ []event.Span, err error) {
-	ctx = s.readContext(ctx)
-	defer classify(ctx, &err)
-	if limit < 0 {
-		return nil, fmt.Errorf("clickhouse store: spans: %w", store.Invalid("limit %d is negative", limit))
-	}
-	query := `SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
-		status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values
-		FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id LIMIT 1 BY trace_id, span_id`
-	args := []any{traceID}
-	if limit > 0 {
-		query += " LIMIT ?"
-		args = append(args, limit)
-	}
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse store: spans: %w", err)
-	}
-	defer rows.Close()
-	out := []event.Span{}
-	for rows.Next() {
-		var sp event.Span
-		var lt, ls, ak, av []string
-		if err := rows.Scan(&sp.TraceID, &sp.SpanID, &sp.ParentSpanID, &sp.Service, &sp.Name, &sp.Kind, &sp.StartNS,
-			&sp.DurationNS, &sp.StatusCode, &sp.StatusMessage, &lt, &ls, &ak, &av); err != nil {
-			return nil, fmt.Errorf("clickhouse store: spans: %w", err)
-		}
-		sp.Links, sp.Attributes = toLinks(lt, ls), toMap(ak, av)
-		out = append(out, sp)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse store: spans: %w", err)
-	}
-	return out, nil
-}
-
 // Flows implements store.Reader from the per-minute aggregates: the
 // window is widened to whole minutes.
 func (s *Store) Flows(ctx context.Context, q store.FlowQuery) (_ store.FlowMap, err error) {

@@ -170,7 +170,8 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 }
 
 // retainTable removes t's rows of days before day on one node and
-// returns the rows removed per table name.
+// returns the rows removed per table name. Dropping days of events also
+// counts, as "spans", the spans kept in those event rows.
 func retainTable(ctx context.Context, n retentionNode, t chRetentionTable, day time.Time) (map[string]int64, error) {
 	table := n.db + "." + t.name
 	if t.dateCol == "" {
@@ -193,6 +194,16 @@ func retainTable(ctx context.Context, n retentionNode, t chRetentionTable, day t
 	}
 	out := map[string]int64{}
 	for _, part := range parts {
+		if t.name == "events" {
+			// The spans kept in these event rows (spans.go) go with them.
+			var spans uint64
+			if err := n.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE date = toDate(?) AND span = 1", part.day).Scan(&spans); err != nil {
+				return out, fmt.Errorf("count the spans of %s: %w", part.literal, err)
+			}
+			if spans > 0 {
+				out["spans"] += int64(spans)
+			}
+		}
 		if err := n.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", table, part.literal)); err != nil {
 			return out, fmt.Errorf("drop partition %s: %w", part.literal, err)
 		}
@@ -204,6 +215,7 @@ func retainTable(ctx context.Context, n retentionNode, t chRetentionTable, day t
 // partition is one day's partition of a table.
 type partition struct {
 	literal string // as DROP PARTITION takes it: '2026-12-01'
+	day     string // 2026-12-01
 	rows    int64
 }
 
@@ -228,7 +240,7 @@ func oldPartitions(ctx context.Context, n retentionNode, table string, day time.
 			return nil, fmt.Errorf("partition %q of %s is not a day (YYYYMMDD): %w", id, table, ErrNotDailyPartitions)
 		}
 		if d.Before(day) {
-			out = append(out, partition{literal: "'" + d.Format(time.DateOnly) + "'", rows: count})
+			out = append(out, partition{literal: "'" + d.Format(time.DateOnly) + "'", day: d.Format(time.DateOnly), rows: count})
 		}
 	}
 	return out, rows.Err()

@@ -15,20 +15,24 @@ const (
 	eventCols = `date, start_ns, trace_id, span_id, event_id, event_type, schema_version, correlation_id,
 		causation_id, parent_span_id, links_trace_id, links_span_id, service, handler, system, cluster,
 		destination, partition, offset, consumer_group, op, outcome, error, attempt, duration_ns,
-		payload_size, replay_of, attr_keys, attr_values, message_key`
+		payload_size, replay_of, attr_keys, attr_values, message_key, ` + foldedCols
 	spanCols = `date, trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
 		status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values`
 	edgeCols = `date, from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id, correlation_id, kind, start_ns`
 )
 
 // Write implements store.Writer. Spans, events and edges are three
-// concurrent inserts; when Retry is set, rows already stored are left out
-// of them.
+// concurrent inserts; the span of an event in the batch goes into the
+// event's row (spans.go), not the spans table. When Retry is set, rows
+// already stored are left out.
 func (s *Store) Write(ctx context.Context, b *store.Batch) error {
-	events, spans, edges := b.Events, b.Spans, b.Edges
+	folded, spans := foldSpans(b.Events, b.Spans)
+	events, edges := b.Events, b.Edges
 	if b.Retry {
 		var err error
-		if events, spans, edges, err = s.missing(ctx, b); err != nil {
+		rest := *b
+		rest.Spans = spans
+		if events, spans, edges, err = s.missing(ctx, &rest); err != nil {
 			return fmt.Errorf("clickhouse store: checking a retried batch: %w", err)
 		}
 	}
@@ -59,10 +63,12 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 				e := &events[i]
 				lt, ls := links(e.Links)
 				k, v := attrs(e.Attributes)
-				return []any{day(e.StartNS), e.StartNS, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
+				row := append(make([]any, 0, 37), day(e.StartNS), e.StartNS, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
 					e.CorrelationID, e.CausationID, e.ParentSpanID, lt, ls, e.Service, e.Handler, e.System, e.Cluster,
 					e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op), string(e.Outcome), e.Error,
-					e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v, e.MessageKey}
+					e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v, e.MessageKey)
+				f, ok := folded[spanKey{e.TraceID, e.SpanID}]
+				return append(row, foldedValues(f, ok)...)
 			})
 		})
 	}

@@ -288,12 +288,14 @@ func (s *Server) Query(t testing.TB, db, query string, dst ...any) {
 	}
 }
 
-// SpanCounts returns the raw number of rows in database db's span table and
-// the number of distinct (trace_id, span_id) among them: equal when no
-// span is duplicated.
+// SpanCounts returns the raw number of span records in database db — rows
+// of the spans table and event rows holding their span — and the number
+// of distinct (trace_id, span_id) among them: equal when no span is
+// stored twice.
 func (s *Server) SpanCounts(t testing.TB, db string) (rows, unique uint64) {
 	t.Helper()
-	s.Query(t, db, "SELECT count(), uniqExact(trace_id, span_id) FROM spans", &rows, &unique)
+	s.Query(t, db, `SELECT count(), uniqExact(trace_id, span_id) FROM (
+		SELECT trace_id, span_id FROM spans UNION ALL SELECT trace_id, span_id FROM events WHERE span = 1)`, &rows, &unique)
 	return rows, unique
 }
 
