@@ -164,6 +164,10 @@ type Config struct {
 	PeerKey string `yaml:"peer_key"`
 	// Health sets when Health reports the collector degraded.
 	Health HealthConfig `yaml:"health"`
+	// Lineage configures correlation inheritance at ingest
+	// (lineage.InheritConfig). The configuration file sets it as the
+	// top-level `lineage:` section, which cmd/causeway copies here.
+	Lineage lineage.InheritConfig `yaml:"-"`
 }
 
 // Limits bound the shape of OTLP requests; see otlp.RequestLimits for the
@@ -268,6 +272,9 @@ func (c Config) Validate() error {
 	if err := c.Limits.Validate(); err != nil {
 		return err
 	}
+	if err := c.Lineage.Validate(); err != nil {
+		return err
+	}
 	if c.QuarantineAfter < 0 {
 		return errors.New("quarantine_after must be positive")
 	}
@@ -349,6 +356,8 @@ type Collector struct {
 	// dlq is what derivation needs of the configuration (redaction,
 	// payload cap, trusted DLQ signers), built once.
 	dlq lineage.DLQOptions
+	// inherit fills derived events' missing correlation ids.
+	inherit *lineage.Inheritor
 	// internalToken is the ingest token of this process's own senders
 	// ("" without ingest tokens).
 	internalToken string
@@ -410,6 +419,7 @@ func New(cfg Config, w store.Writer, log *slog.Logger) (*Collector, error) {
 		}
 	}
 	c.dlq = cfg.dlqOptions()
+	c.inherit = lineage.NewInheritor(cfg.Lineage)
 	tokens := cfg.Tokens
 	if len(tokens) > 0 {
 		// This process's own senders (the studio's replay agent) use a

@@ -87,6 +87,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		descQuarantined, descQuarantinedNow, descInflight, descWriteErrors, descRows, descReady, descDegraded} {
 		ch <- d
 	}
+	describeInherit(ch)
 }
 
 // Collect sends the collector's metrics as of now. The spool's are left
@@ -124,6 +125,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		metric(descDegraded, prometheus.GaugeValue, b2f(held), string(r))
 	}
+	c.collectInherit(ch)
 }
 
 func b2f(b bool) float64 {

@@ -84,6 +84,9 @@ func (c *Collector) derive(b *store.Batch, rec []byte, own bool) (rows int, err 
 			deriveTraces = func(td ptrace.Traces) *store.Batch { return lineage.DeriveRedacted(td, c.dlq.Redact) }
 		}
 		d := deriveTraces(req.Traces())
+		if c.inherit != nil {
+			c.inherit.Apply(d)
+		}
 		dlq := lineage.DeriveDLQ(req.Traces(), c.dlq)
 		b.Events = append(b.Events, d.Events...)
 		b.Edges = append(b.Edges, d.Edges...)

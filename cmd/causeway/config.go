@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/collector/lineage"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/store/retention"
 	"github.com/causeway-dev/causeway/studio/server"
@@ -32,6 +33,9 @@ type config struct {
 	// Retention says how long the store keeps data (the studio and
 	// `causeway collector` delete older data from the store they write).
 	Retention retention.Config `yaml:"retention"`
+	// Lineage configures how the collector fills in correlation ids
+	// (copied into Collector.Lineage when the configuration is loaded).
+	Lineage lineage.InheritConfig `yaml:"lineage"`
 }
 
 // defaultConfig is the configuration with nothing set: the embedded store
@@ -44,6 +48,7 @@ func defaultConfig() config {
 		Collector: collector.DefaultConfig(),
 		Studio:    server.DefaultConfig(),
 		Retention: retention.DefaultConfig(),
+		Lineage:   lineage.DefaultInheritConfig(),
 	}
 	c.Collector.SpoolDir = filepath.Join(dir, "spool")
 	c.Studio.SecretKeyFile = filepath.Join(dir, "secret.key")
@@ -96,6 +101,7 @@ func (s *settings) load() (config, error) {
 	if _, err := logLevel(c.LogLevel); err != nil {
 		return c, usageError{err}
 	}
+	c.Collector.Lineage = c.Lineage
 	if err := c.Collector.Validate(); err != nil {
 		return c, usageError{fmt.Errorf("collector config: %w", err)}
 	}

@@ -138,6 +138,10 @@ var settingsTable = slices.Concat([]setting{
 		{key: "retention.interval", help: "time between retention passes (`duration`); the first runs 30s after start"},
 		{key: "retention.min_free", help: "free-space watermark of the embedded store's disk (`share`, 0 to under 0.5; 0: off); below it the events retention shortens by a quarter per check and the oldest events go"},
 		{key: "retention.disk_check_interval", help: "how often the embedded store's free disk space is measured (`duration`)"},
+
+		{key: "lineage.correlation_from_key", help: "an event with no correlation id and none to inherit takes its message key (Kafka record key, NATS message id) as correlation id, and its effects inherit it; all destinations (see docs/compatibility.md)"},
+		{key: "lineage.correlation_from_key_destinations", help: "the same for these `destinations` only (topics, subjects), comma-separated"},
+		{key: "lineage.inherit_cache_entries", help: "recent events whose correlation ids later batches inherit (`n`; -1: causes in the same batch only)"},
 	})
 
 // flagName is the row's flag ("" when it has none).

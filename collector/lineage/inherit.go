@@ -44,7 +44,8 @@ type InheritConfig struct {
 	// (topics, subjects) only, when CorrelationFromKey is off.
 	CorrelationFromKeyDestinations []string `yaml:"correlation_from_key_destinations"`
 	// CacheEntries bounds the cache of recent events' correlation ids that
-	// causes arriving in earlier batches are found in (0: same batch only).
+	// causes arriving in earlier batches are found in (0: the default;
+	// -1: no cache, causes in the same batch only).
 	CacheEntries int `yaml:"inherit_cache_entries"`
 }
 
@@ -65,8 +66,8 @@ func DefaultInheritConfig() InheritConfig {
 
 // Validate checks the bounds.
 func (c InheritConfig) Validate() error {
-	if c.CacheEntries < 0 || c.CacheEntries > MaxInheritCacheEntries {
-		return fmt.Errorf("%w: inherit_cache_entries %d not in [0, %d]", ErrInvalidConfig, c.CacheEntries, MaxInheritCacheEntries)
+	if c.CacheEntries < -1 || c.CacheEntries > MaxInheritCacheEntries {
+		return fmt.Errorf("%w: inherit_cache_entries %d not in [-1, %d]", ErrInvalidConfig, c.CacheEntries, MaxInheritCacheEntries)
 	}
 	for _, d := range c.CorrelationFromKeyDestinations {
 		if d == "" {
@@ -106,7 +107,14 @@ type Inheritor struct {
 
 // NewInheritor makes an Inheritor; cfg must be valid.
 func NewInheritor(cfg InheritConfig) *Inheritor {
-	in := &Inheritor{fromKeyAll: cfg.CorrelationFromKey, cache: newCorrCache(cfg.CacheEntries)}
+	capacity := cfg.CacheEntries
+	switch capacity {
+	case 0:
+		capacity = DefaultInheritCacheEntries
+	case -1:
+		capacity = 0
+	}
+	in := &Inheritor{fromKeyAll: cfg.CorrelationFromKey, cache: newCorrCache(capacity)}
 	if len(cfg.CorrelationFromKeyDestinations) > 0 {
 		in.fromKey = make(map[string]bool, len(cfg.CorrelationFromKeyDestinations))
 		for _, d := range cfg.CorrelationFromKeyDestinations {

@@ -114,7 +114,7 @@ func TestInheritCacheBound(t *testing.T) {
 		t.Error("the newest cause was evicted")
 	}
 	// Without a cache, only the batch's own causes count.
-	none := NewInheritor(InheritConfig{})
+	none := NewInheritor(InheritConfig{CacheEntries: -1})
 	none.Apply(&store.Batch{Events: []event.Event{chainEvent("p", "", "c")}})
 	b = &store.Batch{Events: []event.Event{chainEvent("c", "p", "")}}
 	none.Apply(b)
@@ -124,7 +124,7 @@ func TestInheritCacheBound(t *testing.T) {
 }
 
 func TestInheritConfigValidate(t *testing.T) {
-	for _, c := range []InheritConfig{{CacheEntries: -1}, {CacheEntries: MaxInheritCacheEntries + 1}, {CorrelationFromKeyDestinations: []string{""}}} {
+	for _, c := range []InheritConfig{{CacheEntries: -2}, {CacheEntries: MaxInheritCacheEntries + 1}, {CorrelationFromKeyDestinations: []string{""}}} {
 		if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: err = %v", c, err)
 		}
