@@ -2,7 +2,7 @@
 
 // Command causeway-desktop is the Causeway desktop app: the studio's UI in
 // a native window (Wails v2), connected to a remote studio or running one
-// locally. The logic lives in studio/desktop; this file only binds it to
+// locally. The logic lives in desktop/; this file only binds it to
 // the window, the menu and the process's signals.
 //
 // Build it with `make desktop` (tags desktop,production,webkit2_41).
@@ -25,7 +25,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
-	"github.com/causeway-dev/causeway/studio/desktop"
+	"github.com/causeway-dev/causeway/desktop"
 )
 
 // version is set at build time (-ldflags "-X main.version=…").

@@ -56,6 +56,9 @@ type Config struct {
 	OrderEvery time.Duration
 	// Faults turns on the poison messages, errors, duplicates and the slow consumer.
 	Faults bool
+	// Webhook is the URL the example lag alert notifies (empty: the
+	// alert is only logged and shown).
+	Webhook string
 }
 
 // Brokers are the embedded brokers.

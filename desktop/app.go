@@ -11,6 +11,9 @@
 // The window shows the same UI as the browser dashboard, loaded from a
 // gateway on 127.0.0.1 (see gateway.go) that proxies the API and the live
 // websocket to the chosen studio.
+//
+// Like cmd/causeway it is an application entry: it may import anything,
+// the demo included, and nothing but the root main.go imports it.
 package desktop
 
 import (

@@ -2,8 +2,6 @@ package desktop
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,33 +9,25 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/demo"
 	_ "github.com/causeway-dev/causeway/store/embedded" // registers embedded://
-	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/server"
 )
 
 // localStudio is a studio the app runs in its own process, optionally
 // with the demo shop feeding it.
 type localStudio struct {
-	srv     *server.Server
-	brokers *demo.Brokers // nil without the demo
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	log     *slog.Logger
+	srv  *server.Server
+	demo *demo.Demo // nil without the demo
+	log  *slog.Logger
 	// dataDir holds the store, the spool and the demo's JetStream files.
 	dataDir string
 	// notices tell the user about fallbacks (a standard port was taken).
 	notices []string
-	// dlqKey signs the demo sidecar's DLQ entries; only this process knows
-	// it, so only they are trusted (replayable from their stored copy).
-	dlqKey []byte
 }
 
 // startLocal starts a studio with the embedded store under the data
@@ -62,24 +52,20 @@ func startLocal(ctx context.Context, o Options, withDemo bool, log *slog.Logger)
 		var kafkaPort, natsPort int
 		kafkaPort, kafkaMoved = availablePort(o.KafkaPort)
 		natsPort, natsMoved = availablePort(o.NATSPort)
-		l.brokers, err = demo.StartBrokers(demo.Config{KafkaPort: kafkaPort, NATSPort: natsPort, DataDir: filepath.Join(l.dataDir, "jetstream")})
+		l.demo, err = demo.Open(demo.Config{KafkaPort: kafkaPort, NATSPort: natsPort, DataDir: filepath.Join(l.dataDir, "jetstream"),
+			OrderEvery: 200 * time.Millisecond, Faults: true}, log)
 		if err != nil {
 			return nil, err
 		}
 		defer func() {
 			if err != nil {
-				l.brokers.Close()
+				l.demo.Close()
 			}
 		}()
-		studio.Replay.KafkaBrokers, studio.Replay.NATSURL = []string{l.brokers.KafkaAddr()}, l.brokers.NATSURL()
-		var key [32]byte
-		rand.Read(key[:])
-		l.dlqKey = []byte(hex.EncodeToString(key[:]))
-		col.TrustedDLQSources = []collector.TrustedDLQSource{{Name: "demo-sidecar", Key: string(l.dlqKey)}}
-		// The demo's example alert (as `causeway demo` has it): the slow
-		// analytics consumer falls behind, and the desktop notifies.
-		studio.Alerts.Rules = append(studio.Alerts.Rules, alert.Rule{ID: "demo-analytics-lag", Name: "analytics is falling behind",
-			Kind: alert.KindLagMessages, Group: "analytics", Threshold: 50, For: alert.Duration(30 * time.Second)})
+		// As `causeway demo` runs it: the brokers replayable, the sidecar
+		// trusted, and the example alert (the slow analytics consumer falls
+		// behind), which the desktop notifies.
+		l.demo.Configure(&col, &studio)
 	}
 	l.srv, err = server.Start(ctx, server.Setup{
 		Store:     "embedded://" + filepath.ToSlash(filepath.Join(l.dataDir, "store")),
@@ -101,42 +87,18 @@ func startLocal(ctx context.Context, o Options, withDemo bool, log *slog.Logger)
 		l.notices = append(l.notices, fmt.Sprintf("OTLP/gRPC port %s is taken (another collector?): this studio receives OTLP/gRPC on %s instead.", portOf(o.OTLPGRPC), c.GRPCAddr()))
 	}
 	if kafkaMoved {
-		l.notices = append(l.notices, fmt.Sprintf("Port %d is taken: the demo's Kafka listens on %s instead.", o.KafkaPort, l.brokers.KafkaAddr()))
+		l.notices = append(l.notices, fmt.Sprintf("Port %d is taken: the demo's Kafka listens on %s instead.", o.KafkaPort, l.demo.Brokers().KafkaAddr()))
 	}
 	if natsMoved {
-		l.notices = append(l.notices, fmt.Sprintf("Port %d is taken: the demo's NATS listens on %s instead.", o.NATSPort, l.brokers.NATSURL()))
+		l.notices = append(l.notices, fmt.Sprintf("Port %d is taken: the demo's NATS listens on %s instead.", o.NATSPort, l.demo.Brokers().NATSURL()))
 	}
 	for _, n := range l.notices {
 		log.Warn(n)
 	}
-	if withDemo {
-		l.startDemo()
+	if l.demo != nil {
+		l.demo.Start("http://" + server.DialAddr(c.HTTPAddr()))
 	}
 	return l, nil
-}
-
-// startDemo runs the demo shop and the broker sidecar against the studio,
-// wired as `causeway demo` wires them.
-func (l *localStudio) startDemo() {
-	ctx, stop := context.WithCancel(context.Background())
-	l.stop = stop
-	collectorURL := "http://" + server.DialAddr(l.srv.Collector().HTTPAddr())
-	l.wg.Add(2)
-	go func() {
-		defer l.wg.Done()
-		if err := demo.Run(ctx, demo.Config{Collector: collectorURL, OrderEvery: 200 * time.Millisecond, Faults: true}, l.brokers, l.log.With("component", "demo")); err != nil && ctx.Err() == nil {
-			l.log.Error("demo shop stopped", "error", err)
-		}
-	}()
-	go func() {
-		defer l.wg.Done()
-		err := sidecar.Run(ctx, sidecar.Config{KafkaBrokers: []string{l.brokers.KafkaAddr()}, NATSURL: l.brokers.NATSURL(), Collector: collectorURL,
-			Interval: 2 * time.Second, Cluster: "demo", Lag: sidecar.LagOptions{StopAfter: time.Minute},
-			DLQSigner: "demo-sidecar", DLQSigningKey: l.dlqKey}, l.log.With("component", "sidecar"))
-		if err != nil && ctx.Err() == nil {
-			l.log.Error("sidecar stopped", "error", err)
-		}
-	}()
 }
 
 // URL is the local studio's base URL.
@@ -145,19 +107,12 @@ func (l *localStudio) URL() string { return l.srv.URL() }
 // Close stops the demo, then the studio (which flushes the collector to
 // the store), then the brokers.
 func (l *localStudio) Close(ctx context.Context) error {
-	if l.stop != nil {
-		l.stop()
-		done := make(chan struct{})
-		go func() { l.wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			l.log.Warn("the demo services did not stop within 5 s")
-		}
+	if l.demo != nil {
+		l.demo.Stop()
 	}
 	err := l.srv.Shutdown(ctx)
-	if l.brokers != nil {
-		l.brokers.Close()
+	if l.demo != nil {
+		l.demo.Close()
 	}
 	return err
 }

@@ -48,11 +48,11 @@ func TestDesktopUnderXvfb(t *testing.T) {
 	if !frontend.Built() {
 		t.Fatal("the web UI is not built into this test binary's frontend package: run `make frontend` first (make test does)")
 	}
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	artifacts := filepath.Join(root, "studio", "desktop", "artifacts")
+	artifacts := filepath.Join(root, "desktop", "artifacts")
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}

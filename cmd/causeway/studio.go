@@ -29,9 +29,10 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // serveStudio runs the studio (store, collector, API, live hub, alerts)
-// until ctx is done; ready, when set, is called once everything listens.
+// until ctx is done; ready, when set, is called with the running studio
+// once everything listens.
 // metrics are served on /metrics beside the studio's own.
-func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func(), metrics ...prometheus.Collector) error {
+func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func(*server.Server), metrics ...prometheus.Collector) error {
 	log := newLogger(cfg, os.Stderr)
 	srv, err := server.Start(ctx, server.Setup{Store: cfg.Store, Collector: cfg.Collector, Studio: cfg.Studio, Log: log, Metrics: metrics,
 		Retention: cfg.Retention})
@@ -41,7 +42,7 @@ func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func()
 	col := srv.Collector()
 	fmt.Fprintf(stdout, "causeway studio: %s (API on %s/api/v1), OTLP/HTTP on %s, OTLP/gRPC on %s\n", srv.URL(), srv.URL(), col.HTTPAddr(), col.GRPCAddr())
 	if ready != nil {
-		ready()
+		ready(srv)
 	}
 	select {
 	case <-ctx.Done():
