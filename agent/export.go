@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -76,16 +77,28 @@ func (q *queue) push(e entry) {
 		q.dropped.Add(1)
 		return
 	}
-	q.queued.Add(1)
+	n := q.queued.Add(1)
 	q.cur = append(q.cur, e)
 	if len(q.cur) < q.cfg.batchSize {
 		q.mu.Unlock()
+		q.yield(n)
 		return
 	}
 	b := q.cur
 	q.cur = q.batch()
 	q.mu.Unlock()
 	q.full <- b
+	q.yield(n)
+}
+
+// yield lets the exporter goroutine run when the queue is three quarters
+// full: on a busy machine, the goroutines ending spans can otherwise keep
+// both processors until the queue overflows. runtime.Gosched does not
+// block; the caller goes on at its next turn.
+func (q *queue) yield(queued int64) {
+	if queued > int64(q.cfg.queueSize)/4*3 {
+		runtime.Gosched()
+	}
 }
 
 // batch returns an empty batch, reused when one is free. Called with q.mu held.
