@@ -15,6 +15,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/store"
 )
@@ -24,16 +25,7 @@ import (
 // JetStream in a temp dir; it returns their client URLs by name.
 func natsServers(t *testing.T) map[string]string {
 	urls := map[string]string{}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("embedded nats-server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	urls["embedded"] = s.ClientURL()
+	urls["embedded"] = brokertest.JetStream(t, server.Options{}).ClientURL()
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {

@@ -287,16 +287,7 @@ func TestSidecarToMutualTLSCollector(t *testing.T) {
 // error of a refused login and every log line show them as ***.
 func TestSidecarNATSURLCredentialsRedacted(t *testing.T) {
 	const user, pass, token = "watcher", "Url-s3cr3t-pw", "Url-t0ken-s3cr3t"
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-		Users: []*server.User{{Username: user, Password: pass}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer s.Shutdown()
+	s := brokertest.JetStream(t, server.Options{Users: []*server.User{{Username: user, Password: pass}}})
 	addr := strings.TrimPrefix(s.ClientURL(), "nats://")
 	logs := new(brokertest.LogBuffer)
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

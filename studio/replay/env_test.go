@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/agent"
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/store"
@@ -52,16 +53,7 @@ func setup(t testing.TB, withSidecar bool, cfg replay.Config, topics ...string) 
 	}
 	t.Cleanup(kc.Close)
 	e.kafka = kc.ListenAddrs()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	e.nats = ns.ClientURL()
+	e.nats = brokertest.JetStream(t, server.Options{}).ClientURL()
 
 	if e.st, err = embedded.Open(t.TempDir()); err != nil {
 		t.Fatal(err)

@@ -177,16 +177,7 @@ func TestReplayNATSNkeyTLS(t *testing.T) {
 // not fail New; it is logged, with the URL's credentials removed.
 func TestReplayNATSRefusedLoginLogged(t *testing.T) {
 	const pass = "Replay-nats-s3cr3t"
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
-		Users: []*server.User{{Username: "replay", Password: pass}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer ns.Shutdown()
+	ns := brokertest.JetStream(t, server.Options{Users: []*server.User{{Username: "replay", Password: pass}}})
 	st, a := secureEnv(t)
 	logs := new(brokertest.LogBuffer)
 	url := strings.Replace(ns.ClientURL(), "nats://", "nats://replay:wrong-"+pass+"@", 1)

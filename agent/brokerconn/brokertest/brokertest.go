@@ -1,6 +1,7 @@
 // Package brokertest starts brokers that demand credentials and TLS, for
 // tests of the clients brokerconn configures: a kfake Kafka cluster with
-// SCRAM users and an embedded nats-server with an nkey user.
+// SCRAM users and an embedded nats-server with an nkey user; and the one
+// embedded JetStream server every NATS test starts.
 package brokertest
 
 import (
@@ -52,17 +53,28 @@ func NATSNkey(t testing.TB, pki *certtest.PKI) (url, seedFile string, seed []byt
 	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-		Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSConfig: pki.ServerTLS(false), TLSTimeout: 5})
+	s := JetStream(t, server.Options{Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSConfig: pki.ServerTLS(false), TLSTimeout: 5})
+	return s.ClientURL(), seedFile, seed
+}
+
+// JetStream starts an embedded nats-server with JetStream on a free
+// loopback port, storing in a temp dir, quiet and without signal
+// handlers; opts adds the rest (users, nkeys, TLS). It returns once the
+// server takes connections and shuts it down at cleanup.
+func JetStream(t testing.TB, opts server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.JetStream, opts.StoreDir, opts.NoLog, opts.NoSigs = "127.0.0.1", -1, true, t.TempDir(), true, true
+	s, err := server.NewServer(&opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
 		t.Fatal("nats-server not ready")
 	}
 	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s.ClientURL(), seedFile, seed
+	return s
 }
 
 // SecretFile writes secret (and a newline) into a 0600 file of its own,
