@@ -19,8 +19,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/agent"
+	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/agent/kafka"
-	agentnats "github.com/causeway-dev/causeway/agent/nats"
+	"github.com/causeway-dev/causeway/agent/natsagent"
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
@@ -51,14 +52,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.nats, err = server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.nats.Start()
-	if !r.nats.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	r.nats = brokertest.JetStream(t, server.Options{})
 	if r.nc, err = natsgo.Connect(r.nats.ClientURL()); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +83,6 @@ func newRig(t *testing.T) *rig {
 		col.Shutdown(sctx)
 		r.store.Close()
 		r.nc.Close()
-		r.nats.Shutdown()
 		r.kafka.Close()
 	})
 	return r
@@ -150,7 +143,7 @@ func startShop(r *rig) *shop {
 			if string(rec.Value) == "poison" {
 				return agent.Permanent(errors.New("cannot parse order: poison"))
 			}
-			_, err := agentnats.PublishJS(ctx, s.inventory, r.js, &natsgo.Msg{Subject: "inventory.reserved", Data: rec.Value})
+			_, err := natsagent.PublishJS(ctx, s.inventory, r.js, &natsgo.Msg{Subject: "inventory.reserved", Data: rec.Value})
 			return err
 		})
 	})
@@ -169,7 +162,7 @@ func startShop(r *rig) *shop {
 				continue
 			}
 			for m := range batch.Messages() {
-				agentnats.HandleJS(r.ctx, s.shipping, r.js, "shipping", m, agent.Policy{}, func(ctx context.Context, m jetstream.Msg) error {
+				natsagent.HandleJS(r.ctx, s.shipping, r.js, "shipping", m, agent.Policy{}, func(ctx context.Context, m jetstream.Msg) error {
 					err := shipKafka.ProduceSync(ctx, &kgo.Record{Topic: "shipments.scheduled", Value: m.Data(), Context: ctx}).FirstErr()
 					s.processed <- string(m.Data())
 					return err

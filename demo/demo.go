@@ -35,7 +35,7 @@ import (
 
 	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/agent/kafka"
-	agentnats "github.com/causeway-dev/causeway/agent/nats"
+	"github.com/causeway-dev/causeway/agent/natsagent"
 	"github.com/causeway-dev/causeway/event"
 )
 
@@ -288,7 +288,7 @@ func (s *shop) fulfillment(ctx context.Context) error {
 	}
 	s.consume(ctx, cl, func(r *kgo.Record) {
 		kafka.Handle(ctx, a, cl, "fulfillment", r, s.policy, func(ctx context.Context, r *kgo.Record) error {
-			_, err := agentnats.PublishJS(ctx, a, s.js, &natsgo.Msg{Subject: "inventory.reserve", Data: r.Value})
+			_, err := natsagent.PublishJS(ctx, a, s.js, &natsgo.Msg{Subject: "inventory.reserve", Data: r.Value})
 			return err
 		})
 	})
@@ -325,14 +325,14 @@ func (s *shop) inventory(ctx context.Context) error {
 		return err
 	}
 	return s.jsConsumer(ctx, "inventory", "inventory.reserve", func(m jetstream.Msg) {
-		agentnats.HandleJS(ctx, a, s.js, "inventory", m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
+		natsagent.HandleJS(ctx, a, s.js, "inventory", m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
 			var o Order
 			json.Unmarshal(m.Data(), &o)
 			subject := "inventory.reserved"
 			if s.cfg.Faults && o.SKU == "sku-13" {
 				subject = "inventory.rejected"
 			}
-			_, err := agentnats.PublishJS(ctx, a, s.js, &natsgo.Msg{Subject: subject, Data: m.Data()})
+			_, err := natsagent.PublishJS(ctx, a, s.js, &natsgo.Msg{Subject: subject, Data: m.Data()})
 			return err
 		})
 	})
@@ -362,7 +362,7 @@ func (s *shop) jetStreamToKafka(ctx context.Context, service, durable, subject, 
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); <-ctx.Done(); cl.Close() }()
 	return s.jsConsumer(ctx, durable, subject, func(m jetstream.Msg) {
-		agentnats.HandleJS(ctx, a, s.js, durable, m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
+		natsagent.HandleJS(ctx, a, s.js, durable, m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
 			return cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: m.Data(), Context: ctx}).FirstErr()
 		})
 	})

@@ -1,9 +1,9 @@
-// Package nats instruments nats.go (core NATS and JetStream) for Causeway:
+// Package natsagent instruments nats.go (core NATS and JetStream) for Causeway:
 // Publish and PublishJS add Causeway's headers and W3C trace context and
 // record PRODUCER spans; Handle and HandleJS wrap a handler with process
 // spans, retries, dead-lettering to "<subject>.dlq" and deduplication, and
 // record JetStream acks, naks and terms as settle operations.
-package nats
+package natsagent
 
 import (
 	"context"

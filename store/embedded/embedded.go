@@ -109,6 +109,8 @@ type Store struct {
 	inserts map[string]*sql.Stmt
 	// oldest is the events horizon of the last retention pass.
 	oldest oldestRetained
+	// dict caches the numbers of repeated strings (dict.go).
+	dict *dict
 }
 
 var (
@@ -141,7 +143,7 @@ func Open(dir string) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{dir: dir, w: w}
+	s := &Store{dir: dir, w: w, dict: newDict()}
 	if err := s.incrementalVacuum(); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("embedded store %q: %w", dir, err)
@@ -152,6 +154,11 @@ func Open(dir string) (*Store, error) {
 	}
 	if err := s.prepareInserts(); err != nil {
 		w.Close() // closes the statements prepared on it too
+		return nil, fmt.Errorf("embedded store %q: %w", dir, err)
+	}
+	if err := s.upgradeRows(context.Background()); err != nil {
+		s.closeInserts()
+		w.Close()
 		return nil, fmt.Errorf("embedded store %q: %w", dir, err)
 	}
 	r, err := sql.Open("sqlite", uri+pragmas+"&_pragma=query_only(true)")
@@ -172,15 +179,20 @@ func (s *Store) Dir() string { return s.dir }
 // Close closes the database. Written data stays on disk; the last
 // connection to close checkpoints the WAL into the database file.
 func (s *Store) Close() error {
-	errs := make([]error, 0, len(s.inserts)+2)
-	for _, st := range s.inserts {
-		errs = append(errs, st.Close())
-	}
-	errs = append(errs, s.r.Close(), s.w.Close())
+	errs := append(s.closeInserts(), s.r.Close(), s.w.Close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("embedded store %q: close: %w", s.dir, err)
 	}
 	return nil
+}
+
+// closeInserts closes the prepared statements on the writer.
+func (s *Store) closeInserts() []error {
+	errs := make([]error, 0, len(s.inserts)+2)
+	for _, st := range s.inserts {
+		errs = append(errs, st.Close())
+	}
+	return errs
 }
 
 //go:embed schema/*.sql

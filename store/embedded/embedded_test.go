@@ -239,26 +239,30 @@ func TestQueryPlans(t *testing.T) {
 		return strings.Join(lines, "; ")
 	}
 	cursor := store.CursorAfter(storetest.Event(1, 1))
+	ctx := context.Background()
+	if err := s.Write(ctx, &store.Batch{Events: []event.Event{storetest.Event(1, 1)}}); err != nil {
+		t.Fatal(err) // the dict knows "orders" and "order.placed"
+	}
 	for _, c := range []struct {
 		q    store.EventQuery
 		want string
 	}{
-		{store.EventQuery{TraceIDs: []string{"a", "b"}}, "USING PRIMARY KEY (trace_id=?)"},
+		{store.EventQuery{TraceIDs: []string{"a", "b"}}, "USING INDEX events_key (trace_id=?)"},
 		{store.EventQuery{CorrelationID: "c"}, "USING INDEX events_correlation (correlation_id=?)"},
 		{store.EventQuery{EventIDs: []string{"e"}}, "USING INDEX events_event_id (event_id=?)"},
 		{store.EventQuery{MessageKey: "k", Cursor: cursor}, "USING INDEX events_message_key (message_key=? AND start_ns<?)"},
-		{store.EventQuery{Service: "s"}, "USING INDEX events_service (service=?)"},
+		{store.EventQuery{Service: "orders"}, "USING INDEX events_service (service=?)"},
 		{store.EventQuery{Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
 		{store.EventQuery{Cursor: cursor}, "USING INDEX events_start (start_ns<?)"},
 		// Filters without an index of their own read the window only
 		// (the API always gives one): the time index bounds the scan.
-		{store.EventQuery{EventType: "x", Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
+		{store.EventQuery{EventType: "order.placed", Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
 		{store.EventQuery{Destination: "x", Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
 		{store.EventQuery{Outcome: "error", Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
-		{store.EventQuery{Service: "s", Since: time.Now(), Until: time.Now()}, "USING INDEX events_service (service=? AND start_ns>? AND start_ns<?)"},
+		{store.EventQuery{Service: "orders", Since: time.Now(), Until: time.Now()}, "USING INDEX events_service (service=? AND start_ns>? AND start_ns<?)"},
 		{store.EventQuery{CorrelationID: "c", Cursor: cursor}, "USING INDEX events_correlation (correlation_id=? AND start_ns<?)"},
 	} {
-		query, args, _, err := eventsSQL(c.q)
+		query, args, _, err := s.eventsSQL(ctx, c.q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,11 +280,18 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("Edges: plan %q, want %q", p, want)
 		}
 	}
-	if p := plan(spansSQL, []any{"t", 10}); !strings.Contains(p, "USING PRIMARY KEY (trace_id=?)") {
+	// The edges event rows imply, by trace and by causing event id.
+	if p := plan("SELECT "+eventCols+" FROM events WHERE causation_id IN (?) AND causation_id != ''", []any{"e"}); !strings.Contains(p, "USING INDEX events_causation (causation_id=?)") {
+		t.Errorf("implied causation edges: plan %q", p)
+	}
+	if p := plan(spansSQL, []any{"t"}); !strings.Contains(p, "USING PRIMARY KEY (trace_id=?)") {
 		t.Errorf("Spans: plan %q", p)
 	}
-	if p := plan(flowSQL, []any{1, 2}); !strings.Contains(p, "USING COVERING INDEX events_flow (start_ns>? AND start_ns<?)") {
-		t.Errorf("Flows: plan %q", p)
+	if p := plan(flowMinutesSQL, []any{1, 2}); !strings.Contains(p, "USING PRIMARY KEY (minute_ns>? AND minute_ns<?)") {
+		t.Errorf("Flows (minutes): plan %q", p)
+	}
+	if p := plan(flowRawSQL, []any{1, 2}); !strings.Contains(p, "USING INDEX events_start (start_ns>? AND start_ns<?)") {
+		t.Errorf("Flows (ragged ends): plan %q", p)
 	}
 }
 
@@ -312,11 +323,12 @@ func TestTooManyIDs(t *testing.T) {
 	}
 }
 
-// TestFlowsSampled: beyond flowSample operations per group, quantiles come
-// from the reservoir and stay close to the exact ones; counts stay exact.
-func TestFlowsSampled(t *testing.T) {
+// TestFlowsFromRollups: the flow map of whole minutes comes from the
+// per-minute rollups; counts are exact and quantiles from the merged
+// histograms stay close to the exact ones.
+func TestFlowsFromRollups(t *testing.T) {
 	s := open(t, t.TempDir())
-	const n = 2 * flowSample
+	const n = 20000
 	start := time.Now().Add(-time.Hour).Truncate(time.Minute)
 	b := &store.Batch{}
 	for i := 0; i < n; i++ {

@@ -32,6 +32,8 @@ type retentionTarget struct {
 	broker bool // BrokerBefore applies, else EventsBefore
 	// del deletes one batch; its parameters are the horizon in ns and the batch size.
 	del string
+	// spans: del returns one row per deleted row, true when it held a span.
+	spans bool
 }
 
 func batchDelete(table, key, timeCol string) string {
@@ -41,7 +43,10 @@ func batchDelete(table, key, timeCol string) string {
 // retentionTargets lists every table retention deletes from. The audit
 // log is not one: it is append-only and kept until an operator archives it.
 var retentionTargets = []retentionTarget{
-	{table: "events", del: batchDelete("events", "trace_id, span_id", "start_ns")},
+	// An event row that keeps its span (flags first in body, flagSpan set)
+	// is a deleted span too.
+	{table: "events", del: batchDelete("events", "id", "start_ns") + ` RETURNING substr(body, 1, 1) = x'01'`, spans: true},
+	{table: "flow_minute", del: batchDelete("flow_minute", "minute_ns, service, system, destination, consumer_group, op", "minute_ns")},
 	{table: "spans", del: batchDelete("spans", "trace_id, span_id", "start_ns")},
 	{table: "edges", del: batchDelete("edges", "to_trace_id, to_span_id, from_trace_id, from_span_id, from_event_id, kind", "start_ns")},
 	{table: "journey_ledger", del: batchDelete("journey_ledger", "journey, correlation_id", "last_ns")},
@@ -88,13 +93,12 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 			continue
 		}
 		for {
-			r, err := s.w.ExecContext(ctx, t.del, before.UnixNano(), retentionBatch)
+			n, spans, err := s.deleteBatch(ctx, t, before)
 			if err != nil {
 				return res, fmt.Errorf("embedded store: retention of %s: %w", t.table, err)
 			}
-			n, err := r.RowsAffected()
-			if err != nil {
-				return res, fmt.Errorf("embedded store: retention of %s: %w", t.table, err)
+			if spans > 0 {
+				res.Deleted["spans"] += spans
 			}
 			if n > 0 {
 				res.Deleted[t.table] += n
@@ -113,6 +117,34 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 		s.oldest.ns.Store(p.EventsBefore.UnixNano())
 	}
 	return res, nil
+}
+
+// deleteBatch deletes one batch of t older than before: the rows deleted
+// and, for events, how many of them kept their span.
+func (s *Store) deleteBatch(ctx context.Context, t retentionTarget, before time.Time) (n, spans int64, err error) {
+	if !t.spans {
+		r, err := s.w.ExecContext(ctx, t.del, before.UnixNano(), retentionBatch)
+		if err != nil {
+			return 0, 0, err
+		}
+		n, err = r.RowsAffected()
+		return n, 0, err
+	}
+	rows, err := s.w.QueryContext(ctx, t.del, before.UnixNano(), retentionBatch)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var span bool
+		if err := rows.Scan(&span); err != nil {
+			return 0, 0, err
+		}
+		if n++; span {
+			spans++
+		}
+	}
+	return n, spans, rows.Err()
 }
 
 // vacuum gives free pages back to the file system in steps of vacuumPages

@@ -7,19 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
-)
-
-// Column lists, in the order rows are bound and scanned.
-const (
-	eventCols = `trace_id, span_id, event_id, event_type, schema_version, correlation_id, causation_id,
-		parent_span_id, links, service, handler, system, cluster, destination, partition, "offset",
-		consumer_group, op, outcome, error, attempt, start_ns, duration_ns, payload_size, replay_of, attributes,
-		message_key`
-	edgeCols = `from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id, correlation_id, kind, start_ns`
-	spanCols = `trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
-		status_code, status_message, links, attributes`
 )
 
 // maxVariables is SQLite's default bound on the parameters of one
@@ -55,7 +43,7 @@ func (s *Store) newInserter(table, cols string) *inserter {
 // since parsing a statement with thousands of placeholders costs more
 // than binding them.
 var insertTables = map[string]string{
-	"events": eventCols, "edges": edgeCols, "spans": spanCols, "lag": lagCols, "dlq": dlqCols,
+	"edges": edgeCols, "spans": spanCols, "lag": lagCols, "dlq": dlqCols,
 }
 
 // prepareInserts prepares the full-size insert of every table on the
@@ -68,6 +56,18 @@ func (s *Store) prepareInserts() error {
 			return fmt.Errorf("prepare insert into %s: %w", table, err)
 		}
 		s.inserts[table] = st
+	}
+	// Events return the keys they inserted (eventwrite.go); flow_minute
+	// merges a minute's aggregate (rollup.go).
+	for name, q := range map[string]string{
+		"events":      insertSQL("events", eventCols, eventColCount, eventsPerInsert) + " RETURNING trace_id, span_id",
+		"flow_minute": upsertFlowSQL,
+	} {
+		st, err := s.w.Prepare(q)
+		if err != nil {
+			return fmt.Errorf("prepare %s: %w", name, err)
+		}
+		s.inserts[name] = st
 	}
 	return nil
 }
@@ -118,7 +118,8 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		return fmt.Errorf("embedded store %q: begin: %w", s.dir, err)
 	}
 	defer tx.Rollback()
-	if err := s.writeRows(ctx, tx, b); err != nil {
+	rw, err := s.writeRows(ctx, tx, b)
+	if err != nil {
 		return fmt.Errorf("embedded store %q: write of %d rows: %w", s.dir, b.Len(), err)
 	}
 	if err := s.writeBroker(ctx, tx, b); err != nil {
@@ -127,66 +128,12 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("embedded store %q: commit: %w", s.dir, err)
 	}
+	rw.committed()
 	return nil
 }
 
-func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
-	if len(b.Events) > 0 {
-		in := s.newInserter("events", eventCols)
-		for i := range b.Events {
-			e := &b.Events[i]
-			if err := in.add(ctx, tx, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
-				e.CorrelationID, e.CausationID, e.ParentSpanID, linksJSON(e.Links), e.Service, e.Handler,
-				e.System, e.Cluster, e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op),
-				string(e.Outcome), e.Error, e.Attempt, int64(e.StartNS), int64(e.DurationNS), e.PayloadSize,
-				e.ReplayOf, attrsJSON(e.Attributes), e.MessageKey); err != nil {
-				return err
-			}
-		}
-		if err := in.flush(ctx, tx); err != nil {
-			return err
-		}
-	}
-	if len(b.Edges) > 0 {
-		in := s.newInserter("edges", edgeCols)
-		for i := range b.Edges {
-			e := &b.Edges[i]
-			if err := in.add(ctx, tx, e.FromTraceID, e.FromSpanID, e.FromEventID, e.ToTraceID, e.ToSpanID,
-				e.CorrelationID, string(e.Kind), int64(e.StartNS)); err != nil {
-				return err
-			}
-		}
-		if err := in.flush(ctx, tx); err != nil {
-			return err
-		}
-	}
-	if len(b.Spans) > 0 {
-		in := s.newInserter("spans", spanCols)
-		for i := range b.Spans {
-			sp := &b.Spans[i]
-			if err := in.add(ctx, tx, sp.TraceID, sp.SpanID, sp.ParentSpanID, sp.Service, sp.Name, sp.Kind,
-				int64(sp.StartNS), int64(sp.DurationNS), sp.StatusCode, sp.StatusMessage, linksJSON(sp.Links),
-				attrsJSON(sp.Attributes)); err != nil {
-				return err
-			}
-		}
-		if err := in.flush(ctx, tx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// linksJSON and attrsJSON encode links and attributes as JSON text; none
-// is the empty string, which costs no JSON decode on the way back.
-func linksJSON(l []event.Link) string {
-	if len(l) == 0 {
-		return ""
-	}
-	b, _ := json.Marshal(l) // a slice of string pairs always encodes
-	return string(b)
-}
-
+// attrsJSON encodes DLQ headers as JSON text; none is the empty string,
+// which costs no JSON decode on the way back.
 func attrsJSON(m map[string]string) string {
 	if len(m) == 0 {
 		return ""

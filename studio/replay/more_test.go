@@ -14,7 +14,7 @@ import (
 
 	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/agent/kafka"
-	agentnats "github.com/causeway-dev/causeway/agent/nats"
+	"github.com/causeway-dev/causeway/agent/natsagent"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/studio/replay"
@@ -48,7 +48,7 @@ func TestReplayNATS(t *testing.T) {
 	var mu sync.Mutex
 	var handled []jetstream.Msg
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		agentnats.HandleJS(ctx, a, js, "inventory", m, agent.Policy{DeadLetter: true}, func(context.Context, jetstream.Msg) error {
+		natsagent.HandleJS(ctx, a, js, "inventory", m, agent.Policy{DeadLetter: true}, func(context.Context, jetstream.Msg) error {
 			if broken.Load() {
 				return errors.New("warehouse API down")
 			}
@@ -66,7 +66,7 @@ func TestReplayNATS(t *testing.T) {
 	shop := e.agent(t, "fulfillment-service")
 	msg := &natsgo.Msg{Subject: "inventory.reserve", Data: []byte(`{"sku":"sku-7"}`), Header: natsgo.Header{}}
 	msg.Header.Set(event.HeaderCorrelationID, "order-7")
-	if _, err := agentnats.PublishJS(ctx, shop, js, msg); err != nil {
+	if _, err := natsagent.PublishJS(ctx, shop, js, msg); err != nil {
 		t.Fatal(err)
 	}
 	origID := msg.Header.Get(event.HeaderEventID)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/agent/brokerconn"
-	agentnats "github.com/causeway-dev/causeway/agent/nats"
+	"github.com/causeway-dev/causeway/agent/natsagent"
 )
 
 // natsBroker reads JetStream messages by stream sequence and publishes
@@ -138,10 +138,10 @@ func (n *natsBroker) publish(ctx context.Context, to string, m message, done fun
 	case err != nil:
 	case s != "":
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = agentnats.PublishJS(actx, n.a, n.js, msg)
+		_, err = natsagent.PublishJS(actx, n.a, n.js, msg)
 		cancel()
 	default:
-		err = agentnats.Publish(ctx, n.a, n.nc, msg)
+		err = natsagent.Publish(ctx, n.a, n.nc, msg)
 	}
 	done(err)
 }

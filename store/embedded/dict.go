@@ -1,0 +1,124 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// dictCacheMax bounds the strings a dict keeps in memory; past it, a
+// lookup reads the dict table (still correct, slower).
+const dictCacheMax = 200_000
+
+// dict numbers the strings that repeat across rows (services,
+// destinations, event types, span names, attribute keys). Ids are
+// assigned in the writer's transaction and cached once it commits;
+// readers resolve an id they have not seen from the table, where it is
+// always present: a row and the dict entries it uses commit together.
+type dict struct {
+	mu   sync.RWMutex
+	ids  map[string]int64
+	strs map[int64]string
+}
+
+func newDict() *dict { return &dict{ids: map[string]int64{}, strs: map[int64]string{}} }
+
+func (d *dict) cached(s string) (int64, bool) {
+	d.mu.RLock()
+	id, ok := d.ids[s]
+	d.mu.RUnlock()
+	return id, ok
+}
+
+func (d *dict) add(id int64, s string) {
+	d.mu.Lock()
+	if len(d.ids) < dictCacheMax {
+		d.ids[s], d.strs[id] = id, s
+	}
+	d.mu.Unlock()
+}
+
+// lookup returns the id of s for a query, or -1 (no row has it) when s
+// was never stored.
+func (d *dict) lookup(ctx context.Context, db *sql.DB, s string) (int64, error) {
+	if id, ok := d.cached(s); ok {
+		return id, nil
+	}
+	var id int64
+	switch err := db.QueryRowContext(ctx, `SELECT id FROM dict WHERE s = ?`, s).Scan(&id); err {
+	case nil:
+		d.add(id, s)
+		return id, nil
+	case sql.ErrNoRows:
+		return -1, nil
+	default:
+		return 0, fmt.Errorf("dict: %w", err)
+	}
+}
+
+// strings resolves ids for one query result.
+type dictReader struct {
+	d   *dict
+	ctx context.Context
+	db  *sql.DB
+	err error
+}
+
+func (r *dictReader) str(id int64) string {
+	r.d.mu.RLock()
+	s, ok := r.d.strs[id]
+	r.d.mu.RUnlock()
+	if ok || r.err != nil {
+		return s
+	}
+	if err := r.db.QueryRowContext(r.ctx, `SELECT s FROM dict WHERE id = ?`, id).Scan(&s); err != nil {
+		r.err = fmt.Errorf("dict id %d: %w", id, err)
+		return ""
+	}
+	r.d.add(id, s)
+	return s
+}
+
+// dictWriter assigns ids within one write transaction; commit publishes
+// them to the cache once the transaction has committed.
+type dictWriter struct {
+	d       *dict
+	ctx     context.Context
+	tx      *sql.Tx
+	pending map[string]int64
+	err     error
+}
+
+func (w *dictWriter) id(s string) int64 {
+	if id, ok := w.d.cached(s); ok {
+		return id
+	}
+	if id, ok := w.pending[s]; ok {
+		return id
+	}
+	if w.err != nil {
+		return 0
+	}
+	var id int64
+	err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM dict WHERE s = ?`, s).Scan(&id)
+	if err == sql.ErrNoRows {
+		err = w.tx.QueryRowContext(w.ctx, `INSERT INTO dict (s) VALUES (?) RETURNING id`, s).Scan(&id)
+	}
+	if err != nil {
+		w.err = fmt.Errorf("dict: %w", err)
+		return 0
+	}
+	if w.pending == nil {
+		w.pending = map[string]int64{}
+	}
+	w.pending[s] = id
+	return id
+}
+
+// committed caches the ids the committed transaction assigned.
+func (w *dictWriter) committed() {
+	for s, id := range w.pending {
+		w.d.add(id, s)
+	}
+}

@@ -1,0 +1,319 @@
+package embedded
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/causeway-dev/causeway/event"
+)
+
+// An event row (schema v2) keeps in columns what queries filter and sort
+// on and packs the rest into body: the event's other fields, its
+// attributes, and, when the event's span came with it, what the span adds
+// (name, kind, status and the attributes the event does not keep).
+//
+// Attribute values that repeat one of the event's own fields (a span's
+// messaging.destination.name is the event's Destination, its message id
+// the EventID) are stored as a one-byte reference to that field.
+
+// nRefs is the number of fields a value may refer to; see refs.
+const nRefs = 20
+
+// refs are the event's fields an attribute value may refer to, made on
+// first use.
+type refs struct {
+	e    *event.Event
+	vals [nRefs]string
+	made bool
+}
+
+func (r *refs) all() *[nRefs]string {
+	if !r.made {
+		e := r.e
+		r.vals = [nRefs]string{e.EventID, e.EventType, e.CorrelationID, e.CausationID, e.MessageKey,
+			e.Service, e.System, e.Destination, e.ConsumerGroup, e.Cluster, e.Handler, e.SchemaVersion,
+			e.ReplayOf, e.Error, string(e.Op), string(e.Outcome),
+			strconv.FormatInt(int64(e.Partition), 10), strconv.FormatInt(e.Offset, 10),
+			strconv.FormatInt(int64(e.Attempt), 10), strconv.FormatInt(e.PayloadSize, 10)}
+		r.made = true
+	}
+	return &r.vals
+}
+
+// value packs v as a reference to the event field it equals, else as a string.
+func (r *refs) value(p *packer, v string) {
+	if v != "" {
+		if i := slices.Index(r.all()[:], v); i >= 0 {
+			p.uint(uint64(i))
+			return
+		}
+	}
+	h, b := header(v)
+	p.uint(nRefs + h)
+	if b != nil {
+		p.b = append(p.b, b...)
+	} else {
+		p.b = append(p.b, v...)
+	}
+}
+
+func (r *refs) read(u *unpacker) string {
+	h := u.uint()
+	if h < nRefs {
+		return r.all()[h]
+	}
+	return u.strAfter(h - nRefs)
+}
+
+// spanPart is what an event's span adds to the event.
+type spanPart struct {
+	name, kind, statusCode, statusMessage string
+	extra                                 map[string]string
+}
+
+// absorbs reports whether sp can be kept in e's row: the fields they share
+// are equal and every attribute of the event is the span's.
+func absorbs(e *event.Event, sp *event.Span) bool {
+	if sp.ParentSpanID != e.ParentSpanID || sp.Service != e.Service || sp.StartNS != e.StartNS ||
+		sp.DurationNS != e.DurationNS || !slices.Equal(sp.Links, e.Links) {
+		return false
+	}
+	for k, v := range e.Attributes {
+		if w, ok := sp.Attributes[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// flagSpan marks an event row that keeps its span; body starts with the
+// flags, so that a one-byte body prefix x'01' says so (retention counts
+// the spans it deletes by it).
+const flagSpan = 1
+
+// packEvent packs e's body; sp, when not nil, is its span (absorbs holds).
+// implied is the mask of the edges implied by the row (see impliedEdges).
+func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implied uint64) []byte {
+	p := packer{b: buf[:0]}
+	r := refs{e: e}
+	// First the flags, then the duration: retention reads the one, the
+	// flow map's ragged ends the other, without decoding the rest.
+	flags := uint64(0)
+	if sp != nil {
+		flags |= flagSpan
+	}
+	p.uint(flags)
+	p.uint(e.DurationNS)
+	p.str(e.SchemaVersion)
+	p.id(e.ParentSpanID)
+	p.uint(uint64(len(e.Links)))
+	for _, l := range e.Links {
+		p.id(l.TraceID)
+		p.id(l.SpanID)
+	}
+	p.str(e.Handler)
+	p.str(e.Cluster)
+	p.int(int64(e.Partition))
+	p.int(e.Offset)
+	p.str(e.Error)
+	p.int(int64(e.Attempt))
+	p.int(e.PayloadSize)
+	p.str(e.ReplayOf)
+	p.uint(implied)
+	p.uint(uint64(len(e.Attributes)))
+	for _, k := range slices.Sorted(maps.Keys(e.Attributes)) {
+		p.uint(uint64(d.id(k)))
+		r.value(&p, e.Attributes[k])
+	}
+	if sp == nil {
+		return p.b
+	}
+	p.uint(uint64(d.id(sp.Name)))
+	p.uint(uint64(d.id(sp.Kind)))
+	p.uint(uint64(d.id(sp.StatusCode)))
+	r.value(&p, sp.StatusMessage)
+	var extra []string
+	for k := range sp.Attributes {
+		if _, ok := e.Attributes[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	p.uint(uint64(len(extra)))
+	for _, k := range extra {
+		p.uint(uint64(d.id(k)))
+		r.value(&p, sp.Attributes[k])
+	}
+	return p.b
+}
+
+// unpackEvent fills the fields of e kept in body (the columns are already
+// set) and returns the span part, if the row has one, and the implied
+// edges' mask.
+func unpackEvent(d *dictReader, body []byte, e *event.Event) (*spanPart, uint64, error) {
+	u := unpacker{b: body}
+	r := refs{e: e}
+	flags := u.uint()
+	e.DurationNS = u.uint()
+	e.SchemaVersion = u.str()
+	e.ParentSpanID = u.id()
+	if n := u.uint(); n > 0 && n <= uint64(len(body)) {
+		e.Links = make([]event.Link, n)
+		for i := range e.Links {
+			e.Links[i] = event.Link{TraceID: u.id(), SpanID: u.id()}
+		}
+	}
+	e.Handler = u.str()
+	e.Cluster = u.str()
+	e.Partition = int32(u.int())
+	e.Offset = u.int()
+	e.Error = u.str()
+	e.Attempt = int32(u.int())
+	e.PayloadSize = u.int()
+	e.ReplayOf = u.str()
+	implied := u.uint()
+	if n := u.uint(); n > 0 && n <= uint64(len(body)) {
+		e.Attributes = make(map[string]string, n)
+		for range n {
+			k := d.str(int64(u.uint()))
+			e.Attributes[k] = r.read(&u)
+		}
+	}
+	var sp *spanPart
+	if flags&flagSpan != 0 {
+		sp = &spanPart{name: d.str(int64(u.uint())), kind: d.str(int64(u.uint())), statusCode: d.str(int64(u.uint()))}
+		sp.statusMessage = r.read(&u)
+		if n := u.uint(); n > 0 && n <= uint64(len(body)) {
+			sp.extra = make(map[string]string, n)
+			for range n {
+				k := d.str(int64(u.uint()))
+				sp.extra[k] = r.read(&u)
+			}
+		}
+	}
+	if u.err == nil && d.err != nil {
+		u.err = d.err
+	}
+	return sp, implied, u.err
+}
+
+// span rebuilds the span an event row keeps.
+func (p *spanPart) span(e *event.Event) event.Span {
+	sp := event.Span{TraceID: e.TraceID, SpanID: e.SpanID, ParentSpanID: e.ParentSpanID, Service: e.Service,
+		Name: p.name, Kind: p.kind, StartNS: e.StartNS, DurationNS: e.DurationNS, StatusCode: p.statusCode,
+		StatusMessage: p.statusMessage, Links: slices.Clone(e.Links)}
+	if n := len(e.Attributes) + len(p.extra); n > 0 {
+		sp.Attributes = make(map[string]string, n)
+		maps.Copy(sp.Attributes, e.Attributes)
+		maps.Copy(sp.Attributes, p.extra)
+	}
+	return sp
+}
+
+// Implied edges: bit 0 the parent edge, bit 1 the causation edge, bit
+// 2+i the edge of link i (same-trace links only: a link from another
+// trace must be found by that trace's id, through the edges table).
+const (
+	impliedParent    = 1 << 0
+	impliedCausation = 1 << 1
+	impliedLinkShift = 2
+	maxImpliedLinks  = 60
+)
+
+// candidateEdges are the edges lineage derives from e that a row can
+// imply, with their bits.
+func candidateEdges(e *event.Event, yield func(bit uint64, ed event.Edge) bool) {
+	base := event.Edge{ToTraceID: e.TraceID, ToSpanID: e.SpanID, CorrelationID: e.CorrelationID, StartNS: e.StartNS}
+	for i, l := range e.Links {
+		if i >= maxImpliedLinks {
+			break
+		}
+		if l.TraceID != e.TraceID {
+			continue
+		}
+		ed := base
+		ed.FromTraceID, ed.FromSpanID, ed.Kind = l.TraceID, l.SpanID, event.EdgeLink
+		if !yield(1<<(impliedLinkShift+i), ed) {
+			return
+		}
+	}
+	if e.ParentSpanID != "" {
+		ed := base
+		ed.FromTraceID, ed.FromSpanID, ed.Kind = e.TraceID, e.ParentSpanID, event.EdgeParent
+		if !yield(impliedParent, ed) {
+			return
+		}
+	}
+	if e.CausationID != "" {
+		ed := base
+		ed.FromEventID, ed.Kind = e.CausationID, event.EdgeCausation
+		yield(impliedCausation, ed)
+	}
+}
+
+// impliedEdges returns the edges mask says e's row implies.
+func impliedEdges(e *event.Event, mask uint64) []event.Edge {
+	var out []event.Edge
+	if mask == 0 {
+		return nil
+	}
+	candidateEdges(e, func(bit uint64, ed event.Edge) bool {
+		if mask&bit != 0 {
+			out = append(out, ed)
+		}
+		return true
+	})
+	return out
+}
+
+// packSpan packs a plain span's body (spans table).
+func packSpan(d *dictWriter, buf []byte, sp *event.Span) []byte {
+	p := packer{b: buf[:0]}
+	p.id(sp.ParentSpanID)
+	p.uint(uint64(d.id(sp.Service)))
+	p.uint(uint64(d.id(sp.Name)))
+	p.uint(uint64(d.id(sp.Kind)))
+	p.uint(sp.DurationNS)
+	p.uint(uint64(d.id(sp.StatusCode)))
+	p.str(sp.StatusMessage)
+	p.uint(uint64(len(sp.Links)))
+	for _, l := range sp.Links {
+		p.id(l.TraceID)
+		p.id(l.SpanID)
+	}
+	p.uint(uint64(len(sp.Attributes)))
+	for _, k := range slices.Sorted(maps.Keys(sp.Attributes)) {
+		p.uint(uint64(d.id(k)))
+		p.str(sp.Attributes[k])
+	}
+	return p.b
+}
+
+func unpackSpan(d *dictReader, body []byte, sp *event.Span) error {
+	u := unpacker{b: body}
+	sp.ParentSpanID = u.id()
+	sp.Service = d.str(int64(u.uint()))
+	sp.Name = d.str(int64(u.uint()))
+	sp.Kind = d.str(int64(u.uint()))
+	sp.DurationNS = u.uint()
+	sp.StatusCode = d.str(int64(u.uint()))
+	sp.StatusMessage = u.str()
+	if n := u.uint(); n > 0 && n <= uint64(len(body)) {
+		sp.Links = make([]event.Link, n)
+		for i := range sp.Links {
+			sp.Links[i] = event.Link{TraceID: u.id(), SpanID: u.id()}
+		}
+	}
+	if n := u.uint(); n > 0 && n <= uint64(len(body)) {
+		sp.Attributes = make(map[string]string, n)
+		for range n {
+			k := d.str(int64(u.uint()))
+			sp.Attributes[k] = u.str()
+		}
+	}
+	if u.err == nil && d.err != nil {
+		return d.err
+	}
+	return u.err
+}
