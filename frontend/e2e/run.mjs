@@ -77,9 +77,13 @@ async function main() {
         f.edges.some((e) => e.consumer_group === 'payments')
     })
     await page.goto(demo.url + '/flows?window=5m')
-    for (const name of ['order-service', 'payment-service', 'fulfillment-service', 'orders.placed', 'inventory.reserve', 'payments']) {
-      await page.locator(`[data-testid=flow-node][data-name="${name}"]`).waitFor()
+    for (const name of ['order-service', 'payment-service', 'fulfillment-service', 'orders.placed', 'inventory.reserve']) {
+      await page.locator(`[data-testid=flow-node][data-name="${name}"]`).first().waitFor()
     }
+    // A consumer group is drawn inside its service.
+    await page.locator('[data-testid=flow-node][data-name="payment-service"]:not([data-ref]) [data-testid=flow-group][data-name=payments]').waitFor()
+    const backward = await page.locator('[data-testid=flow-map]').getAttribute('data-backward')
+    if (backward !== '0') throw new Error(`${backward} edges run right to left on the flow map`)
     // Edge labels re-render as live updates come in: poll for them.
     await poll('edge labels with rates and p99', async () => {
       const text = await page.locator('.flow-edge-label').allInnerTexts()
@@ -92,7 +96,7 @@ async function main() {
 
   await step('flow map node drills into event search', async () => {
     await poll('events of payment-service', async () => (await getJSON(api + '/events?service=payment-service&limit=1')).events.length > 0)
-    await page.locator('[data-testid=flow-node][data-name="payment-service"]').click()
+    await page.locator('[data-testid=flow-node][data-name="payment-service"]:not([data-ref]) .flow-node-name').click()
     await page.waitForURL(/\/events\?service=payment-service/)
     await page.locator('[data-testid=event-row]').first().waitFor()
     const services = await page.locator('[data-testid=event-row] td:nth-child(2)').allInnerTexts()
@@ -102,6 +106,10 @@ async function main() {
     await page.locator('.react-flow__node[data-id="destination:kafka:orders.placed"]').focus()
     await page.keyboard.press('Enter')
     await page.waitForURL(/\/events\?destination=orders.placed/)
+    // A consumer group in its service opens the group's lag.
+    await page.goBack()
+    await page.locator('[data-testid=flow-group][data-name=payments]').first().click()
+    await page.waitForURL(/\/lag\?group=payments/)
   })
 
   // An order that went all the way across Kafka and NATS.

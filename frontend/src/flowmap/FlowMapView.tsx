@@ -1,5 +1,5 @@
-// Flow map: services, topics/subjects and consumer groups laid out by ELK,
-// edges labelled with rate, error rate, p99 and lag, coloured by health;
+// Flow map: each service with its consumer groups as one unit, and the
+// topics/subjects between them, layered left to right by ELK; edges labelled with rate, error rate, p99 and lag, coloured by health;
 // refreshed when the live "flows" and "lag" channels report traffic.
 
 import {
@@ -10,7 +10,8 @@ import { useEffect, useMemo, useState } from 'react'
 import { api } from '../api/client'
 import { Badge, Refreshing, WindowPicker, windowSeconds } from '../ui/components'
 import { Status } from '../ui/Status'
-import { LiveRates, buildFlowModel, layoutFlow, type FlowModel, type FlowModelEdge, type FlowModelNode } from './flowmap'
+import { LiveRates, buildFlowModel, type FlowModel, type FlowModelEdge, type FlowModelNode } from './flowmap'
+import { cutRows, groupHandleY, layoutFlow, layoutQuality, nodeSize, type FlowLayout } from './layout'
 import { fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds } from '../ui/format'
 import { useLiveData, useResource } from '../api/resource'
 import { navigate } from '../ui/route'
@@ -19,21 +20,59 @@ type FlowNodeData = FlowModelNode & Record<string, unknown>
 type FlowEdgeData = FlowModelEdge & { windowSeconds: number; livePerSec?: number } & Record<string, unknown>
 
 function FlowNodeView({ data }: NodeProps<Node<FlowNodeData>>) {
-  const kindLabel = data.kind === 'service' ? 'service' : data.kind === 'group' ? 'consumer group' : data.system === 'nats' ? 'NATS subject' : data.system === 'kafka' ? 'Kafka topic' : 'destination'
+  const kindLabel = data.kind === 'service' ? 'service' : data.system === 'nats' ? 'NATS subject' : data.system === 'kafka' ? 'Kafka topic' : 'destination'
+  const title = data.continues
+    ? `${kindLabel} ${data.name}: the flow continues from it on the next row`
+    : data.refOf
+      ? `${kindLabel} ${data.name} again: events come back to it here (a cycle), so it is drawn downstream`
+      : `${kindLabel} ${data.name}`
   return (
-    <div className={`flow-node flow-${data.kind} health-${data.health}`} data-testid="flow-node" data-name={data.name} title={`${kindLabel} ${data.name}`}>
+    <div
+      className={`flow-node flow-${data.kind} health-${data.health}${data.refOf ? ' flow-ref' : ''}`}
+      style={nodeSize(data)}
+      data-testid="flow-node"
+      data-name={data.name}
+      data-ref={data.refOf ? 'true' : undefined}
+      title={title}
+    >
       <Handle type="target" position={Position.Left} isConnectable={false} />
-      <div className="flow-node-kind">
-        {kindLabel}
-        {data.dlq && <Badge kind="err">DLQ</Badge>}
-      </div>
-      <div className="flow-node-name">{data.name}</div>
-      {data.lag && (
-        <div className="flow-node-lag">
-          <Badge kind={data.lag.status}>{data.lag.status}</Badge> lag {fmtCount(data.lag.messages)} · {fmtSeconds(data.lag.seconds)}
+      <div className="flow-node-head">
+        <div className="flow-node-kind">
+          {data.refOf && <span aria-label={data.continues ? 'continues' : 'again'}>{data.continues ? '↪' : '↩'}</span>}
+          {kindLabel}
+          {data.dlq && <Badge kind="err">DLQ</Badge>}
         </div>
-      )}
-      <Handle type="source" position={Position.Right} isConnectable={false} />
+        <div className="flow-node-name">{data.name}</div>
+      </div>
+      {data.groups.map((g, i) => (
+        <div
+          key={g.id}
+          className={`flow-group health-${g.health}`}
+          data-testid="flow-group"
+          data-name={g.name}
+          role="button"
+          tabIndex={0}
+          title={`consumer group ${g.name}: its lag`}
+          onClick={(e) => {
+            e.stopPropagation()
+            navigate('/lag', { group: g.name })
+          }}
+          onKeyDown={(e) => {
+            if (e.key !== 'Enter') return
+            e.stopPropagation()
+            navigate('/lag', { group: g.name })
+          }}
+        >
+          <Handle id={g.id} type="target" position={Position.Left} style={{ top: groupHandleY(i) }} isConnectable={false} />
+          <span className="flow-group-name">{g.name}</span>
+          {g.lag && (
+            <span className="flow-group-lag">
+              <Badge kind={g.lag.status}>{g.lag.status}</Badge> lag {fmtCount(g.lag.messages)} · {fmtSeconds(g.lag.seconds)}
+            </span>
+          )}
+        </div>
+      ))}
+      {!data.refOf && <Handle type="source" position={Position.Right} isConnectable={false} />}
     </div>
   )
 }
@@ -44,7 +83,7 @@ function FlowEdgeView(p: EdgeProps<Edge<FlowEdgeData>>) {
   return (
     <>
       <BaseEdge id={p.id} path={path} className={`flow-edge health-${d.health}`} style={{ strokeWidth: Math.min(6, 1.5 + Math.log10(1 + d.ratePerSec) * 1.5) }} />
-      {!d.member && (
+      {(
         <EdgeLabelRenderer>
           <div
             className={`flow-edge-label nodrag nopan health-${d.health}`}
@@ -93,7 +132,7 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
     return () => clearInterval(t)
   }, [])
   const model = res.data
-  const [laid, setLaid] = useState<{ model: FlowModel; pos: Map<string, { x: number; y: number }> } | null>(null)
+  const [laid, setLaid] = useState<{ model: FlowModel; layout: FlowLayout } | null>(null)
   const [layoutError, setLayoutError] = useState<Error | null>(null)
   const shape = model ? shapeOf(model) : ''
   useEffect(() => {
@@ -101,11 +140,11 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
     let stale = false
     // Only a change of shape needs a new layout; numbers just re-render.
     if (laid && laid.model !== model && shapeOf(laid.model) === shape) {
-      setLaid({ model, pos: laid.pos })
+      setLaid({ model, layout: { ...laid.layout, drawn: cutRows(model, laid.layout.modelRows).drawn } })
       return
     }
     layoutFlow(model).then(
-      (pos) => !stale && setLaid({ model, pos }),
+      (layout) => !stale && setLaid({ model, layout }),
       (err: Error) => !stale && setLayoutError(err),
     )
     return () => {
@@ -121,11 +160,11 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
     if (!laid) return
     setNodes((cur) => {
       const prev = new Map(cur.map((n) => [n.id, n]))
-      return laid.model.nodes.map((n) => ({
+      return laid.layout.drawn.nodes.map((n) => ({
         ...prev.get(n.id),
         id: n.id,
         type: 'flow',
-        position: laid.pos.get(n.id) ?? { x: 0, y: 0 },
+        position: laid.layout.pos.get(n.id) ?? { x: 0, y: 0 },
         data: n as FlowNodeData,
         draggable: false,
         connectable: false,
@@ -134,18 +173,20 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
   }, [laid])
   const edges = useMemo((): Edge<FlowEdgeData>[] => {
     if (!laid) return []
-    const m = laid.model
+    const m = laid.layout.drawn
     const live = rates.perSecond(Date.now())
     return m.edges.map((e) => ({
-      id: e.id, source: e.source, target: e.target, type: 'flow',
+      id: e.id, source: e.source, target: e.target, targetHandle: e.targetGroup ?? null, type: 'flow',
       data: { ...e, windowSeconds: m.windowSeconds, livePerSec: live ? live.get(e.id) ?? 0 : undefined } as FlowEdgeData,
     }))
   }, [laid, rates, tick])
 
+  // What the layout gets right is on the canvas for the e2e to read.
+  const quality = useMemo(() => (laid ? layoutQuality(laid.layout.drawn, laid.layout.pos) : null), [laid])
+
   const openNode = (n: FlowModelNode) => {
     if (n.kind === 'service') navigate('/events', { service: n.name })
-    else if (n.kind === 'destination') navigate('/events', { destination: n.name })
-    else navigate('/lag', { group: n.name })
+    else navigate('/events', { destination: n.name })
   }
 
   return (
@@ -171,10 +212,12 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
           <div
             className="flow-canvas"
             data-testid="flow-map"
+            data-backward={quality?.backward.length}
+            data-crossings={quality?.crossings}
             onKeyDown={(e) => {
               // Tab reaches the nodes; Enter opens the focused one.
               const id = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.react-flow__node')?.dataset.id
-              const n = id ? laid.model.nodes.find((x) => x.id === id) : undefined
+              const n = id ? laid.layout.drawn.nodes.find((x) => x.id === id) : undefined
               if (e.key === 'Enter' && n) openNode(n)
             }}
           >
@@ -199,11 +242,11 @@ export function FlowMapView({ params }: { params: URLSearchParams }) {
           </div>
         )}
       </Status>
-      <p className="footnote">Click a service, topic or edge for its events, a consumer group for its lag. Rates are over the last 30 s once live updates arrive (the window's average until then); error rate, p99 (handler or publish duration) and counts are over the window.</p>
+      <p className="footnote">Click a service, topic or edge for its events, a consumer group (inside its service) for its lag; ↩ marks a service drawn again where events come back to it, ↪ a topic where the flow continues on the next row. Rates are over the last 30 s once live updates arrive (the window's average until then); error rate, p99 (handler or publish duration) and counts are over the window.</p>
     </section>
   )
 }
 
 function shapeOf(m: FlowModel): string {
-  return m.nodes.map((n) => n.id).join('|') + '#' + m.edges.map((e) => e.id).join('|')
+  return m.nodes.map((n) => n.id + ':' + n.groups.map((g) => g.id).join(',')).join('|') + '#' + m.edges.map((e) => `${e.id}>${e.target}`).join('|')
 }

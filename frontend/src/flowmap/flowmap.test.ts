@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { LiveRates, buildFlowModel, errorHealth, flowNodeSize, lagHealth, layoutFlow, modelOrder, worstStatus } from './flowmap'
+import { LiveRates, buildFlowModel, errorHealth, lagHealth, modelOrder, worstStatus, type FlowModelEdge, type FlowModelNode } from './flowmap'
+import { layoutFlow, layoutQuality, nodeSize } from './layout'
 import type { FlowMap, GroupLag } from '../api/types'
+import demoFlows from './testdata/demo-flows.json'
 
 const fm: FlowMap = {
   since: '2026-01-01T00:00:00Z',
@@ -36,13 +38,11 @@ describe('buildFlowModel', () => {
   const node = (id: string) => m.nodes.find((n) => n.id === id)!
   const edge = (id: string) => m.edges.find((e) => e.id === id)!
 
-  it('puts consumer groups between a destination and its services', () => {
-    expect(node('group:kafka:payments')).toMatchObject({ kind: 'group', name: 'payments', system: 'kafka' })
-    expect(edge('destination:kafka:orders.placed->group:kafka:payments')).toBeDefined()
-    expect(edge('group:kafka:payments->service:payment-service')).toBeDefined()
-    expect(m.edges.find((e) => e.id === 'destination:kafka:orders.placed->service:payment-service')).toBeUndefined()
-    expect(edge('group:kafka:payments->service:payment-service').member).toBe(true)
-    expect(edge('destination:kafka:orders.placed->group:kafka:payments').member).toBe(false)
+  it('draws a consumer group inside its service, the edge ending at the group', () => {
+    expect(node('service:payment-service').groups).toMatchObject([{ id: 'group:kafka:payments', name: 'payments', system: 'kafka' }])
+    expect(m.nodes.some((n) => n.id.startsWith('group:'))).toBe(false)
+    const e = edge('destination:kafka:orders.placed->group:kafka:payments')
+    expect(e).toMatchObject({ source: 'destination:kafka:orders.placed', target: 'service:payment-service', targetGroup: 'group:kafka:payments' })
   })
 
   it('folds settles into the edge and computes rate, error rate and p99', () => {
@@ -54,40 +54,46 @@ describe('buildFlowModel', () => {
     expect(e.p99_ns).toBe(7e6) // not the settle's
     expect(e.ops.sort()).toEqual(['process', 'settle'])
     expect(e.filter).toEqual({ destination: 'orders.placed' })
-    expect(edge('group:kafka:payments->service:payment-service').filter).toEqual({ service: 'payment-service', destination: 'orders.placed' })
   })
 
   it('attaches lag per topic and per group and colours by health', () => {
     const e = edge('destination:kafka:orders.placed->group:kafka:payments')
     expect(e.lag).toEqual({ messages: 30, seconds: 12, status: 'STALL' })
     expect(e.health).toBe('err')
-    expect(node('group:kafka:payments').lag?.status).toBe('STALL')
-    expect(node('group:kafka:payments').health).toBe('err')
+    const g = node('service:payment-service').groups[0]
+    expect(g.lag?.status).toBe('STALL')
+    expect(g.health).toBe('err')
+    expect(node('service:payment-service').health).toBe('err')
     expect(edge('service:order-service->destination:kafka:orders.placed').health).toBe('ok')
     expect(node('destination:kafka:orders.placed.dlq').dlq).toBe(true)
     expect(node('destination:kafka:orders.placed.dlq').health).toBe('warn')
   })
 
-  it('orders producers first so the cycle breaks at the refund', () => {
+  it('orders producers first', () => {
     const order = modelOrder(m).map((n) => n.id)
     expect(order[0]).toBe('service:order-service')
     expect(order.indexOf('destination:kafka:orders.placed')).toBeLessThan(order.indexOf('service:payment-service'))
     expect(order).toHaveLength(m.nodes.length)
   })
 
-  it('lays every node out without overlaps', async () => {
-    const pos = await layoutFlow(m)
-    expect(pos.size).toBe(m.nodes.length)
-    const boxes = m.nodes.map((n) => ({ ...pos.get(n.id)!, ...flowNodeSize[n.kind] }))
-    for (let i = 0; i < boxes.length; i++)
-      for (let j = i + 1; j < boxes.length; j++) {
-        const a = boxes[i], b = boxes[j]
-        const overlap = a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
-        expect(overlap).toBe(false)
-      }
+  it('ends the edge that closes a cycle (the refund) at a reference copy', () => {
+    const e = edge('destination:nats:refunds->group:nats:refunds')
+    expect(e.target).toBe('service:order-service#ref')
+    const ref = node('service:order-service#ref')
+    expect(ref).toMatchObject({ refOf: 'service:order-service', name: 'order-service' })
+    expect(ref.groups.map((g) => g.name)).toEqual(['refunds'])
+    expect(node('service:order-service').groups).toEqual([])
+    expect(m.edges.some((x) => x.source === ref.id)).toBe(false)
   })
 
-  it('handles a flow that is only a cycle', () => {
+  it('lays every node out without overlaps, every edge left to right', async () => {
+    const { drawn, pos } = await layoutFlow(m)
+    expect(pos.size).toBe(drawn.nodes.length)
+    expectNoOverlaps(drawn.nodes.map((n) => ({ ...pos.get(n.id)!, ...nodeSize(n) })))
+    expect(layoutQuality(drawn, pos).backward).toEqual([])
+  })
+
+  it('handles a flow that is only a cycle', async () => {
     const cyc = buildFlowModel({
       since: fm.since, until: fm.until,
       nodes: [{ id: 'service:a', kind: 'service', name: 'a' }, { id: 'destination:kafka:t', kind: 'destination', name: 't', system: 'kafka' }],
@@ -96,9 +102,58 @@ describe('buildFlowModel', () => {
         { source: 'destination:kafka:t', target: 'service:a', op: 'process', count: 1, errors: 0, p50_ns: 0, p99_ns: 0 },
       ],
     }, [])
-    expect(modelOrder(cyc)).toHaveLength(2)
+    expect(modelOrder(cyc)).toHaveLength(3)
+    const l = await layoutFlow(cyc)
+    expect(layoutQuality(l.drawn, l.pos).backward).toEqual([])
   })
 })
+
+// The demo's map, from a real `causeway demo` (e2e/capture-flows.mjs):
+// every service, Kafka topic, NATS subject, the DLQ and the refund saga.
+describe('the demo flow map', () => {
+  const m = buildFlowModel(demoFlows as FlowMap, [])
+
+  it('reads left to right: no backward edge, few crossings', async () => {
+    const { drawn, pos } = await layoutFlow(m)
+    expectNoOverlaps(drawn.nodes.map((n) => ({ ...pos.get(n.id)!, ...nodeSize(n) })))
+    const q = layoutQuality(drawn, pos)
+    expect(q.backward).toEqual([])
+    expect(q.crossings).toBe(0) // measured on the captured map
+  })
+
+  it('draws each service once, with its consumer groups, but for the refund', () => {
+    const services = m.nodes.filter((n) => n.kind === 'service' && !n.refOf).map((n) => n.name)
+    expect(new Set(services).size).toBe(services.length)
+    expect(m.nodes.filter((n) => n.refOf).map((n) => `${n.name}:${n.groups.map((g) => g.name)}`)).toEqual(['payment-service:refunds'])
+    expect(m.nodes.find((n) => n.id === 'service:payment-service')!.groups.map((g) => g.name)).toEqual(['payments'])
+  })
+})
+
+describe('layoutQuality', () => {
+  // Two services publishing to two topics, the edges crossed.
+  const m = {
+    windowSeconds: 1,
+    nodes: ['service:a', 'service:b', 'destination:k:x', 'destination:k:y'].map((id) => ({ id, kind: id.startsWith('s') ? 'service' : 'destination', name: id, dlq: false, health: 'ok', groups: [] }) as FlowModelNode),
+    edges: [['service:a', 'destination:k:y'], ['service:b', 'destination:k:x']].map(([source, target]) => ({ id: source + '->' + target, source, target, count: 1, errors: 0, p99_ns: 0, ratePerSec: 1, errorRate: 0, ops: ['publish'], health: 'ok', filter: {} }) as FlowModelEdge),
+  }
+  it('counts a crossing', () => {
+    const pos = new Map([['service:a', { x: 0, y: 0 }], ['service:b', { x: 0, y: 100 }], ['destination:k:x', { x: 300, y: 0 }], ['destination:k:y', { x: 300, y: 100 }]])
+    expect(layoutQuality(m, pos)).toEqual({ backward: [], crossings: 1 })
+  })
+  it('names an edge that runs right to left', () => {
+    const pos = new Map([['service:a', { x: 0, y: 0 }], ['service:b', { x: 600, y: 100 }], ['destination:k:x', { x: 300, y: 100 }], ['destination:k:y', { x: 300, y: 0 }]])
+    expect(layoutQuality(m, pos)).toEqual({ backward: ['service:b->destination:k:x'], crossings: 0 })
+  })
+})
+
+function expectNoOverlaps(boxes: { x: number; y: number; width: number; height: number }[]) {
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], b = boxes[j]
+      const overlap = a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+      expect(overlap).toBe(false)
+    }
+}
 
 describe('health', () => {
   it('maps statuses and error rates', () => {

@@ -1,17 +1,31 @@
 // The flow map's model: the API's flow map (services, destinations, edges
-// per operation) turned into what is drawn — consumer groups as their own
-// nodes between a destination and the services in them, one edge per
-// pair with rate, error rate, p99 and lag, and a health per node and edge.
+// per operation) turned into what is drawn. A service and its consumer
+// groups are one unit: an edge from a topic ends at the group inside the
+// service it belongs to. One edge per pair with rate, error rate, p99 and
+// lag, and a health per node, group and edge. Where the flow goes round in
+// a cycle (a refund handled by the service that took the payment), the
+// edge that closes it ends at a reference copy of its target drawn
+// downstream, so that every edge runs the way events travel.
 
 import type { FlowMap, GroupLag, LagStatus } from '../api/types'
 
 export type Health = 'ok' | 'warn' | 'err'
-export type FlowKind = 'service' | 'destination' | 'group'
+export type FlowKind = 'service' | 'destination'
 
 export interface FlowLag {
   messages: number
   seconds: number
   status: LagStatus
+}
+
+// FlowGroup is a consumer group drawn inside the unit of its service.
+export interface FlowGroup {
+  // id names the group (`group:system:name`) and its handle in the unit.
+  id: string
+  name: string
+  system?: string
+  health: Health
+  lag?: FlowLag
 }
 
 export interface FlowModelNode {
@@ -21,13 +35,22 @@ export interface FlowModelNode {
   system?: string
   dlq: boolean
   health: Health
-  lag?: FlowLag
+  // groups: a service's consumer groups, in the order of their handles.
+  groups: FlowGroup[]
+  // refOf names the node this one is a reference copy of, drawn where an
+  // edge closes a cycle; it has no outgoing edges.
+  refOf?: string
+  // continues: the reference copy ends a row; the flow goes on from the
+  // node itself at the start of the next row.
+  continues?: boolean
 }
 
 export interface FlowModelEdge {
   id: string
   source: string
   target: string
+  // targetGroup: the consumer group (FlowGroup.id) the edge ends at.
+  targetGroup?: string
   count: number
   errors: number
   p99_ns: number
@@ -35,9 +58,6 @@ export interface FlowModelEdge {
   ratePerSec: number
   errorRate: number
   ops: string[]
-  // member: a consumer group → service edge, whose numbers the
-  // destination → group edge already shows.
-  member: boolean
   lag?: FlowLag
   health: Health
   // filter narrows the event search to this edge's events.
@@ -87,7 +107,7 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
   const windowSeconds = Math.max(1, (Date.parse(fm.until) - Date.parse(fm.since)) / 1000 || 1)
   const nodes = new Map<string, FlowModelNode>()
   for (const n of fm.nodes) {
-    nodes.set(n.id, { id: n.id, kind: n.kind, name: n.name, system: n.system, dlq: false, health: 'ok' })
+    nodes.set(n.id, { id: n.id, kind: n.kind, name: n.name, system: n.system, dlq: false, health: 'ok', groups: [] })
   }
   // Lag per system/group/topic, and per system/group.
   const topicLag = new Map<string, FlowLag>()
@@ -102,15 +122,6 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
   }
 
   const edges = new Map<string, FlowModelEdge>()
-  const edge = (source: string, target: string, filter: FlowModelEdge['filter'], member = false) => {
-    const id = `${source}->${target}`
-    let e = edges.get(id)
-    if (!e) {
-      e = { id, source, target, count: 0, errors: 0, p99_ns: 0, ratePerSec: 0, errorRate: 0, ops: [], member, health: 'ok', filter }
-      edges.set(id, e)
-    }
-    return e
-  }
   for (const fe of fm.edges) {
     const src = nodes.get(fe.source)
     const dst = nodes.get(fe.target)
@@ -118,27 +129,26 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
     const service = src.kind === 'service' ? src : dst
     const dest = src.kind === 'destination' ? src : dst
     if (fe.op === 'dead_letter') dest.dlq = true
-    const filter = { service: service.name, destination: dest.name }
-    let e: FlowModelEdge
+    let targetGroup: string | undefined
     if (src.kind === 'destination' && fe.consumer_group) {
-      const gid = `group:${dest.system ?? ''}:${fe.consumer_group}`
-      if (!nodes.has(gid)) {
-        nodes.set(gid, {
-          id: gid, kind: 'group', name: fe.consumer_group, system: dest.system, dlq: false, health: 'ok',
+      targetGroup = `group:${dest.system ?? ''}:${fe.consumer_group}`
+      if (!service.groups.some((g) => g.id === targetGroup)) {
+        service.groups.push({
+          id: targetGroup, name: fe.consumer_group, system: dest.system, health: 'ok',
           lag: groupLag.get(`${dest.system ?? ''}\0${fe.consumer_group}`),
         })
       }
-      e = edge(fe.source, gid, { destination: dest.name })
-      e.lag = topicLag.get(`${dest.system ?? ''}\0${fe.consumer_group}\0${dest.name}`)
-      const member = edge(gid, fe.target, filter, true)
-      if (!member.ops.includes(fe.op)) member.ops.push(fe.op)
-      if (primary.has(fe.op)) {
-        member.count += fe.count
-        member.errors += fe.errors
-        member.p99_ns = Math.max(member.p99_ns, fe.p99_ns)
+    }
+    // The edge's id names the group it ends at, as the live deltas do.
+    const id = `${fe.source}->${targetGroup ?? fe.target}`
+    let e = edges.get(id)
+    if (!e) {
+      e = {
+        id, source: fe.source, target: fe.target, targetGroup, count: 0, errors: 0, p99_ns: 0, ratePerSec: 0, errorRate: 0, ops: [], health: 'ok',
+        filter: targetGroup ? { destination: dest.name } : { service: service.name, destination: dest.name },
+        lag: targetGroup ? topicLag.get(`${dest.system ?? ''}\0${fe.consumer_group}\0${dest.name}`) : undefined,
       }
-    } else {
-      e = edge(fe.source, fe.target, filter)
+      edges.set(id, e)
     }
     if (!e.ops.includes(fe.op)) e.ops.push(fe.op)
     if (primary.has(fe.op)) {
@@ -147,6 +157,7 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
       e.p99_ns = Math.max(e.p99_ns, fe.p99_ns)
     }
   }
+  for (const n of nodes.values()) n.groups.sort((a, b) => a.name.localeCompare(b.name))
   for (const e of edges.values()) {
     e.ratePerSec = e.count / windowSeconds
     e.errorRate = e.count ? e.errors / e.count : 0
@@ -154,15 +165,112 @@ export function buildFlowModel(fm: FlowMap, lag: GroupLag[]): FlowModel {
     if (e.lag) e.health = worst(e.health, lagHealth(e.lag.status))
     const s = nodes.get(e.source)!
     const t = nodes.get(e.target)!
-    // A service is as healthy as what it handles; a group as its lag.
-    if (t.kind === 'service' || t.kind === 'group') t.health = worst(t.health, e.health)
+    // A group is as healthy as what it consumes and its lag; a service as
+    // what it handles and publishes.
+    const g = t.groups.find((x) => x.id === e.targetGroup)
+    if (g) g.health = worst(g.health, e.health)
+    if (t.kind === 'service') t.health = worst(t.health, e.health)
     if (s.kind === 'service') s.health = worst(s.health, errorHealth(e.errors, e.count))
   }
   for (const n of nodes.values()) {
-    if (n.kind === 'group' && n.lag) n.health = worst(n.health, lagHealth(n.lag.status))
+    for (const g of n.groups) {
+      if (g.lag) g.health = worst(g.health, lagHealth(g.lag.status))
+      n.health = worst(n.health, g.health)
+    }
     if (n.kind === 'destination' && n.dlq) n.health = 'warn'
   }
-  return { nodes: [...nodes.values()], edges: [...edges.values()], windowSeconds }
+  return splitCycles({ nodes: [...nodes.values()], edges: [...edges.values()], windowSeconds })
+}
+
+// modelOrder lists the nodes breadth-first from the ones nothing flows
+// into (producers), then from those left (nodes only on cycles).
+export function modelOrder(m: FlowModel): FlowModelNode[] {
+  const byId = new Map(m.nodes.map((n) => [n.id, n]))
+  const out = outEdges(m)
+  const indeg = new Map(m.nodes.map((n) => [n.id, 0]))
+  for (const e of m.edges) indeg.set(e.target, (indeg.get(e.target) ?? 0) + 1)
+  const order = m.nodes.filter((n) => indeg.get(n.id) === 0).map((n) => n.id)
+  const seen = new Set(order)
+  const visit = (from: number) => {
+    for (let i = from; i < order.length; i++) {
+      for (const e of out.get(order[i]) ?? []) {
+        if (!seen.has(e.target)) {
+          seen.add(e.target)
+          order.push(e.target)
+        }
+      }
+    }
+  }
+  visit(0)
+  for (const n of m.nodes) {
+    if (seen.has(n.id)) continue
+    seen.add(n.id)
+    const from = order.length
+    order.push(n.id)
+    visit(from)
+  }
+  return order.map((id) => byId.get(id)!)
+}
+
+function outEdges(m: FlowModel): Map<string, FlowModelEdge[]> {
+  const out = new Map<string, FlowModelEdge[]>()
+  for (const e of m.edges) out.set(e.source, [...(out.get(e.source) ?? []), e])
+  return out
+}
+
+// splitCycles makes the map acyclic: a depth-first walk from the
+// producers (modelOrder) finds the edges that go back to a node still on
+// the walk; each ends instead at a reference copy of that node (one per
+// node, with only the consumer group the edge ends at), which has no
+// outgoing edges. The walk from the producers makes the edge that closes
+// a cycle the one that goes back against the flow (the refund), not one
+// in the middle of it.
+export function splitCycles(m: FlowModel): FlowModel {
+  const byId = new Map(m.nodes.map((n) => [n.id, n]))
+  const out = outEdges(m)
+  const state = new Map<string, 'open' | 'done'>()
+  const back = new Set<FlowModelEdge>()
+  const walk = (start: string) => {
+    // Iterative, so that a long chain cannot overflow the stack.
+    const stack: { id: string; i: number }[] = [{ id: start, i: 0 }]
+    state.set(start, 'open')
+    while (stack.length) {
+      const top = stack[stack.length - 1]
+      const next = (out.get(top.id) ?? [])[top.i++]
+      if (!next) {
+        state.set(top.id, 'done')
+        stack.pop()
+        continue
+      }
+      const s = state.get(next.target)
+      if (s === 'open') back.add(next)
+      else if (!s) {
+        state.set(next.target, 'open')
+        stack.push({ id: next.target, i: 0 })
+      }
+    }
+  }
+  for (const n of modelOrder(m)) if (!state.has(n.id)) walk(n.id)
+  if (!back.size) return m
+
+  const refs = new Map<string, FlowModelNode>()
+  const stillIn = new Set<string>() // group ids with an edge left at the original
+  for (const e of m.edges) if (!back.has(e) && e.targetGroup) stillIn.add(`${e.target}\0${e.targetGroup}`)
+  const edges = m.edges.map((e) => {
+    if (!back.has(e)) return e
+    const orig = byId.get(e.target)!
+    const refId = `${orig.id}#ref`
+    let ref = refs.get(refId)
+    if (!ref) {
+      ref = { ...orig, id: refId, refOf: orig.id, groups: [], dlq: orig.dlq }
+      refs.set(refId, ref)
+    }
+    const g = orig.groups.find((x) => x.id === e.targetGroup)
+    if (g && !ref.groups.includes(g)) ref.groups.push(g)
+    return { ...e, target: refId }
+  })
+  const nodes = m.nodes.map((n) => (n.groups.length ? { ...n, groups: n.groups.filter((g) => stillIn.has(`${n.id}\0${g.id}`)) } : n))
+  return { ...m, nodes: [...nodes, ...refs.values()], edges }
 }
 
 // LiveRates turns the live channel's flow deltas (one per stored batch)
@@ -197,75 +305,4 @@ export class LiveRates {
     for (const [id, n] of out) out.set(id, n / (observed / 1000))
     return out
   }
-}
-
-export const flowNodeSize: Record<FlowKind, { width: number; height: number }> = {
-  service: { width: 190, height: 56 },
-  destination: { width: 190, height: 56 },
-  group: { width: 172, height: 44 },
-}
-
-// modelOrder lists the nodes breadth-first from the ones nothing flows
-// into (producers), so that ELK, keeping this order, breaks the cycles a
-// flow has (a refund going back to the payment service) at the edge that
-// goes back, not somewhere in the middle.
-export function modelOrder(m: FlowModel): FlowModelNode[] {
-  const byId = new Map(m.nodes.map((n) => [n.id, n]))
-  const out = new Map<string, string[]>()
-  const indeg = new Map(m.nodes.map((n) => [n.id, 0]))
-  for (const e of m.edges) {
-    out.set(e.source, [...(out.get(e.source) ?? []), e.target])
-    indeg.set(e.target, (indeg.get(e.target) ?? 0) + 1)
-  }
-  const order = m.nodes.filter((n) => indeg.get(n.id) === 0).map((n) => n.id)
-  const seen = new Set(order)
-  const visit = (from: number) => {
-    for (let i = from; i < order.length; i++) {
-      for (const t of out.get(order[i]) ?? []) {
-        if (!seen.has(t)) {
-          seen.add(t)
-          order.push(t)
-        }
-      }
-    }
-  }
-  visit(0)
-  // Nodes only on cycles (no producer outside them): start from each.
-  for (const n of m.nodes) {
-    if (seen.has(n.id)) continue
-    seen.add(n.id)
-    const from = order.length
-    order.push(n.id)
-    visit(from)
-  }
-  return order.map((id) => byId.get(id)!)
-}
-
-// ELK is large: it is loaded with the flow map, not with the app.
-let elk: Promise<{ layout: (g: ElkGraph) => Promise<ElkGraph> }> | null = null
-type ElkGraph = import('elkjs/lib/elk-api').ElkNode
-
-// layoutFlow places the model's nodes left to right with ELK's layered
-// algorithm, wrapping long flows into rows so that the map keeps about
-// the shape of a screen; it returns each node's top-left corner.
-export async function layoutFlow(m: FlowModel, aspectRatio = 1.6): Promise<Map<string, { x: number; y: number }>> {
-  elk ??= import('elkjs/lib/elk.bundled.js').then(({ default: ELK }) => new ELK())
-  const res = await (await elk).layout({
-    id: 'root',
-    layoutOptions: {
-      'elk.algorithm': 'layered',
-      'elk.direction': 'RIGHT',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '90',
-      'elk.spacing.nodeNode': '34',
-      'elk.layered.cycleBreaking.strategy': 'MODEL_ORDER',
-      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      'elk.layered.wrapping.strategy': 'MULTI_EDGE',
-      'elk.aspectRatio': String(aspectRatio),
-    },
-    children: modelOrder(m).map((n) => ({ id: n.id, ...flowNodeSize[n.kind] })),
-    edges: m.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
-  })
-  const pos = new Map<string, { x: number; y: number }>()
-  for (const c of res.children ?? []) pos.set(c.id, { x: c.x ?? 0, y: c.y ?? 0 })
-  return pos
 }
