@@ -3,6 +3,11 @@ GO      ?= go
 BIN     ?= bin/causeway
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
+# MODULES are the repository's Go modules: the main one, the agent library
+# (agent/go.mod) and the event model it shares with the collector
+# (event/go.mod). The main module uses the other two through replace
+# directives; `./...` does not cross into them, so targets loop.
+MODULES := . agent event
 
 .DEFAULT_GOAL := help
 
@@ -27,8 +32,8 @@ deps: ## Install the system packages the tests need (clickhouse-server, kcat, na
 
 .PHONY: deps test
 test: deps frontend ## Install what is missing, vet, run every test with the race detector, the UI's unit tests and its e2e run in Chromium
-	$(GO) vet ./...
-	$(GO) test -race -timeout 30m ./...
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	@for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test -race -timeout 30m ./...) || exit 1; done
 	cd frontend && npm run typecheck && npm test
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/causeway
 	cd frontend && CAUSEWAY_BIN=$(abspath $(BIN)) npm run e2e
@@ -38,9 +43,13 @@ bench: ## Run the benchmarks and write docs/benchmarks.md
 	bash docs/bench.sh
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, every module tidy, and the main module on the agent in this tree
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./... && $(GO) mod tidy -diff) || { echo "lint: module $$m: vet failed or go mod tidy would change the lines above"; exit 1; }; done
+	@for m in agent event; do \
+	  test "$$($(GO) list -m -f '{{with .Replace}}{{.Path}}{{end}}' github.com/causeway-dev/causeway/$$m)" = "./$$m" || \
+	  { echo "lint: go.mod must replace github.com/causeway-dev/causeway/$$m with ./$$m"; exit 1; }; \
+	done
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for 20 s each

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/collector/otlp"
+	"github.com/causeway-dev/causeway/sidecar"
 	"github.com/causeway-dev/causeway/studio/alert"
 	"github.com/causeway-dev/causeway/studio/server"
 )

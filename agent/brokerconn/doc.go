@@ -2,7 +2,7 @@
 // connection to a Kafka cluster or a NATS server, and turns them into the
 // client options of franz-go (kgo.Opt) and nats.go (nats.Option).
 //
-// The sidecar (agent/sidecar), the studio's replay engine (studio/replay)
+// The sidecar (package sidecar), the studio's replay engine (studio/replay)
 // and the collector's Kafka ingest buffer all connect to brokers, so the
 // one place that reads SASL mechanisms, credentials files and TLS files is
 // here, in the agent library: it imports only the standard library and the

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn"
-	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/sidecar"
 )
 
 // runAgent runs `causeway agent`, the broker sidecar, until ctx is cancelled.

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/causeway-dev/causeway/agent/sidecar"
+	"github.com/causeway-dev/causeway/sidecar"
 )
 
 // metricsServer serves a process's Prometheus /metrics on its own
@@ -73,7 +73,7 @@ func (m *metricsServer) Shutdown(ctx context.Context) error {
 }
 
 // sidecarMetrics exports a sidecar's Counters as Prometheus metrics. It
-// lives here, not in agent/sidecar, so that the agent library does not
+// lives here, not in package sidecar, so that the sidecar does not
 // depend on the Prometheus client.
 type sidecarMetrics struct{ c *sidecar.Counters }
 

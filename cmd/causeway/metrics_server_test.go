@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/causeway-dev/causeway/agent/sidecar"
+	"github.com/causeway-dev/causeway/sidecar"
 )
 
 // TestServeMetricsStops: the metrics server answers, stops on Shutdown

@@ -28,9 +28,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
-	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector/otlp/otlptest"
 	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/sidecar"
 )
 
 // The known workload both /metrics tests send, and what it must show.

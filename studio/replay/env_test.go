@@ -14,8 +14,8 @@ import (
 
 	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
-	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/sidecar"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/studio/replay"

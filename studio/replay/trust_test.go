@@ -10,8 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/causeway-dev/causeway/agent/sidecar"
 	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/sidecar"
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/studio/replay"
 )

@@ -1,4 +1,10 @@
-package agent_test
+package collector_test
+
+// The agent library's end-to-end tests: services instrumented with the
+// agent (module github.com/causeway-dev/causeway/agent) on kfake and an
+// embedded JetStream, exporting to this collector, which stores into the
+// embedded store. They live in the main module because the agent module
+// must not depend on the collector or the stores.
 
 import (
 	"context"

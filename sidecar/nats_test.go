@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
-	"github.com/causeway-dev/causeway/agent/sidecar"
+	"github.com/causeway-dev/causeway/sidecar"
 	"github.com/causeway-dev/causeway/store"
 )
 

@@ -1,0 +1,3 @@
+module github.com/causeway-dev/causeway/event
+
+go 1.26.8
