@@ -4,14 +4,8 @@
 // arrows to pan; click an event to select it.
 
 import { useCallback, useEffect, useLayoutEffect, useRef } from 'react'
-import { NODE_H, NODE_W, type CLayout, type CNode, type EdgeMark } from './causation'
+import { NODE_H, NODE_W, fit, readable, textZoom, type CLayout, type CNode, type EdgeMark, type View } from './causation'
 import { fmtDuration } from '../ui/format'
-
-interface View {
-  x: number
-  y: number
-  k: number
-}
 
 interface Props {
   layout: CLayout
@@ -39,19 +33,6 @@ const markStyle = (c: ReturnType<typeof colors>, m: EdgeMark) =>
   m === 'retry' ? { color: c.warn, dash: [], label: 'retry' } :
   { color: c.edge, dash: [], label: '' }
 
-// fit shows the whole graph; a small graph that would need text too small
-// to read is shown from its top-left at a readable zoom instead, to pan.
-function fit(l: CLayout, w: number, h: number): View {
-  if (!l.nodes.length || !w || !h) return { x: 20, y: 20, k: 1 }
-  const pad = 24
-  const k = Math.max(0.02, Math.min(1.2, (w - 2 * pad) / Math.max(l.width, 1), (h - 2 * pad) / Math.max(l.height, 1)))
-  if (k < readable && l.nodes.length <= 300) return { k: readable, x: pad, y: pad }
-  return { k, x: (w - l.width * k) / 2, y: Math.max(pad, (h - l.height * k) / 2) }
-}
-
-// readable is the zoom from which node text is drawn and can be read.
-const readable = 0.6
-
 export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPainted }: Props) {
   const wrap = useRef<HTMLDivElement>(null)
   const canvas = useRef<HTMLCanvasElement>(null)
@@ -78,7 +59,7 @@ export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPaint
     // The visible world rectangle, for culling.
     const x0 = -x / k, y0 = -y / k, x1 = (w - x) / k, y1 = (h - y) / k
     const visible = (n: CNode) => n.x + NODE_W >= x0 && n.x <= x1 && n.y + NODE_H >= y0 && n.y <= y1
-    const detail = k >= 0.45 // text below 45% would be a smudge
+    const detail = k >= textZoom
     const nodes = layout.nodes
 
     ctx.lineWidth = Math.max(1, 1.4 / Math.max(k, 0.5))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LANE_W, LEVEL_H, NODE_W, layoutCausation, nodeId } from './causation'
+import { LANE_W, LEVEL_H, NODE_W, fit, layoutCausation, nodeId, readable } from './causation'
 import type { CwEvent, Graph } from '../api/types'
 
 function ev(span: string, start: number, extra: Partial<CwEvent> = {}): CwEvent {
@@ -127,5 +127,24 @@ describe('layoutCausation', () => {
   it('lays out nothing for an empty graph', () => {
     const l = layoutCausation({ nodes: [], edges: [], truncated: false })
     expect([l.width, l.height, l.nodes.length]).toEqual([0, 0, 0])
+  })
+})
+
+describe('fit', () => {
+  const chain = (n: number) => ({ nodes: new Array(n).fill(null), width: NODE_W, height: (n - 1) * LEVEL_H + 54 }) as unknown as Parameters<typeof fit>[0]
+  const inView = (v: ReturnType<typeof fit>, l: ReturnType<typeof chain>, w: number, h: number) =>
+    v.x >= 0 && v.y >= 0 && v.x + l.width * v.k <= w && v.y + l.height * v.k <= h
+
+  it('opens a small graph fitted to the view, the whole chain in it', () => {
+    for (const n of [3, 11, 14]) {
+      const l = chain(n)
+      const v = fit(l, 640, 660)
+      expect(inView(v, l, 640, 660)).toBe(true)
+    }
+  })
+
+  it('opens a graph too long to read fitted at a readable zoom from its start', () => {
+    const v = fit(chain(60), 640, 660)
+    expect(v).toEqual({ k: readable, x: 24, y: 24 })
   })
 })

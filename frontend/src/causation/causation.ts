@@ -179,3 +179,27 @@ export function layoutCausation(g: Graph): CLayout {
     correlationId,
   }
 }
+
+// View is what the canvas shows: the graph's point (0,0) at (x, y) on the
+// canvas, at zoom k.
+export interface View {
+  x: number
+  y: number
+  k: number
+}
+
+// fit shows the whole graph, so a small one opens with every event in
+// view; one that would need a zoom too far out for text (textZoom) is
+// shown from its top-left at a readable zoom instead, to pan.
+export function fit(l: CLayout, w: number, h: number): View {
+  if (!l.nodes.length || !w || !h) return { x: 20, y: 20, k: 1 }
+  const pad = 24
+  const k = Math.max(0.02, Math.min(1.2, (w - 2 * pad) / Math.max(l.width, 1), (h - 2 * pad) / Math.max(l.height, 1)))
+  if (k < textZoom && l.nodes.length <= 300) return { k: readable, x: pad, y: pad }
+  return { k, x: (w - l.width * k) / 2, y: Math.max(pad, (h - l.height * k) / 2) }
+}
+
+// readable is the zoom a graph too large to fit opens at; textZoom the
+// one below which node text is not drawn (it would be a smudge).
+export const readable = 0.6
+export const textZoom = 0.45
