@@ -202,7 +202,7 @@ func describe(g graph) string {
 func (s *studio) checkFlows(services, topics []string, edges [][2]string) error {
 	var fm store.FlowMap
 	s.get("/api/v1/flows", &fm)
-	names := map[string]string{}         // node id → name
+	names := map[string]string{}           // node id → name
 	nodes := map[store.NodeKind][]string{} // kind → names
 	for _, n := range fm.Nodes {
 		names[n.ID] = n.Name
