@@ -47,24 +47,24 @@ func LedgerRank(u LedgerUpdate) uint64 {
 // LedgerUpdate is what one event (or the latest of several events of one
 // correlation in a batch) says about an entity of a journey.
 type LedgerUpdate struct {
-	Journey       string
-	CorrelationID string
+	Journey       string `json:"journey"`
+	CorrelationID string `json:"correlation_id"`
 	// AtNS is the event's start, in Unix nanoseconds.
-	AtNS uint64
+	AtNS uint64 `json:"at_ns"`
 	// Start is set when the event is the journey's start.
-	Start bool
+	Start bool `json:"start"`
 	// Step is the name of the journey step the event belongs to.
-	Step string
+	Step string `json:"step"`
 	// Service, Destination and Op are the event's.
-	Service     string
-	Destination string
-	Op          event.Op
+	Service     string   `json:"service"`
+	Destination string   `json:"destination"`
+	Op          event.Op `json:"op"`
 	// State is the state the event puts the entity in.
-	State JourneyState
+	State JourneyState `json:"state"`
 	// EventID is the event's id (its causation graph).
-	EventID string
+	EventID string `json:"event_id"`
 	// Reason is the error of a dead-lettering or failure, else empty.
-	Reason string
+	Reason string `json:"reason,omitempty"`
 }
 
 // LedgerEntry is one entity of a journey as the ledger keeps it.
@@ -117,7 +117,7 @@ type JourneyStats struct {
 	P50NS uint64 `json:"p50_ns"`
 	P99NS uint64 `json:"p99_ns"`
 	// Slowest is the correlation id of the window's terminal entity that
-	// took longest (the smallest id among equals), empty when none ended.
+	// took longest (any one among equals), empty when none ended.
 	Slowest string `json:"slowest,omitempty"`
 	// Stuck counts every entity stuck at Now, whenever it started.
 	Stuck uint64 `json:"stuck"`

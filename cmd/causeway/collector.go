@@ -13,6 +13,7 @@ import (
 	_ "github.com/causeway-dev/causeway/store/clickhouse" // registers clickhouse://
 	_ "github.com/causeway-dev/causeway/store/embedded"   // registers embedded://
 	"github.com/causeway-dev/causeway/store/retention"
+	"github.com/causeway-dev/causeway/studio/journey"
 )
 
 // runCollector runs `causeway collector` until ctx is cancelled.
@@ -35,7 +36,16 @@ func runCollector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
-	c, err := collector.New(cfg.Collector, st, log)
+	// The collector writes through the journey ledger's writer, so the
+	// ledger is kept here too (journeys from the file and the store).
+	w, _, err := journey.Open(ctx, st, cfg.Journeys, log.With("component", "journeys"))
+	if errors.Is(err, journey.ErrInvalid) {
+		return usageError{fmt.Errorf("journeys: %w", err)}
+	}
+	if err != nil {
+		return err
+	}
+	c, err := collector.New(cfg.Collector, w, log)
 	if err != nil {
 		return err
 	}

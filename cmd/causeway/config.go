@@ -15,6 +15,7 @@ import (
 	"github.com/causeway-dev/causeway/collector/lineage"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/store/retention"
+	"github.com/causeway-dev/causeway/studio/journey"
 	"github.com/causeway-dev/causeway/studio/server"
 )
 
@@ -36,6 +37,10 @@ type config struct {
 	// Lineage configures how the collector fills in correlation ids
 	// (copied into Collector.Lineage when the configuration is loaded).
 	Lineage lineage.InheritConfig `yaml:"lineage"`
+	// Journeys are the business processes whose entities the ledger
+	// follows (docs/journeys.md); the studio's API can define more. Both
+	// the studio and `causeway collector` keep the ledger on ingest.
+	Journeys []journey.Journey `yaml:"journeys"`
 }
 
 // defaultConfig is the configuration with nothing set: the embedded store

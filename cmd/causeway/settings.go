@@ -106,6 +106,7 @@ var settingsTable = slices.Concat([]setting{
 			}},
 		{key: "studio.secret_key", flag: "-", help: "key (32 bytes, base64) that encrypts stored alert rules and their webhook URLs and secrets; studios sharing a store need the same"},
 		{key: "studio.secret_key_file", help: "`file` holding the secret key, created (0600) when missing"},
+		{key: "studio.public_url", help: "`URL` people reach the studio at (behind a proxy, say); alert notifications link into the UI with it (empty: the listen address)"},
 		{key: "studio.payloads_min_role", help: "least `role` that sees message payloads (DLQ payloads, dry-run previews): viewer, operator or admin"},
 	}, serverTLSRows("studio.tls", "the studio", "it serves HTTPS only", "the studio requires"), []setting{
 		{key: "studio.origins", help: "browser `origins` besides the studio's own allowed to use the API and websocket, comma-separated"},
@@ -132,6 +133,8 @@ var settingsTable = slices.Concat([]setting{
 		{key: "studio.live.queue_frames", help: "frames queued per websocket client (`n`) before it is dropped as lagging"},
 		{key: "studio.live.queue_bytes", help: "`bytes` queued per websocket client before it is dropped as lagging"},
 		{key: "studio.live.write_timeout", help: "time bound of one websocket frame's write (`duration`)"},
+
+		{key: "journeys", flag: "-", env: "-", help: "business processes the journey ledger follows: start, steps, outcomes, SLO (file only; see docs/journeys.md)"},
 
 		{key: "retention.events", help: "how long events, spans and causation edges are kept (`duration`, e.g. 7d, 168h; 0 keeps them forever)"},
 		{key: "retention.broker", help: "how long DLQ entries, lag samples, alert history and replay records are kept (`duration`, e.g. 30d; 0 keeps them forever)"},

@@ -35,7 +35,7 @@ func runStudio(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func serveStudio(ctx context.Context, cfg config, stdout io.Writer, ready func(*server.Server), metrics ...prometheus.Collector) error {
 	log := newLogger(cfg, os.Stderr)
 	srv, err := server.Start(ctx, server.Setup{Store: cfg.Store, Collector: cfg.Collector, Studio: cfg.Studio, Log: log, Metrics: metrics,
-		Retention: cfg.Retention})
+		Retention: cfg.Retention, Journeys: cfg.Journeys})
 	if err != nil {
 		return err
 	}

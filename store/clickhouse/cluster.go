@@ -33,6 +33,9 @@ var shardKeys = map[string]string{
 	"replay_items": "cityHash64(replay_id)",
 	"alert_rules":  "cityHash64(id)",
 	"audit":        "cityHash64(writer)",
+	// A correlation's ledger updates on one shard: its states merge there.
+	"journey_ledger_in": "cityHash64(correlation_id)",
+	"journeys":          "cityHash64(name)",
 }
 
 // node is one server of a cluster.

@@ -2,7 +2,9 @@ package journey
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/causeway-dev/causeway/store"
@@ -55,3 +57,60 @@ func (w *Writer) Write(ctx context.Context, b *store.Batch) error {
 	}
 	return nil
 }
+
+// Frame is what the live websocket's journeys channel sends for one
+// journey after a stored batch: its ledger updates, at most MaxFrameUpdates
+// of them, and how many more there were.
+type Frame struct {
+	Journey string               `json:"journey"`
+	Updates []store.LedgerUpdate `json:"updates"`
+	More    int                  `json:"more"`
+}
+
+// MaxFrameUpdates bounds the updates of one Frame.
+const MaxFrameUpdates = 200
+
+// Frames groups updates by journey, in the order journeys first appear.
+func Frames(ups []store.LedgerUpdate) []Frame {
+	var out []Frame
+	at := map[string]int{}
+	for _, u := range ups {
+		i, ok := at[u.Journey]
+		if !ok {
+			i = len(out)
+			at[u.Journey] = i
+			out = append(out, Frame{Journey: u.Journey})
+		}
+		if f := &out[i]; len(f.Updates) < MaxFrameUpdates {
+			f.Updates = append(f.Updates, u)
+		} else {
+			f.More++
+		}
+	}
+	return out
+}
+
+// ErrNoLedger is returned by Open for a store that keeps no ledger.
+var ErrNoLedger = errors.New("the store keeps no journey ledger")
+
+// Open returns the writer through which a collector writes to st, keeping
+// the configuration's journeys and those defined through the API (loaded
+// from st now, reloaded every ReloadEvery). A configuration error wraps
+// ErrInvalid.
+func Open(ctx context.Context, st store.Store, config []Journey, log *slog.Logger) (*Writer, *Registry, error) {
+	ledger, ok := st.(store.Ledger)
+	if !ok {
+		return nil, nil, ErrNoLedger
+	}
+	reg, err := NewRegistry(config, ledger, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := reg.Load(ctx); err != nil {
+		return nil, nil, err
+	}
+	return NewWriter(st, ledger, reg), reg, nil
+}
+
+// Ledger returns the store's ledger the writer keeps.
+func (w *Writer) Ledger() store.Ledger { return w.ledger }

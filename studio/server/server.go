@@ -33,6 +33,7 @@ import (
 	"github.com/causeway-dev/causeway/studio/audit"
 	"github.com/causeway-dev/causeway/studio/auth"
 	"github.com/causeway-dev/causeway/studio/flowmetrics"
+	"github.com/causeway-dev/causeway/studio/journey"
 	"github.com/causeway-dev/causeway/studio/live"
 	"github.com/causeway-dev/causeway/studio/replay"
 )
@@ -70,6 +71,10 @@ type Config struct {
 	// entry payloads and dry-run payload previews (default operator;
 	// viewer shows them to every token).
 	PayloadsMinRole string `yaml:"payloads_min_role"`
+	// PublicURL is the studio's address as people reach it (behind a
+	// proxy, say): alert notifications link into the UI with it. Empty:
+	// the listen address (http://127.0.0.1:7070 by default).
+	PublicURL string `yaml:"public_url"`
 }
 
 // DefaultConfig returns the studio's defaults: loopback, no tokens, rules
@@ -107,6 +112,9 @@ type Setup struct {
 	// Retention says how long the store keeps data; the zero value keeps
 	// everything.
 	Retention retention.Config
+	// Journeys are the journeys of the configuration file; more can be
+	// defined through the API.
+	Journeys []journey.Journey
 }
 
 // Server is a running studio.
@@ -202,7 +210,22 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		}
 	}()
 	undo = append(undo, func() { st.Close() })
-	srv.col, err = collector.New(s.Collector, st, log)
+	// The collector writes through the journey ledger's writer: every
+	// stored batch's events update the ledger (studio/journey).
+	ledgerWriter, journeys, err := journey.Open(ctx, st, s.Journeys, log.With("component", "journeys"))
+	if errors.Is(err, journey.ErrInvalid) {
+		return nil, UsageError{fmt.Errorf("journeys: %w", err)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ledgerWriter.OnUpdate(func(ups []store.LedgerUpdate) {
+		for _, f := range journey.Frames(ups) {
+			srv.hub.Broadcast(live.ChannelJourneys, f, func(fl live.Filter) bool { return fl.Journey == "" || fl.Journey == f.Journey })
+		}
+	})
+	journeySvc := journey.NewService(journeys, ledgerWriter.Ledger(), st)
+	srv.col, err = collector.New(s.Collector, ledgerWriter, log)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +323,7 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	a.Register(apiMux)
 	a.RegisterAlerts(apiMux, alerts)
 	a.RegisterReplays(apiMux, srv.replays)
+	a.RegisterJourneys(apiMux, journeySvc)
 	a.Mount(apiMux, "GET /api/v1/live", srv.hub)
 	guard.AllowQueryToken("/api/v1/live")
 	mux := http.NewServeMux()

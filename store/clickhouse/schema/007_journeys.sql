@@ -1,19 +1,19 @@
--- Journeys (issue #17). The ledger writer inserts one row per (journey,
--- correlation) and batch into journey_ledger_in (Null engine: nothing is
--- kept there); the materialized view folds them into journey_ledger as
+-- Journeys (issue #17). The ledger writer inserts one row per ledger
+-- update into journey_ledger_in (Null engine: nothing is kept there; ord
+-- is store.LedgerRank, at_ns the event's time); the materialized view folds them into journey_ledger as
 -- aggregate states, so a read merges at most a few rows per correlation:
 -- first_ns is the minimum, has_start and rank the maximum, and `last` is
 -- the row of the greatest rank (terminal states above the others, then
 -- the latest event). Every merge is idempotent, so a retried batch changes
--- nothing. ORDER BY keeps each day's states apart for retention.
+-- nothing. Partitioned by day (the update's) like every table retention
+-- drops days of (migration 008).
 CREATE TABLE IF NOT EXISTS journey_ledger_in (
     date Date,
     journey String,
     correlation_id String,
-    first_ns UInt64,
-    has_start UInt8,
-    rank UInt64,
-    last_ns UInt64,
+    at_ns UInt64,
+    start UInt8,
+    ord UInt64,
     step String,
     service String,
     destination String,
@@ -31,14 +31,14 @@ CREATE TABLE IF NOT EXISTS journey_ledger (
     has_start AggregateFunction(max, UInt8),
     rank AggregateFunction(max, UInt64),
     last AggregateFunction(argMax, Tuple(UInt64, String, String, String, String, String, String, String), UInt64)
-) ENGINE = AggregatingMergeTree() PARTITION BY toYYYYMM(date) ORDER BY (journey, correlation_id, date)
+) ENGINE = AggregatingMergeTree() PARTITION BY date ORDER BY (journey, correlation_id)
 ;
 CREATE MATERIALIZED VIEW IF NOT EXISTS journey_ledger_mv TO journey_ledger AS SELECT
     date, journey, correlation_id,
-    minState(first_ns) AS first_ns,
-    maxState(has_start) AS has_start,
-    maxState(rank) AS rank,
-    argMaxState(tuple(last_ns, step, service, destination, op, state, event_id, reason), rank) AS last
+    minState(at_ns) AS first_ns,
+    maxState(start) AS has_start,
+    maxState(ord) AS rank,
+    argMaxState(tuple(at_ns, step, service, destination, op, state, event_id, reason), ord) AS last
 FROM journey_ledger_in GROUP BY date, journey, correlation_id
 ;
 -- Journeys defined through the API (ReplacingMergeTree keeps the latest
