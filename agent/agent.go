@@ -1,6 +1,6 @@
 // Package agent is Causeway's instrumentation library for Go services on
 // Kafka (franz-go, package agent/kafka) and NATS (nats.go, package
-// agent/nats). An Agent owns an OpenTelemetry tracer that exports spans
+// agent/natsagent). An Agent owns an OpenTelemetry tracer that exports spans
 // over OTLP to a Causeway collector (or any OTLP endpoint) from a bounded
 // queue: it never blocks or slows the application, and counts what it
 // drops.
@@ -17,21 +17,16 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	mrand "math/rand/v2"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/credentials"
 )
 
 // Option configures an Agent.
@@ -80,8 +75,10 @@ func WithToken(token string) Option { return optionFunc(func(c *config) { c.toke
 // WithGRPC exports over OTLP/gRPC instead of OTLP/HTTP.
 func WithGRPC() Option { return optionFunc(func(c *config) { c.grpc = true }) }
 
-// WithQueueSize bounds the spans waiting for export (default 8192). When
-// the queue is full, new spans are dropped and counted.
+// WithQueueSize bounds the spans waiting for export (default 32768, about
+// 22 MiB when full: enough for the bursts in which, on a saturated
+// machine, the exporter goroutine gets no processor). When the queue is
+// full, new spans are dropped and counted.
 func WithQueueSize(n int) Option { return optionFunc(func(c *config) { c.queueSize = n }) }
 
 // WithBatchSize sets how many spans one export carries (default 512).
@@ -110,6 +107,10 @@ func WithResourceAttributes(kv ...attribute.KeyValue) Option {
 	return optionFunc(func(c *config) { c.attrs = append(c.attrs, kv...) })
 }
 
+// DefaultQueueSize is how many ended spans wait for export at most,
+// unless WithQueueSize says otherwise.
+const DefaultQueueSize = 32768
+
 // Agent instruments one service. It is safe for concurrent use.
 type Agent struct {
 	cfg    config
@@ -132,7 +133,7 @@ type paddedCounter struct {
 // New creates an Agent. Nothing is sent until spans end; New does not
 // connect, so it succeeds while the collector is down.
 func New(ctx context.Context, opts ...Option) (*Agent, error) {
-	cfg := config{service: "unknown_service", endpoint: "http://127.0.0.1:4318", queueSize: 8192, batchSize: 512,
+	cfg := config{service: "unknown_service", endpoint: "http://127.0.0.1:4318", queueSize: DefaultQueueSize, batchSize: 512,
 		interval: time.Second, timeout: 5 * time.Second}
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -167,37 +168,6 @@ func (c config) headers() map[string]string {
 		return nil
 	}
 	return map[string]string{"Authorization": "Bearer " + c.token}
-}
-
-func newExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error) {
-	if cfg.grpc {
-		ep := strings.TrimPrefix(strings.TrimPrefix(cfg.endpoint, "http://"), "https://")
-		if ep == "127.0.0.1:4318" {
-			ep = "127.0.0.1:4317"
-		}
-		security := otlptracegrpc.WithInsecure()
-		if cfg.tls != nil || strings.HasPrefix(cfg.endpoint, "https://") {
-			tc := cfg.tls
-			if tc == nil {
-				tc = &tls.Config{MinVersion: tls.VersionTLS12}
-			}
-			security = otlptracegrpc.WithTLSCredentials(credentials.NewTLS(tc))
-		}
-		return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(ep), security,
-			otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}), otlptracegrpc.WithTimeout(cfg.timeout),
-			otlptracegrpc.WithHeaders(cfg.headers()))
-	}
-	hopts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.endpoint, "/") + "/v1/traces"),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}), otlptracehttp.WithTimeout(cfg.timeout),
-		otlptracehttp.WithHeaders(cfg.headers())}
-	if cfg.tls != nil {
-		hopts = append(hopts, otlptracehttp.WithTLSClientConfig(cfg.tls))
-	}
-	e, err := otlptracehttp.New(ctx, hopts...)
-	if err != nil {
-		return nil, fmt.Errorf("agent: OTLP exporter for %q: %w", cfg.endpoint, err)
-	}
-	return e, nil
 }
 
 // Service is the service name the agent reports.

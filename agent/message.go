@@ -87,19 +87,18 @@ func (a *Agent) StartPublish(ctx context.Context, h Headers, d Destination, even
 	m.read(h)
 	cur, _ := EventFromContext(ctx)
 
-	s := &span{Context: ctx, a: a, kind: trace.SpanKindProducer, op: event.OpPublish, start: now, d: d}
-	s.parent = trace.SpanContextFromContext(ctx)
+	parent := trace.SpanContextFromContext(ctx)
 	var sampled bool
 	var tid trace.TraceID
-	if s.parent.IsValid() {
-		tid, sampled = s.parent.TraceID(), s.parent.IsSampled()
+	if parent.IsValid() {
+		tid, sampled = parent.TraceID(), parent.IsSampled()
 	} else {
 		tid = newTraceID()
 		sampled = a.sampleRoot(ctx, tid, d.Name, trace.SpanKindProducer)
 	}
+	s := newSpan(ctx, a, event.OpPublish, sampled && !a.cfg.metaOnly)
 	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags(sampled),
-		TraceState: s.parent.TraceState()})
-	s.recording = sampled && !a.cfg.metaOnly
+		TraceState: parent.TraceState()})
 
 	// One buffer for every value written; the span's strings are
 	// substrings of one copy of it.
@@ -151,10 +150,11 @@ func (a *Agent) StartPublish(ctx context.Context, h Headers, d Destination, even
 		w.buf = append(w.buf, ts.String()...)
 		w.mark(event.HeaderTracestate)
 	}
-	str := w.flush(h, m.hasTraceContext, s.recording)
-	if !s.recording {
+	str := w.flush(h, m.hasTraceContext, s.record != nil)
+	if s.record == nil {
 		return s, s
 	}
+	s.kind, s.parent, s.start, s.d = trace.SpanKindProducer, parent, now, d
 	get := func(f field) string {
 		if f.have != "" || f.from == f.to {
 			return f.have
@@ -182,7 +182,7 @@ func (a *Agent) EndPublish(sp trace.Span, d Destination, err error) {
 		sp.End()
 		return
 	}
-	if s.recording {
+	if s.record != nil {
 		s.mu.Lock()
 		if !s.ended {
 			s.d.Partition, s.d.Offset = d.Partition, d.Offset
@@ -210,20 +210,21 @@ func (a *Agent) StartProcess(ctx context.Context, h Headers, d Destination, atte
 		ctx = context.Background()
 	}
 	a.processed.Add(1)
-	s := &span{Context: ctx, a: a, kind: trace.SpanKindConsumer, op: event.OpProcess, start: time.Now(), d: d, attempt: attempt}
+	start := time.Now()
 	var m msgHeaders
 	m.read(h)
-	s.link = m.remote
 	tid := newTraceID()
 	sampled := m.remote.IsSampled()
 	if !m.remote.IsValid() {
 		sampled = a.sampleRoot(context.Background(), tid, d.Name, trace.SpanKindConsumer)
 	}
+	s := newSpan(ctx, a, event.OpProcess, sampled && !a.cfg.metaOnly)
 	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags(sampled)})
-	s.recording = sampled && !a.cfg.metaOnly
-	s.hasID, s.hasCorr = m.id != "", m.corr != ""
 	s.ev = Event{ID: m.id, Type: m.typ, CorrelationID: m.corr, CausationID: m.cause}
-	s.replayOf = m.replayOf
+	if s.record != nil {
+		s.kind, s.link, s.start, s.d, s.attempt = trace.SpanKindConsumer, m.remote, start, d, attempt
+		s.hasID, s.hasCorr, s.replayOf = m.id != "", m.corr != "", m.replayOf
+	}
 	if s.ev.ID == "" {
 		// A producer we do not know (kcat, another library): the span
 		// id stands in as the event id, as the collector would do.
@@ -264,15 +265,15 @@ func (a *Agent) RecordSettle(ctx context.Context, d Destination, action string, 
 	if a.cfg.metaOnly || (parent.IsValid() && !parent.IsSampled()) {
 		return
 	}
-	s := &span{Context: ctx, a: a, kind: trace.SpanKindConsumer, op: event.OpSettle, start: time.Now(), d: d,
-		action: action, parent: parent, recording: true}
+	start := time.Now()
 	tid := parent.TraceID()
 	if !parent.IsValid() {
-		tid = newTraceID()
-		if s.recording = a.sampleRoot(ctx, tid, d.Name, trace.SpanKindConsumer); !s.recording {
+		if tid = newTraceID(); !a.sampleRoot(ctx, tid, d.Name, trace.SpanKindConsumer) {
 			return
 		}
 	}
+	s := newSpan(ctx, a, event.OpSettle, true)
+	s.kind, s.start, s.d, s.action, s.parent = trace.SpanKindConsumer, start, d, action, parent
 	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: trace.FlagsSampled,
 		TraceState: parent.TraceState()})
 	if e, ok := EventFromContext(ctx); ok {

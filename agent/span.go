@@ -24,28 +24,35 @@ import (
 //
 // A span that is not sampled, or made in metadata-only mode, is not
 // recording: it carries ids (its span context goes into traceparent, a
-// process span's Event into the handler's context) and is never
-// exported.
+// process span's Event into the handler's context), has no record and is
+// never exported.
 type span struct {
 	context.Context // the context the span started in
 	embedded.Span
 
-	a         *Agent
-	kind      trace.SpanKind
-	op        event.Op // OpPublish, OpProcess or OpSettle
-	recording bool
+	a  *Agent
+	op event.Op // OpPublish, OpProcess or OpSettle
+	sc trace.SpanContext
+	ev Event // the message's ids
+	// *record is what only a recording span has; nil for the others,
+	// which are a fifth of the size.
+	*record
+}
+
+// record is a recording span's data.
+type record struct {
+	kind trace.SpanKind
 	// hasID, hasCorr: the message carried ce_id and a correlation id
 	// (process spans); the conventions' attributes are set only then.
 	hasID, hasCorr bool
 
-	sc, parent, link trace.SpanContext
-	start            time.Time
-	d                Destination
-	ev               Event    // the message's ids
-	pubOp            event.Op // a publish's causeway.op (dead_letter, replay), "" for a plain publish
-	replayOf         string
-	action           string // a settle's ack, nak or term
-	attempt          int
+	parent, link trace.SpanContext
+	start        time.Time
+	d            Destination
+	pubOp        event.Op // a publish's causeway.op (dead_letter, replay), "" for a plain publish
+	replayOf     string
+	action       string // a settle's ack, nak or term
+	attempt      int
 
 	mu      sync.Mutex
 	ended   bool
@@ -57,6 +64,22 @@ type span struct {
 	extra   []attribute.KeyValue
 	events  []sdktrace.Event
 	links   []sdktrace.Link
+}
+
+// recordedSpan allocates a recording span and its record at once.
+type recordedSpan struct {
+	span
+	record
+}
+
+// newSpan returns a span, recording or not.
+func newSpan(ctx context.Context, a *Agent, op event.Op, recording bool) *span {
+	if !recording {
+		return &span{Context: ctx, a: a, op: op}
+	}
+	rs := &recordedSpan{span: span{Context: ctx, a: a, op: op}}
+	rs.span.record = &rs.record
+	return &rs.span
 }
 
 var _ trace.Span = (*span)(nil)
@@ -95,6 +118,9 @@ func (s *span) Value(key any) any {
 // End implements trace.Span: the span is queued for export if it is
 // recording.
 func (s *span) End(opts ...trace.SpanEndOption) {
+	if s.record == nil {
+		return
+	}
 	end := time.Now()
 	if len(opts) > 0 {
 		if cfg := trace.NewSpanEndConfig(opts...); !cfg.Timestamp().IsZero() {
@@ -109,14 +135,12 @@ func (s *span) End(opts ...trace.SpanEndOption) {
 	}
 	s.ended, s.end = true, end
 	s.mu.Unlock()
-	if s.recording {
-		s.a.q.push(entry{own: s})
-	}
+	s.a.q.push(entry{own: s})
 }
 
 // AddEvent implements trace.Span.
 func (s *span) AddEvent(name string, opts ...trace.EventOption) {
-	if !s.recording {
+	if s.record == nil {
 		return
 	}
 	cfg := trace.NewEventConfig(opts...)
@@ -129,7 +153,7 @@ func (s *span) AddEvent(name string, opts ...trace.EventOption) {
 
 // AddLink implements trace.Span.
 func (s *span) AddLink(l trace.Link) {
-	if !s.recording || !l.SpanContext.IsValid() {
+	if s.record == nil || !l.SpanContext.IsValid() {
 		return
 	}
 	s.mu.Lock()
@@ -141,7 +165,7 @@ func (s *span) AddLink(l trace.Link) {
 
 // IsRecording implements trace.Span.
 func (s *span) IsRecording() bool {
-	if !s.recording {
+	if s.record == nil {
 		return false
 	}
 	s.mu.Lock()
@@ -152,7 +176,7 @@ func (s *span) IsRecording() bool {
 // RecordError implements trace.Span: an "exception" event, as the SDK
 // records it.
 func (s *span) RecordError(err error, opts ...trace.EventOption) {
-	if err == nil || !s.recording {
+	if err == nil || s.record == nil {
 		return
 	}
 	opts = append(opts, trace.WithAttributes(exceptionAttrs(err)...))
@@ -165,7 +189,7 @@ func (s *span) SpanContext() trace.SpanContext { return s.sc }
 // SetStatus implements trace.Span with the SDK's precedence: Ok is
 // final, Error replaces Unset, Unset changes nothing.
 func (s *span) SetStatus(code codes.Code, description string) {
-	if !s.recording || code == codes.Unset {
+	if s.record == nil || code == codes.Unset {
 		return
 	}
 	s.mu.Lock()
@@ -181,6 +205,9 @@ func (s *span) SetStatus(code codes.Code, description string) {
 
 // SetName implements trace.Span.
 func (s *span) SetName(name string) {
+	if s.record == nil {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
@@ -191,7 +218,7 @@ func (s *span) SetName(name string) {
 // SetAttributes implements trace.Span: kept beside the agent's own
 // attributes.
 func (s *span) SetAttributes(kv ...attribute.KeyValue) {
-	if !s.recording || len(kv) == 0 {
+	if s.record == nil || len(kv) == 0 {
 		return
 	}
 	s.mu.Lock()
@@ -207,7 +234,7 @@ func (s *span) TracerProvider() trace.TracerProvider { return s.a.tp }
 // finish sets how the operation ended (outcome "" leaves it unset) and
 // ends the span.
 func (s *span) finish(outcome event.Outcome, err error) {
-	if s.recording {
+	if s.record != nil {
 		s.mu.Lock()
 		if !s.ended {
 			s.outcome, s.err = outcome, err

@@ -69,7 +69,7 @@ agent_section() {
   echo "through kfake and consuming them, ${AGENT_KAFKA_RECORDS:-100000} records per row. Every instrumented row"
   echo "exports to the same counting exporter. kotel is franz-go's OTel plugin propagating W3C trace context"
   echo "(\`TracerPropagator(propagation.TraceContext{})\`, link spans, its batch span processor sized like the"
-  echo "agent's queue: 8,192 spans, batches of 512). CPU is the process's CPU time per record (getrusage: user +"
+  echo "agent's queue: 32,768 spans, batches of 512). CPU is the process's CPU time per record (getrusage: user +"
   echo "system, kfake's included), steadier than wall time on this shared machine."
   echo
   echo "| row | records/s | CPU per record | CPU vs kotel | dropped spans per record | allocs per record | with a 20 µs handler: records/s | of bare |"

@@ -133,7 +133,7 @@ func benchProduceConsume(b *testing.B, mode string, work time.Duration, sinkURL 
 	case "kotel":
 		ends := &endCounter{}
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(ends),
-			sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(8192), sdktrace.WithMaxExportBatchSize(512)))
+			sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(agent.DefaultQueueSize), sdktrace.WithMaxExportBatchSize(512)))
 		defer tp.Shutdown(ctx)
 		tr := kotel.NewTracer(kotel.TracerProvider(tp), kotel.TracerPropagator(propagation.TraceContext{}), kotel.LinkSpans())
 		hooks = kotel.NewKotel(kotel.WithTracer(tr)).Hooks()
