@@ -65,16 +65,41 @@ func isTraceID(id string) bool {
 	return len(id) == 32 && strings.Trim(strings.ToLower(id), "0123456789abcdef") == ""
 }
 
+// IDResolver is an optional Reader capability: a backend that can tell
+// what an id is in one query (ClickHouse, whose every lookup by id is a
+// network round trip to an index table and another to the events)
+// implements it, and Resolve uses it.
+type IDResolver interface {
+	// ResolveID returns the first kind in IDKinds under which some stored
+	// event carries id, or NoMatch. traceID is id in lower case when it
+	// has a trace id's shape, else empty: then id is not tried as one.
+	// Resolve has checked id (not empty, at most MaxIDLen bytes).
+	ResolveID(ctx context.Context, id, traceID string) (IDKind, error)
+}
+
 // Resolve finds what id is: the first kind in IDKinds under which some
-// stored event carries it, or NoMatch. The lookups (one per kind, each a
-// one-row index search) run at once, so Resolve costs one round trip of
-// the slowest; a trace id is only looked up when id has its shape.
+// stored event carries it, or NoMatch. A trace id is only looked up when
+// id has its shape (32 hex digits, either case). A backend that is an
+// IDResolver answers in one query; over any other Reader the lookups (one
+// per kind, each a one-row index search) run at once, so Resolve costs
+// one round trip of the slowest.
 func Resolve(ctx context.Context, r Reader, id string) (IDKind, error) {
 	if id == "" {
 		return "", Invalid("id lookup: the id is empty")
 	}
 	if len(id) > MaxIDLen {
 		return "", Invalid("id lookup: the id is %d bytes, at most %d", len(id), MaxIDLen)
+	}
+	if ir, ok := r.(IDResolver); ok {
+		traceID := ""
+		if isTraceID(id) {
+			traceID = strings.ToLower(id)
+		}
+		k, err := ir.ResolveID(ctx, id, traceID)
+		if err != nil {
+			return "", fmt.Errorf("id lookup: %w", err)
+		}
+		return k, nil
 	}
 	found := make([]bool, len(IDKinds))
 	errs := make([]error, len(IDKinds))

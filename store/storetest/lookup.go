@@ -31,6 +31,23 @@ func testLookupPrecedence(t *testing.T, h Harness) {
 	g := ev(306, 6, "", "g-6", "")                            // no key: never a key match
 	write(t, s, &store.Batch{Events: []event.Event{a, b, c, d, f, g}})
 
+	for _, r := range []struct {
+		name string
+		r    store.Reader
+	}{{"backend", s}, {"over Events", readerOnly{s}}} {
+		t.Run(r.name, func(t *testing.T) { checkResolve(t, r.r, a, c, d, f) })
+	}
+	if _, err := store.Resolve(context.Background(), s, ""); !errors.Is(err, store.ErrInvalidQuery) {
+		t.Errorf("Resolve(\"\") = %v, want an invalid query", err)
+	}
+}
+
+// readerOnly hides a backend's optional capabilities (store.IDResolver)
+// so that store.Resolve takes its path over Reader.Events.
+type readerOnly struct{ store.Reader }
+
+// checkResolve checks store.Resolve over r on testLookupPrecedence's events.
+func checkResolve(t *testing.T, s store.Reader, a, c, d, f event.Event) {
 	for _, tc := range []struct {
 		id   string
 		kind store.IDKind
@@ -58,9 +75,6 @@ func testLookupPrecedence(t *testing.T, h Harness) {
 		}
 		got := all(t, s, kind.EventQuery(tc.id))
 		sameSet(t, fmt.Sprintf("events of %s %q", kind, tc.id), keys(got), keys(tc.want))
-	}
-	if _, err := store.Resolve(context.Background(), s, ""); !errors.Is(err, store.ErrInvalidQuery) {
-		t.Errorf("Resolve(\"\") = %v, want an invalid query", err)
 	}
 }
 
