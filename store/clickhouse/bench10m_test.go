@@ -46,21 +46,29 @@ func tenMillion(b *testing.B) (*Store, int) {
 		now := uint64(time.Now().UnixNano())
 		step := uint64(24*time.Hour) / uint64(n)
 		start := now - uint64(24*time.Hour)
-		// Per order k = number div 5: trace md5(k), correlation order-k;
-		// event i of the order is published by one of 5 services to one
-		// of 5 topics; every 50th handler run fails.
+		// Per order k = number div 5: trace md5(k), correlation and
+		// message key order-k; event i of the order is published by one
+		// of 5 services to one of 5 topics; every 50th handler run fails.
+		// Each event row holds its span (schema 009): name, kind, status
+		// and the messaging attributes lineage maps out of the event; span
+		// ids in binary as the store writes them (ids.go).
 		insertEvents := `INSERT INTO events (date, start_ns, trace_id, span_id, event_id, event_type, correlation_id,
 			causation_id, parent_span_id, service, system, destination, partition, offset, consumer_group, op, outcome, attempt,
-			duration_ns, payload_size, attr_keys, attr_values)
+			duration_ns, payload_size, attr_keys, attr_values, message_key,
+			span, span_name, span_kind, status_code, status_message, span_attr_keys, span_attr_values)
 		SELECT toDate(intDiv(%[1]d + number * %[2]d, 1000000000)), %[1]d + number * %[2]d,
-			lower(hex(MD5(toString(intDiv(number, 5))))), substring(lower(hex(MD5(toString(number)))), 1, 16),
+			lower(hex(MD5(toString(intDiv(number, 5))))), concat('\x01', substring(MD5(toString(number)), 1, 8)),
 			concat('evt-', toString(number)), concat('step', toString(number %% 5)), concat('order-', toString(intDiv(number, 5))),
 			if(number %% 5 = 0, '', concat('evt-', toString(number - 1))),
-			if(number %% 5 = 0, '', substring(lower(hex(MD5(toString(number - 1)))), 1, 16)),
+			if(number %% 5 = 0, '', concat('\x01', substring(MD5(toString(number - 1)), 1, 8))),
 			concat('service-', toString(number %% 5)), 'kafka', concat('topic-', toString(number %% 5)), toInt32(number %% 12), toInt64(number),
 			if(number %% 2 = 1, concat('group-', toString(number %% 5)), ''), if(number %% 2 = 1, 'process', 'publish'),
 			if(number %% 50 = 49, 'error', 'ok'), 1, 1000000 + (number %% 1000) * 1000, 200 + number %% 300,
-			['messaging.system', 'region'], ['kafka', if(number %% 3 = 0, 'eu', 'us')]
+			['messaging.system', 'region'], ['kafka', if(number %% 3 = 0, 'eu', 'us')], concat('order-', toString(intDiv(number, 5))),
+			1, concat('topic-', toString(number %% 5), if(number %% 2 = 1, ' process', ' publish')), if(number %% 2 = 1, 'consumer', 'producer'),
+			if(number %% 50 = 49, 'error', 'unset'), if(number %% 50 = 49, 'handler failed', ''),
+			['messaging.destination.name', 'messaging.kafka.message.key', 'messaging.kafka.message.offset', 'messaging.operation'],
+			[concat('topic-', toString(number %% 5)), concat('order-', toString(intDiv(number, 5))), toString(number), if(number %% 2 = 1, 'process', 'publish')]
 		FROM (SELECT number + %[3]d AS number FROM numbers(%[4]d))`
 		insertEdges := `INSERT INTO edges (date, from_trace_id, from_span_id, from_event_id, to_trace_id, to_span_id,
 			correlation_id, kind, start_ns)

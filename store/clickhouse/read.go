@@ -12,8 +12,9 @@ import (
 	"github.com/causeway-dev/causeway/store"
 )
 
-const eventSelect = `SELECT start_ns, trace_id, span_id, event_id, event_type, schema_version, correlation_id,
-	causation_id, parent_span_id, links_trace_id, links_span_id, service, handler, system, cluster,
+// eventSelect reads events, span ids as text (ids.go).
+var eventSelect = `SELECT start_ns, trace_id, ` + idTextSQL("span_id") + `, event_id, event_type, schema_version, correlation_id,
+	causation_id, ` + idTextSQL("parent_span_id") + `, links_trace_id, links_span_id, service, handler, system, cluster,
 	destination, partition, offset, consumer_group, op, outcome, error, attempt, duration_ns,
 	payload_size, replay_of, attr_keys, attr_values, message_key FROM events`
 
@@ -93,14 +94,16 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 		args = append(args, uint64(q.Until.UnixNano()))
 	}
 	if q.Cursor != "" {
-		where = append(where, "(start_ns < ? OR (start_ns = ? AND span_id < ?))")
+		// Ties on the start time go by span id as text: a row written
+		// before ids.go's binary form sorts where its id says.
+		where = append(where, "(start_ns < ? OR (start_ns = ? AND "+idTextSQL("span_id")+" < ?))")
 		args = append(args, cur.StartNS, cur.StartNS, cur.SpanID)
 	}
 	query := eventSelect
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY start_ns DESC, span_id DESC LIMIT 1 BY trace_id, span_id LIMIT ?"
+	query += " ORDER BY start_ns DESC, " + idTextSQL("span_id") + " DESC LIMIT 1 BY trace_id, span_id LIMIT ?"
 	args = append(args, limit+1)
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {

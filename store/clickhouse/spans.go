@@ -105,21 +105,21 @@ func foldedValues(f foldedSpan, ok bool) []any {
 // trip (GLOBAL IN: in cluster mode the index table is Distributed, and
 // the initiator sends every shard the start times). Rows the store holds twice (span rows written before schema 009
 // beside their event, or a batch retried across it) come back once.
-const spanSelect = `SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns,
+var spanSelect = `SELECT trace_id, sid, psid, service, name, kind, start_ns, duration_ns,
 	status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values, extra_keys, extra_values
 FROM (
-	SELECT trace_id, span_id, parent_span_id, service, name, kind, start_ns, duration_ns, status_code,
+	SELECT trace_id, span_id AS sid, parent_span_id AS psid, service, name, kind, start_ns, duration_ns, status_code,
 		status_message, links_trace_id, links_span_id, attr_keys, attr_values,
 		emptyArrayString() AS extra_keys, emptyArrayString() AS extra_values
 	FROM spans WHERE trace_id = ?
 	UNION ALL
-	SELECT trace_id, span_id, parent_span_id, service, span_name AS name, span_kind AS kind, start_ns, duration_ns,
-		status_code, status_message, links_trace_id, links_span_id, attr_keys, attr_values,
-		span_attr_keys AS extra_keys, span_attr_values AS extra_values
+	SELECT trace_id, ` + idTextSQL("span_id") + ` AS sid, ` + idTextSQL("parent_span_id") + ` AS psid, service,
+		span_name AS name, span_kind AS kind, start_ns, duration_ns, status_code, status_message, links_trace_id,
+		links_span_id, attr_keys, attr_values, span_attr_keys AS extra_keys, span_attr_values AS extra_values
 	FROM events
 	WHERE start_ns GLOBAL IN (SELECT start_ns FROM events_by_trace WHERE trace_id = ?) AND trace_id = ? AND span = 1
 )
-ORDER BY start_ns, span_id LIMIT 1 BY trace_id, span_id`
+ORDER BY start_ns, sid LIMIT 1 BY trace_id, sid`
 
 // Spans implements store.Reader.
 func (s *Store) Spans(ctx context.Context, traceID string, limit int) (_ []event.Span, err error) {

@@ -63,8 +63,8 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 				e := &events[i]
 				lt, ls := links(e.Links)
 				k, v := attrs(e.Attributes)
-				row := append(make([]any, 0, 37), day(e.StartNS), e.StartNS, e.TraceID, e.SpanID, e.EventID, e.EventType, e.SchemaVersion,
-					e.CorrelationID, e.CausationID, e.ParentSpanID, lt, ls, e.Service, e.Handler, e.System, e.Cluster,
+				row := append(make([]any, 0, 37), day(e.StartNS), e.StartNS, e.TraceID, compactID(e.SpanID), e.EventID, e.EventType,
+					e.SchemaVersion, e.CorrelationID, e.CausationID, compactID(e.ParentSpanID), lt, ls, e.Service, e.Handler, e.System, e.Cluster,
 					e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op), string(e.Outcome), e.Error,
 					e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v, e.MessageKey)
 				f, ok := folded[spanKey{e.TraceID, e.SpanID}]
@@ -152,7 +152,7 @@ func (s *Store) missing(ctx context.Context, b *store.Batch) ([]event.Event, []e
 	err := chunks(traces, func(ids []string) error {
 		in, args := inList("trace_id", ids)
 		if len(b.Events) > 0 {
-			rows, err := s.conn.Query(ctx, "SELECT trace_id, span_id FROM events WHERE start_ns >= ? AND start_ns <= ? AND "+in,
+			rows, err := s.conn.Query(ctx, "SELECT trace_id, "+idTextSQL("span_id")+" FROM events WHERE start_ns >= ? AND start_ns <= ? AND "+in,
 				append([]any{lo, hi}, args...)...)
 			if err != nil {
 				return err
