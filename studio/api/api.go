@@ -278,10 +278,6 @@ func (a *API) graph(w http.ResponseWriter, r *http.Request) {
 	p := &params{q: r.URL.Query()}
 	q := store.GraphQuery{CorrelationID: p.str("correlation_id"), TraceID: p.hexID("trace_id", 32), EventID: p.str("event_id"),
 		MaxNodes: p.int("max_nodes"), MaxDepth: p.int("max_depth")}
-	if p.err != nil {
-		writeError(w, p.err)
-		return
-	}
 	id, byID := p.idParam() // any kind of id: see lookup.go
 	if p.err != nil {
 		writeError(w, p.err)
