@@ -122,7 +122,7 @@ async function main() {
     await poll('more than 3 events of ' + corr, async () => (await getJSON(api + '/events?correlation_id=' + encodeURIComponent(corr))).events.length > 3)
     await page.goto(demo.url + '/events')
     await page.locator('[data-testid=event-row]').first().waitFor()
-    await page.locator('body').press('/')
+    await page.locator('input[name=correlation_id]').focus()
     await page.keyboard.type(corr)
     await page.keyboard.press('Enter')
     await page.waitForURL(new RegExp('correlation_id=' + corr))
@@ -145,11 +145,17 @@ async function main() {
       const has = (f, vals) => vals.every((v) => nodes.some((n) => n[f] === v))
       return has('system', ['kafka', 'nats']) && has('service', ['order-service', 'payment-service', 'fulfillment-service', 'inventory-service'])
     })
-    await page.goto(demo.url + '/graph')
+    // The one search box, from any view by "/": one request (graph?id=)
+    // finds the order and says what its id matched.
+    await page.goto(demo.url + '/lag')
     await page.locator('body').press('/')
     await page.keyboard.type(corr)
     await page.keyboard.press('Enter')
+    await page.waitForURL(new RegExp('/graph\\?id=' + corr))
     await page.locator('[data-testid=timeline-row]').first().waitFor()
+    const matched = page.locator('[data-testid=graph-matched]')
+    if ((await matched.getAttribute('data-matched')) !== 'correlation_id') throw new Error('matched: ' + (await matched.innerText()))
+    if (!(await matched.innerText()).includes('matched the correlation id')) throw new Error('matched says: ' + (await matched.innerText()))
     const rows = page.locator('[data-testid=timeline-row]')
     const systems = new Set(await rows.evaluateAll((els) => els.map((e) => e.dataset.system)))
     const services = new Set(await rows.evaluateAll((els) => els.map((e) => e.dataset.service)))
@@ -160,11 +166,16 @@ async function main() {
     await page.locator('[data-testid=timeline-row]').nth(1).click()
     await page.locator('.graph-detail').waitFor()
     await shot(page, '02-causation-graph')
+    // A trace id in the same box: the studio says it matched a trace id.
+    const trace = (await graphOf(api, corr)).nodes[0].trace_id
+    await page.locator('[data-search]').fill(trace)
+    await page.locator('[data-search]').press('Enter')
+    await poll('the trace id matched', async () => (await page.locator('[data-testid=graph-matched]').getAttribute('data-matched')) === 'trace_id', 15_000)
   })
 
   await step('unknown id shows the empty state', async () => {
     await page.goto(demo.url + '/graph?id=no-such-order-e2e')
-    await page.getByText('No events found for').waitFor()
+    await page.getByText('no event carries it as a correlation id, event id, trace id or message key').waitFor()
   })
 
   await step('consumer lag table and a drawn uPlot chart', async () => {

@@ -3,6 +3,7 @@
 
 import { useEffect, useState } from 'react'
 import { Link } from './ui/components'
+import { SearchBox } from './ui/SearchBox'
 import { useLiveStatus } from './api/resource'
 import { navigate, useRoute } from './ui/route'
 import { loadSettings, onSettings, type Theme } from './settings/settings'
@@ -111,6 +112,7 @@ export function App() {
           </span>{' '}
           Causeway
         </div>
+        <SearchBox />
         <ul>
           {views.map((v) => (
             <li key={v.path}>

@@ -3,6 +3,12 @@
 export type Outcome = 'ok' | 'error' | 'retry' | 'dead_lettered' | 'duplicate_skipped'
 export type Op = 'publish' | 'receive' | 'process' | 'settle' | 'dead_letter' | 'replay'
 
+// IdKind is a kind of id an event carries; the one id lookup
+// (GET /graph?id=, /events?id=) tries them in this order and says which
+// matched, or "none".
+export type IdKind = 'correlation_id' | 'event_id' | 'trace_id' | 'message_key'
+export type IdMatch = IdKind | 'none'
+
 export interface Link {
   trace_id: string
   span_id: string
@@ -13,6 +19,8 @@ export interface CwEvent {
   event_type?: string
   schema_version?: string
   correlation_id?: string
+  // message_key: the Kafka record key or NATS Nats-Msg-Id.
+  message_key?: string
   causation_id?: string
   trace_id: string
   span_id: string
@@ -52,6 +60,9 @@ export interface Graph {
   nodes: CwEvent[]
   edges: GraphEdge[]
   truncated: boolean
+  // matched: which kind of id an ?id= lookup found (absent for a lookup by
+  // a fixed kind).
+  matched?: IdMatch
 }
 
 export interface FlowNode {

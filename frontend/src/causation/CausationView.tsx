@@ -1,46 +1,41 @@
-// Causation graph for a correlation id, trace id or event id — one search
-// box takes any of them — drawn on a canvas, with a waterfall beside it
-// and the selected event's details. Follows the correlation live: new
-// events (a replay, say) appear as new branches without a reload.
+// Causation graph of any id — a correlation id, an event id, a trace id
+// or a message key, typed into the one search box (ui/SearchBox) and
+// found by one request that says what it matched — drawn on a canvas,
+// with a waterfall beside it and the selected event's details. Follows
+// the correlation live: new events (a replay, say) appear as new branches
+// without a reload.
 
 import { useMemo, useState } from 'react'
 import { api } from '../api/client'
 import { layoutCausation } from './causation'
 import { KeyValues, Link, Refreshing } from '../ui/components'
 import { Nothing, Status } from '../ui/Status'
-import { fmtBytes, fmtClock, fmtDuration, idKindLabel, idKinds, type IdKind } from '../ui/format'
+import { fmtBytes, fmtClock, fmtDuration, idKindLabel, matchedLabel } from '../ui/format'
 import { useResource } from '../api/resource'
-import { navigate } from '../ui/route'
-import type { Graph } from '../api/types'
+import type { Graph, IdKind, IdMatch } from '../api/types'
 import { CausationCanvas } from './CausationCanvas'
 import { Timeline } from './Timeline'
 
 interface Found {
-  kind: IdKind | null
+  matched: IdMatch
   graph: Graph
   arrivedAt: number
 }
 
-// find asks for the graph reading id as each kind in turn (or only the
-// given kind), keeping the first that has events.
+const kinds: IdKind[] = ['correlation_id', 'event_id', 'trace_id', 'message_key']
+
+// find asks for the graph of id in one request: the studio tries it as
+// each kind of id and says which matched; a link that knows the kind
+// (a trace id from an event's details) asks for that kind only.
 async function find(id: string, kind: IdKind | null, signal: AbortSignal): Promise<Found> {
-  const kinds = kind ? [kind] : idKinds(id)
-  for (const k of kinds) {
-    const graph = await api.graph({ [k]: id, max_nodes: 2000 }, signal)
-    if (graph.nodes.length) return { kind: k, graph, arrivedAt: performance.now() }
-  }
-  return { kind: null, graph: { nodes: [], edges: [], truncated: false }, arrivedAt: performance.now() }
+  const graph = await api.graph(kind && kind !== 'message_key' ? { [kind]: id, max_nodes: 2000 } : { id, max_nodes: 2000 }, signal)
+  const matched: IdMatch = kind ?? graph.matched ?? (graph.nodes.length ? 'correlation_id' : 'none')
+  return { matched: graph.nodes.length ? matched : 'none', graph, arrivedAt: performance.now() }
 }
 
 export function CausationView({ params }: { params: URLSearchParams }) {
   const id = (params.get('id') ?? '').trim()
-  const kindParam = params.get('kind') as IdKind | null
-  const [draft, setDraft] = useState(id)
-  const [draftFor, setDraftFor] = useState(id)
-  if (draftFor !== id) {
-    setDraftFor(id)
-    setDraft(id)
-  }
+  const kindParam = kinds.find((k) => k === params.get('kind')) ?? null
   const [selId, setSelId] = useState<string | null>(null)
   const [paintMs, setPaintMs] = useState<number | null>(null)
 
@@ -58,7 +53,7 @@ export function CausationView({ params }: { params: URLSearchParams }) {
 
   // Follow what the graph is about: its correlation id, else its trace.
   const corr = layout?.correlationId
-  const trace = found?.kind === 'trace_id' ? id.toLowerCase() : undefined
+  const trace = found?.matched === 'trace_id' ? id.toLowerCase() : undefined
   const want = corr ? { correlation_id: corr } : trace ? { trace_id: trace } : null
   if (JSON.stringify(want) !== JSON.stringify(follow)) setFollow(want)
 
@@ -71,43 +66,22 @@ export function CausationView({ params }: { params: URLSearchParams }) {
     <section className="view view-graph">
       <header className="view-header">
         <h1>Causation graph</h1>
-        <form
-          className="searchbar"
-          role="search"
-          onSubmit={(e) => {
-            e.preventDefault()
-            setSelId(null)
-            navigate('/graph', { id: draft.trim() })
-          }}
-        >
-          <input
-            data-search
-            aria-label="Correlation id, trace id or event id"
-            placeholder="correlation id, trace id or event id"
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-            spellCheck={false}
-          />
-          <button type="submit" disabled={!draft.trim()}>
-            Show
-          </button>
-        </form>
         <Refreshing on={res.refreshing} />
       </header>
       {!id ? (
-        <Nothing>Type a correlation id (e.g. an order id), a trace id or an event id. Any event in Events links here too.</Nothing>
+        <Nothing>Type any id into the search box (<kbd>/</kbd>): a correlation id (an order id), a Kafka or NATS message key, a trace id or an event id. Any event in Events links here too.</Nothing>
       ) : (
         <Status
           of={res}
           what={`the graph of ${id}`}
           isEmpty={() => !layout}
-          empty={<>No events found for <code>{id}</code> as {(kindParam ? [kindParam] : idKinds(id)).map((k) => idKindLabel[k]).join(', ')}.</>}
+          empty={<>No events found for <code>{id}</code>{kindParam ? ` as a ${idKindLabel[kindParam]}` : ': no event carries it as a correlation id, event id, trace id or message key'}.</>}
         >
           {() => layout && (
             <>
               <div className="graph-summary" data-testid="graph-summary" data-paint-ms={paintMs ?? ''}>
-                <span>
-                  {found!.kind && idKindLabel[found!.kind]} <code>{id}</code>
+                <span data-testid="graph-matched" data-matched={found!.matched}>
+                  <code>{id}</code> matched {found!.matched !== 'none' && matchedLabel(found!.matched, systemOfKey(found!.graph, id))}
                 </span>
                 <span>{layout.nodes.length} events</span>
                 <span>{layout.edges.length} edges</span>
@@ -162,4 +136,10 @@ export function CausationView({ params }: { params: URLSearchParams }) {
       )}
     </section>
   )
+}
+
+// systemOfKey is the system of an event whose message key is id, which
+// tells a Kafka record key from a NATS message id.
+function systemOfKey(g: Graph, id: string): string | undefined {
+  return g.nodes.find((e) => e.message_key === id)?.system
 }

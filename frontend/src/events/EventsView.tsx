@@ -151,7 +151,6 @@ export function EventsView({ params }: { params: URLSearchParams }) {
             <label key={f}>
               {f.replace('_', ' ')}
               <input
-                data-search={f === 'correlation_id' ? '' : undefined}
                 name={f}
                 value={draft[f] ?? ''}
                 onChange={(e) => setDraft({ ...draft, [f]: e.target.value })}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fmtBytes, fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds, idKinds, payloadView } from './format'
+import { fmtBytes, fmtCount, fmtDuration, fmtPercent, fmtRate, fmtSeconds, matchedLabel, payloadView } from './format'
 
 describe('format', () => {
   it('durations', () => {
@@ -38,7 +38,8 @@ describe('format', () => {
     expect(payloadView('%%%').kind).toBe('binary')
   })
   it('reads any id', () => {
-    expect(idKinds('order-42')).toEqual(['correlation_id', 'event_id'])
-    expect(idKinds('280e13ff47c60c6d70c90b6e1399cd62')[0]).toBe('trace_id')
+    expect(matchedLabel('message_key', 'kafka')).toBe('the Kafka message key')
+    expect(matchedLabel('message_key', 'nats')).toBe('the NATS message id (Nats-Msg-Id)')
+    expect(matchedLabel('correlation_id')).toBe('the correlation id')
   })
 })

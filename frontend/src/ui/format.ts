@@ -1,5 +1,7 @@
 // Formatting of durations, counts, rates, times and payloads for display.
 
+import type { IdKind } from '../api/types'
+
 export function fmtDuration(ns: number): string {
   if (!Number.isFinite(ns) || ns < 0) return '–'
   if (ns < 1e3) return `${Math.round(ns)} ns`
@@ -119,19 +121,25 @@ export function payloadView(b64: string | undefined): PayloadView {
   return { kind: 'binary', text: lines.join('\n') }
 }
 
-export type IdKind = 'correlation_id' | 'trace_id' | 'event_id'
-
-// idKinds orders the ways to read an id typed into the one search box:
-// 32 hex digits is most likely a trace id (event ids may look the same),
-// anything else a correlation id or an event id.
-export function idKinds(id: string): IdKind[] {
-  return /^[0-9a-fA-F]{32}$/.test(id.trim())
-    ? ['trace_id', 'event_id', 'correlation_id']
-    : ['correlation_id', 'event_id']
-}
-
 export const idKindLabel: Record<IdKind, string> = {
   correlation_id: 'correlation id',
-  trace_id: 'trace id',
   event_id: 'event id',
+  trace_id: 'trace id',
+  message_key: 'message key',
+}
+
+// matchedLabel says what an id matched, for "order-42 matched the Kafka
+// message key": a message key is a Kafka record key or a NATS
+// Nats-Msg-Id, told apart by the system of an event that carries it.
+export function matchedLabel(kind: IdKind, system?: string): string {
+  switch (kind) {
+    case 'correlation_id':
+      return 'the correlation id'
+    case 'event_id':
+      return 'an event id'
+    case 'trace_id':
+      return 'a trace id'
+    case 'message_key':
+      return system === 'kafka' ? 'the Kafka message key' : system === 'nats' ? 'the NATS message id (Nats-Msg-Id)' : 'a message key'
+  }
 }
