@@ -192,7 +192,7 @@ func TestOpenAPIDocInDocs(t *testing.T) {
 // FuzzParams feeds arbitrary query strings to every endpoint: the answer
 // is 200, 400 or 404, never a 500 or a panic.
 func FuzzParams(f *testing.F) {
-	for _, s := range []string{"since=1h", "trace_id=00", "limit=5&cursor=abc", "event_id=x&max_nodes=3", "group=g&since=-5m"} {
+	for _, s := range []string{"since=1h", "trace_id=00", "limit=5&cursor=abc", "event_id=x&max_nodes=3", "group=g&since=-5m", "id=order-42&limit=2", "id=C0FFEE&correlation_id=c"} {
 		f.Add(s)
 	}
 	st, err := embedded.Open(f.TempDir())
