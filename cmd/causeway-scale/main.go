@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -41,7 +42,18 @@ func main() {
 	clients := flag.Int("clients", 4, "concurrent OTLP/HTTP clients")
 	runs := flag.Int("runs", 50, "runs of each query for its p50 and p99")
 	label := flag.String("label", "embedded", "the store's name in result lines")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (generator, collector and store) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

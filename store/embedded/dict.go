@@ -20,9 +20,53 @@ type dict struct {
 	mu   sync.RWMutex
 	ids  map[string]int64
 	strs map[int64]string
+	// values are the distinct values seen per attribute key while there
+	// are at most fewValues of them (nil once there were more).
+	valuesMu sync.Mutex
+	values   map[int64]map[string]struct{}
 }
 
-func newDict() *dict { return &dict{ids: map[string]int64{}, strs: map[int64]string{}} }
+// fewValues and fewValueLen bound what few numbers: short values of keys
+// with at most fewValues distinct ones (a service's version, an SDK's
+// language, a client id), not ids or offsets.
+const (
+	fewValues   = 64
+	fewValueLen = 64
+	fewKeys     = 10_000
+)
+
+func newDict() *dict {
+	return &dict{ids: map[string]int64{}, strs: map[int64]string{}, values: map[int64]map[string]struct{}{}}
+}
+
+// few reports whether v, a value of the attribute key numbered key, is
+// stored as a dict number: while the key has shown at most fewValues
+// distinct values since the store opened. Only what a row holds decides
+// how it reads back, so this memory may start empty after a restart.
+func (d *dict) few(key int64, v string) bool {
+	if len(v) > fewValueLen || key == 0 {
+		return false
+	}
+	d.valuesMu.Lock()
+	defer d.valuesMu.Unlock()
+	vs, ok := d.values[key]
+	if ok && vs == nil || !ok && len(d.values) >= fewKeys {
+		return false // many values, or too many keys to follow
+	}
+	if _, seen := vs[v]; seen {
+		return true
+	}
+	if len(vs) >= fewValues {
+		d.values[key] = nil
+		return false
+	}
+	if vs == nil {
+		vs = map[string]struct{}{}
+		d.values[key] = vs
+	}
+	vs[v] = struct{}{}
+	return true
+}
 
 func (d *dict) cached(s string) (int64, bool) {
 	d.mu.RLock()

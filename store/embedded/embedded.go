@@ -49,6 +49,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -58,6 +59,10 @@ import (
 
 // dbFile is the database's file name inside the store's directory.
 const dbFile = "causeway.db"
+
+// writerCacheKiB is the writer connection's page cache (PRAGMA
+// cache_size): 64 MiB, the index pages of some tens of millions of events.
+const writerCacheKiB = 64 << 10
 
 func init() {
 	store.Register("embedded", func(_ context.Context, u *url.URL) (store.Store, error) {
@@ -137,7 +142,10 @@ func Open(dir string) (*Store, error) {
 	// A file: URI: escape what would end the path or start the query.
 	uri := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(file))
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", uri+pragmas+"&_txlock=immediate")
+	// The writer's page cache holds the indexes' hot pages: inserts land
+	// at random places in events_key and events_event_id, and with the
+	// default 2 MiB cache a third of ingest went to re-reading pages.
+	w, err := sql.Open("sqlite", uri+pragmas+"&_pragma=cache_size(-"+strconv.Itoa(writerCacheKiB)+")&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("embedded store %q: open: %w", dir, err)
 	}

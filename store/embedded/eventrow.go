@@ -41,16 +41,23 @@ func (r *refs) all() *[nRefs]string {
 	return &r.vals
 }
 
-// value packs v as a reference to the event field it equals, else as a string.
-func (r *refs) value(p *packer, v string) {
+// value packs the value of attribute key: a reference to the event field
+// it equals, else a dict number when the key's values repeat (dict.few),
+// else the string.
+func (r *refs) value(p *packer, d *dictWriter, key int64, v string) {
 	if v != "" {
 		if i := slices.Index(r.all()[:], v); i >= 0 {
 			p.uint(uint64(i))
 			return
 		}
 	}
+	if d.d.few(key, v) {
+		p.uint(tagDict)
+		p.uint(uint64(d.id(v)))
+		return
+	}
 	h, b := header(v)
-	p.uint(nRefs + h)
+	p.uint(tagLiteral + h)
 	if b != nil {
 		p.b = append(p.b, b...)
 	} else {
@@ -58,12 +65,47 @@ func (r *refs) value(p *packer, v string) {
 	}
 }
 
-func (r *refs) read(u *unpacker) string {
-	h := u.uint()
-	if h < nRefs {
+// Value tags: below nRefs a reference, tagDict a dict number, from
+// tagLiteral on a string's header plus tagLiteral.
+const (
+	tagDict    = nRefs
+	tagLiteral = nRefs + 1
+)
+
+func (r *refs) read(u *unpacker, d *dictReader) string {
+	switch h := u.uint(); {
+	case h < nRefs:
 		return r.all()[h]
+	case h == tagDict:
+		return d.str(int64(u.uint()))
+	default:
+		return u.strAfter(h - tagLiteral)
 	}
-	return u.strAfter(h - nRefs)
+}
+
+// keySet numbers a set of attribute keys, in order, as one dict string:
+// rows of one instrumentation share their key sets, so a row stores one
+// number instead of one per key.
+func keySet(d *dictWriter, keys []string) int64 {
+	var p packer
+	for _, k := range keys {
+		p.str(k)
+	}
+	return d.id(string(p.b))
+}
+
+// readKeySet returns the keys of a keySet number.
+func readKeySet(d *dictReader, id int64) []string {
+	s := d.str(id)
+	u := unpacker{b: []byte(s)}
+	var keys []string
+	for len(u.b) > 0 && u.err == nil {
+		keys = append(keys, u.str())
+	}
+	if u.err != nil && d.err == nil {
+		d.err = u.err
+	}
+	return keys
 }
 
 // spanPart is what an event's span adds to the event.
@@ -121,10 +163,10 @@ func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implie
 	p.int(e.PayloadSize)
 	p.str(e.ReplayOf)
 	p.uint(implied)
-	p.uint(uint64(len(e.Attributes)))
-	for _, k := range slices.Sorted(maps.Keys(e.Attributes)) {
-		p.uint(uint64(d.id(k)))
-		r.value(&p, e.Attributes[k])
+	keys := slices.Sorted(maps.Keys(e.Attributes))
+	p.uint(uint64(keySet(d, keys)))
+	for _, k := range keys {
+		r.value(&p, d, d.id(k), e.Attributes[k])
 	}
 	if sp == nil {
 		return p.b
@@ -132,7 +174,7 @@ func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implie
 	p.uint(uint64(d.id(sp.Name)))
 	p.uint(uint64(d.id(sp.Kind)))
 	p.uint(uint64(d.id(sp.StatusCode)))
-	r.value(&p, sp.StatusMessage)
+	r.value(&p, d, 0, sp.StatusMessage)
 	var extra []string
 	for k := range sp.Attributes {
 		if _, ok := e.Attributes[k]; !ok {
@@ -140,10 +182,9 @@ func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implie
 		}
 	}
 	slices.Sort(extra)
-	p.uint(uint64(len(extra)))
+	p.uint(uint64(keySet(d, extra)))
 	for _, k := range extra {
-		p.uint(uint64(d.id(k)))
-		r.value(&p, sp.Attributes[k])
+		r.value(&p, d, d.id(k), sp.Attributes[k])
 	}
 	return p.b
 }
@@ -173,22 +214,20 @@ func unpackEvent(d *dictReader, body []byte, e *event.Event) (*spanPart, uint64,
 	e.PayloadSize = u.int()
 	e.ReplayOf = u.str()
 	implied := u.uint()
-	if n := u.uint(); n > 0 && n <= uint64(len(body)) {
-		e.Attributes = make(map[string]string, n)
-		for range n {
-			k := d.str(int64(u.uint()))
-			e.Attributes[k] = r.read(&u)
+	if keys := readKeySet(d, int64(u.uint())); len(keys) > 0 {
+		e.Attributes = make(map[string]string, len(keys))
+		for _, k := range keys {
+			e.Attributes[k] = r.read(&u, d)
 		}
 	}
 	var sp *spanPart
 	if flags&flagSpan != 0 {
 		sp = &spanPart{name: d.str(int64(u.uint())), kind: d.str(int64(u.uint())), statusCode: d.str(int64(u.uint()))}
-		sp.statusMessage = r.read(&u)
-		if n := u.uint(); n > 0 && n <= uint64(len(body)) {
-			sp.extra = make(map[string]string, n)
-			for range n {
-				k := d.str(int64(u.uint()))
-				sp.extra[k] = r.read(&u)
+		sp.statusMessage = r.read(&u, d)
+		if keys := readKeySet(d, int64(u.uint())); len(keys) > 0 {
+			sp.extra = make(map[string]string, len(keys))
+			for _, k := range keys {
+				sp.extra[k] = r.read(&u, d)
 			}
 		}
 	}
