@@ -30,6 +30,12 @@ fmt() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else printf "%.0f", v }
 
 derive=$(metric collector/lineage.BenchmarkDerive spans/s)
 decode=$(metric collector/lineage.BenchmarkDecodeProto spans/s)
+inh_off=$(metric collector/lineage.BenchmarkDeriveInherit/off spans/s)
+inh_on=$(metric collector/lineage.BenchmarkDeriveInherit/on spans/s)
+inh_apply=$(metric collector/lineage.BenchmarkDeriveInherit/on apply-ns/span)
+inh_cost=$(metric collector/lineage.BenchmarkDeriveInherit/on cost-%)
+# throughput with inheritance over without, from the same iterations' times
+inh_ratio() { awk -v c="$inh_cost" 'BEGIN { if (c == "") print "n/a"; else printf "%.2f", 100 / (100 + c) }'; }
 ingest=$(metric collector.BenchmarkHTTPIngest/clients=2 stored-spans/s)
 accepted=$(metric collector.BenchmarkHTTPIngest/clients=16 accepted-spans/s)
 limits_on=$(metric collector/otlp.BenchmarkValidateIngest on-spans/s)
@@ -135,6 +141,7 @@ agent_row_name() {
   echo "| what | result | ceiling or peer (same run) | ratio |"
   echo "|---|---|---|---|"
   echo "| lineage: spans normalised per second (\`BenchmarkDerive\`) | $(fmt "$derive") spans/s | OTLP protobuf decode of the same spans: $(fmt "$decode") spans/s | $(ratio "$derive" "$decode") |"
+  echo "| lineage with inherited correlation: kafkajs chains where only the first producer has a correlation id, derived then \`Inheritor.Apply\` with the default cache (\`BenchmarkDeriveInherit/on\`: each Derive and each Apply of an iteration timed, so both run under the same load) | $(fmt "$inh_on") spans/s; Apply $(dec "$inh_apply") ns/span, $(dec "$inh_cost") % of Derive's time | without inheritance (\`/off\`, \`Derive\` alone, same spans; a separate run of a few seconds, so on this shared machine the two rates differ by more than the cost): $(fmt "$inh_off") spans/s | $(inh_ratio) (Derive ÷ Derive + Apply; target ≥ 0.90: $(met "$(inh_ratio)" 0.90)) |"
   echo "| collector: OTLP/HTTP protobuf ingest, sustained (spooled and drained by the writer, 2 clients; \`BenchmarkHTTPIngest\`) | $(fmt "$ingest") spans/s | protobuf decode alone: $(fmt "$decode") spans/s | $(ratio "$ingest" "$decode") |"
   echo "| collector: OTLP/HTTP accepted into the spool in bursts (16 clients) | $(fmt "$accepted") spans/s | protobuf decode alone: $(fmt "$decode") spans/s | $(ratio "$accepted" "$decode") |"
   echo "| collector: request limits on (raw-bytes nesting pre-scan in the receiver, limit checks in the validation walk) — the CPU work of ingest: decode, validate, spool encoding, writer decode and lineage, alternating request by request (\`BenchmarkValidateIngest\`) | $(fmt "$limits_on") spans/s | limits off, same requests, same run: $(fmt "$limits_off") spans/s | $(ratio "$limits_on" "$limits_off") (target ≥ 0.95: $(met "$(ratio "$limits_on" "$limits_off")" 0.95)) |"

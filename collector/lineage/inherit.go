@@ -133,8 +133,10 @@ func (in *Inheritor) Stats() InheritStats {
 		CacheEntries: n, CacheCapacity: in.cache.capacity, CacheHits: in.hits.Load(), CacheEvicted: evicted}
 }
 
-// spanRef is a span's unique key.
-type spanRef struct{ trace, span string }
+// Maps of this file are keyed by span id alone, the trace id kept in the
+// value and compared on lookup: one string hashed instead of two. Span ids
+// are random 64-bit numbers; two spans of one batch or of the cache
+// sharing one only cost a missed inheritance, never a wrong one.
 
 // maxInheritDepth bounds how far one lookup walks up a batch's chain of
 // causes; deeper chains are left to query-time inheritance.
@@ -156,17 +158,20 @@ func (in *Inheritor) Apply(b *store.Batch) {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	a := applier{in: in, b: b, byRef: make(map[spanRef]int32, len(b.Events)), state: make([]uint8, len(b.Events))}
-	for i := range b.Events {
-		e := &b.Events[i]
-		a.byRef[spanRef{e.TraceID, e.SpanID}] = int32(i)
-	}
 	changed := false
+	a := applier{in: in, b: b}
 	for i := range b.Events {
-		if b.Events[i].CorrelationID == "" {
-			a.resolve(i, 0)
-			changed = changed || b.Events[i].CorrelationID != ""
+		if b.Events[i].CorrelationID != "" {
+			continue
 		}
+		if a.byRef == nil {
+			// Only a batch with an event to fill needs its index.
+			a.byRef, a.state = make(map[string]int32, len(b.Events)), make([]uint8, len(b.Events))
+			for j := range b.Events {
+				a.byRef[b.Events[j].SpanID] = int32(j)
+			}
+		}
+		changed = a.resolve(i, 0) != "" || changed
 	}
 	if changed {
 		for i := range b.Edges {
@@ -174,7 +179,7 @@ func (in *Inheritor) Apply(b *store.Batch) {
 			if ed.CorrelationID != "" {
 				continue
 			}
-			if j, ok := a.byRef[spanRef{ed.ToTraceID, ed.ToSpanID}]; ok {
+			if j, ok := a.byRef[ed.ToSpanID]; ok && b.Events[j].TraceID == ed.ToTraceID {
 				ed.CorrelationID = b.Events[j].CorrelationID
 			}
 		}
@@ -187,9 +192,9 @@ func (in *Inheritor) Apply(b *store.Batch) {
 		if e.CorrelationID == "" {
 			continue
 		}
-		in.cache.put(spanRef{e.TraceID, e.SpanID}, e.CorrelationID)
+		in.cache.put(e.SpanID, cached{e.TraceID, e.CorrelationID})
 		if e.EventID != e.SpanID {
-			in.cache.put(spanRef{span: e.EventID}, e.CorrelationID)
+			in.cache.put(e.EventID, cached{corr: e.CorrelationID})
 		}
 	}
 }
@@ -198,11 +203,11 @@ func (in *Inheritor) Apply(b *store.Batch) {
 type applier struct {
 	in    *Inheritor
 	b     *store.Batch
-	byRef map[spanRef]int32
+	byRef map[string]int32 // span id → event
 	state []uint8
 	// plain maps the batch's spans that are not events to their parents,
 	// built on the first lookup that needs it.
-	plain map[spanRef]string
+	plain map[string]cached // span id → trace id and parent span id
 	// byEventID maps event ids to events of the batch, built on the first
 	// causation-id lookup.
 	byEventID map[string]int32
@@ -257,27 +262,26 @@ func (a *applier) resolve(i, depth int) string {
 // the cache.
 func (a *applier) span(trace, id string, depth int) string {
 	for ; depth <= maxInheritDepth; depth++ {
-		ref := spanRef{trace, id}
-		if j, ok := a.byRef[ref]; ok {
+		if j, ok := a.byRef[id]; ok && a.b.Events[j].TraceID == trace {
 			return a.resolve(int(j), depth)
 		}
-		if c, ok := a.in.cache.get(ref); ok {
+		if c, ok := a.in.cache.get(id); ok && c.trace == trace {
 			a.in.hits.Add(1)
-			return c
+			return c.corr
 		}
 		if a.plain == nil {
-			a.plain = make(map[spanRef]string, len(a.b.Spans))
+			a.plain = make(map[string]cached, len(a.b.Spans))
 			for _, s := range a.b.Spans {
 				if s.ParentSpanID != "" {
-					a.plain[spanRef{s.TraceID, s.SpanID}] = s.ParentSpanID
+					a.plain[s.SpanID] = cached{s.TraceID, s.ParentSpanID}
 				}
 			}
 		}
-		parent, ok := a.plain[ref]
-		if !ok {
+		parent, ok := a.plain[id]
+		if !ok || parent.trace != trace {
 			return ""
 		}
-		id = parent
+		id = parent.corr
 	}
 	return ""
 }
@@ -298,31 +302,36 @@ func (a *applier) event(eventID string, depth int) string {
 			return c
 		}
 	}
-	if c, ok := a.in.cache.get(spanRef{span: eventID}); ok {
+	if c, ok := a.in.cache.get(eventID); ok && c.trace == "" {
 		a.in.hits.Add(1)
-		return c
+		return c.corr
 	}
 	return ""
 }
 
-// corrCache maps recent events (span refs, and event ids under an empty
+// cached is a cache entry: the trace id of a span (empty for an event id)
+// and a correlation id; the plain-span index keeps a parent span id in
+// corr.
+type cached struct{ trace, corr string }
+
+// corrCache maps recent events (by span id, and by event id with an empty
 // trace) to their correlation ids. It holds at most capacity entries in
 // two generations: when the current one is full the previous one is
 // dropped and the current one becomes the previous, so lookups and
 // inserts stay O(1) and the recent half is always kept.
 type corrCache struct {
 	capacity  int
-	cur, prev map[spanRef]string
+	cur, prev map[string]cached
 	evicted   uint64
 }
 
 func newCorrCache(capacity int) corrCache {
-	return corrCache{capacity: capacity, cur: map[spanRef]string{}}
+	return corrCache{capacity: capacity, cur: make(map[string]cached, (capacity+1)/2)}
 }
 
 func (c *corrCache) len() int { return len(c.cur) + len(c.prev) }
 
-func (c *corrCache) get(k spanRef) (string, bool) {
+func (c *corrCache) get(k string) (cached, bool) {
 	if v, ok := c.cur[k]; ok {
 		return v, true
 	}
@@ -330,10 +339,10 @@ func (c *corrCache) get(k spanRef) (string, bool) {
 	return v, ok
 }
 
-func (c *corrCache) put(k spanRef, v string) {
+func (c *corrCache) put(k string, v cached) {
 	if _, ok := c.cur[k]; !ok && len(c.cur) >= (c.capacity+1)/2 {
 		c.evicted += uint64(len(c.prev))
-		c.prev, c.cur = c.cur, make(map[spanRef]string, len(c.cur))
+		c.prev, c.cur = c.cur, make(map[string]cached, (c.capacity+1)/2)
 	}
 	c.cur[k] = v
 }
