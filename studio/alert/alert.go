@@ -47,6 +47,12 @@ const (
 	// ToEventType event of the same correlation id, over the flows that
 	// reached ToEventType within Window, above Threshold.
 	KindLatency Kind = "e2e_latency"
+	// KindJourneyStuck: more than Threshold entities of Journey stuck (at
+	// Step, or at any one step when Step is empty), see package journey.
+	KindJourneyStuck Kind = "journey_stuck"
+	// KindJourneySLO: Journey's SLO attainment over Window (the entities
+	// that started in it) below Threshold (0..1; 0: the journey's target).
+	KindJourneySLO Kind = "journey_slo"
 )
 
 // Rule is an alert rule.
@@ -63,6 +69,10 @@ type Rule struct {
 	// FromEventType and ToEventType are the two ends of an e2e_latency rule.
 	FromEventType string `json:"from_event_type,omitempty" yaml:"from_event_type"`
 	ToEventType   string `json:"to_event_type,omitempty" yaml:"to_event_type"`
+	// Journey names the journey of journey_stuck and journey_slo rules;
+	// Step narrows journey_stuck to one step.
+	Journey string `json:"journey,omitempty" yaml:"journey"`
+	Step    string `json:"step,omitempty" yaml:"step"`
 	// Statuses are the lag statuses that fire a lag_status rule.
 	Statuses []string `json:"statuses,omitempty" yaml:"statuses"`
 	// Window is the look-back of dlq_arrivals and error_rate (default 5m).
@@ -117,6 +127,13 @@ func (r *Rule) Validate() error {
 		if len(r.Statuses) == 0 {
 			return fmt.Errorf("rule %s: lag_status needs statuses", r.ID)
 		}
+	case KindJourneyStuck, KindJourneySLO:
+		if r.Journey == "" {
+			return fmt.Errorf("rule %s: %s needs a journey", r.ID, r.Kind)
+		}
+		if r.Threshold < 0 || r.Kind == KindJourneySLO && r.Threshold > 1 {
+			return fmt.Errorf("rule %s: %s threshold out of range (journey_stuck: a count; journey_slo: a fraction within 0..1)", r.ID, r.Kind)
+		}
 	case KindLatency:
 		if r.FromEventType == "" || r.ToEventType == "" || r.FromEventType == r.ToEventType {
 			return fmt.Errorf("rule %s: e2e_latency needs two different event types, from_event_type and to_event_type", r.ID)
@@ -125,7 +142,7 @@ func (r *Rule) Validate() error {
 			return fmt.Errorf("rule %s: e2e_latency needs a threshold in seconds", r.ID)
 		}
 	default:
-		return fmt.Errorf("rule %s: unknown kind %q (want lag_messages, lag_seconds, lag_status, dlq_arrivals, error_rate, e2e_latency)", r.ID, r.Kind)
+		return fmt.Errorf("rule %s: unknown kind %q (want lag_messages, lag_seconds, lag_status, dlq_arrivals, error_rate, e2e_latency, journey_stuck, journey_slo)", r.ID, r.Kind)
 	}
 	for i, w := range r.Webhooks {
 		if err := w.validate(); err != nil {
@@ -153,6 +170,10 @@ type Event struct {
 	Value    float64   `json:"value"`
 	Summary  string    `json:"summary"`
 	At       time.Time `json:"at"`
+	// Links open the views that explain the alert (built on the studio's
+	// public URL); Samples are ids to look at (correlation ids, DLQ entries).
+	Links   []Link   `json:"links,omitempty"`
+	Samples []string `json:"samples,omitempty"`
 	// Delivered counts the webhooks that accepted the notification.
 	Delivered int `json:"delivered"`
 	// Failed lists webhook errors, after retries.
@@ -162,6 +183,8 @@ type Event struct {
 type ruleState struct {
 	state State
 	since time.Time // when the condition started holding
+	// firing is what the rule fired with: its resolution links there too.
+	firing finding
 }
 
 // Store is what the engine reads (lag, DLQ entries, events, flows) and
@@ -178,6 +201,9 @@ type Engine struct {
 	log    *slog.Logger
 	now    func() time.Time
 	sealer *Sealer // nil: rules are stored as they are (see seal.go)
+
+	links    linker
+	journeys JourneySource // nil: journey rules fail to evaluate
 
 	mu      sync.Mutex
 	onEvent func(Event)
@@ -407,12 +433,14 @@ func (e *Engine) Evaluate(ctx context.Context) {
 	sort.Slice(rules, func(i, j int) bool { return rules[i].ID < rules[j].ID })
 	now := e.now()
 	for _, r := range rules {
-		holds, value, summary, err := e.check(ctx, &r, now)
+		f, err := e.check(ctx, &r, now)
+		holds := f.holds
 		if err != nil {
 			e.log.Warn("alert rule evaluation failed", "rule", r.ID, "error", err)
 			continue
 		}
 		var notify string
+		shown := f
 		e.mu.Lock()
 		st := e.states[r.ID]
 		if st == nil { // deleted meanwhile
@@ -423,18 +451,22 @@ func (e *Engine) Evaluate(ctx context.Context) {
 		case holds && st.state == StateOK:
 			st.state, st.since = StatePending, now
 			if r.For <= 0 {
-				st.state, notify = StateFiring, "firing"
+				st.state, notify, st.firing = StateFiring, "firing", f
 			}
 		case holds && st.state == StatePending && now.Sub(st.since) >= time.Duration(r.For):
-			st.state, notify = StateFiring, "firing"
+			st.state, notify, st.firing = StateFiring, "firing", f
 		case !holds && st.state == StateFiring:
 			st.state, st.since, notify = StateOK, time.Time{}, "resolved"
+			if len(shown.links) == 0 {
+				shown.links, shown.samples = st.firing.links, st.firing.samples
+			}
 		case !holds:
 			st.state, st.since = StateOK, time.Time{}
 		}
 		e.mu.Unlock()
 		if notify != "" {
-			e.record(ctx, r, Event{RuleID: r.ID, RuleName: r.Name, Status: notify, Value: value, Summary: summary, At: now})
+			e.record(ctx, r, Event{RuleID: r.ID, RuleName: r.Name, Status: notify, Value: f.value, Summary: f.summary, At: now,
+				Links: e.links.urls(shown.links), Samples: shown.samples})
 		}
 	}
 }
@@ -476,8 +508,19 @@ func (e *Engine) record(ctx context.Context, r Rule, ev Event) Event {
 	return ev
 }
 
+// finding is what one evaluation of a rule found: whether its condition
+// holds, the value it compares, a summary for people, the views that
+// explain it and sample ids.
+type finding struct {
+	holds   bool
+	value   float64
+	summary string
+	links   []link
+	samples []string
+}
+
 // check evaluates a rule's condition now.
-func (e *Engine) check(ctx context.Context, r *Rule, now time.Time) (bool, float64, string, error) {
+func (e *Engine) check(ctx context.Context, r *Rule, now time.Time) (finding, error) {
 	window := time.Duration(r.Window)
 	if window <= 0 {
 		window = 5 * time.Minute
@@ -486,19 +529,15 @@ func (e *Engine) check(ctx context.Context, r *Rule, now time.Time) (bool, float
 	case KindLagMessages, KindLagSeconds, KindLagStatus:
 		samples, err := e.r.Lag(ctx, store.LagQuery{Group: r.Group, Since: now.Add(-5 * time.Minute), Until: now.Add(time.Second)})
 		if err != nil {
-			return false, 0, "", err
+			return finding{}, err
 		}
-		return lagCondition(r, samples)
+		return lagCondition(r, samples), nil
 	case KindDLQArrivals:
-		n, err := e.countDLQ(ctx, r, now.Add(-window), now)
-		if err != nil {
-			return false, 0, "", err
-		}
-		return float64(n) > r.Threshold, float64(n), fmt.Sprintf("%d DLQ arrivals in the last %s", n, window), nil
+		return e.dlqArrivals(ctx, r, now.Add(-window), now)
 	case KindErrorRate:
 		fm, err := e.r.Flows(ctx, store.FlowQuery{Since: now.Add(-window), Until: now})
 		if err != nil {
-			return false, 0, "", err
+			return finding{}, err
 		}
 		var ops, errs uint64
 		for _, ed := range fm.Edges {
@@ -509,19 +548,25 @@ func (e *Engine) check(ctx context.Context, r *Rule, now time.Time) (bool, float
 			}
 		}
 		if ops == 0 {
-			return false, 0, "no handler runs", nil
+			return finding{summary: "no handler runs"}, nil
 		}
 		rate := float64(errs) / float64(ops)
-		return rate > r.Threshold, rate, fmt.Sprintf("%.1f%% of %d handler runs failed in the last %s", 100*rate, ops, window), nil
+		return finding{holds: rate > r.Threshold, value: rate,
+			summary: fmt.Sprintf("%.1f%% of %d handler runs failed in the last %s", 100*rate, ops, window),
+			links:   []link{eventsLink(r.Destination, event.OutcomeError)}}, nil
 	case KindLatency:
 		return e.latency(ctx, r, now.Add(-window), now)
+	case KindJourneyStuck:
+		return e.journeyStuck(ctx, r, now)
+	case KindJourneySLO:
+		return e.journeySLO(ctx, r, now.Add(-window), now)
 	}
-	return false, 0, "", fmt.Errorf("unknown kind %q", r.Kind)
+	return finding{}, fmt.Errorf("unknown kind %q", r.Kind)
 }
 
 // latency evaluates an e2e_latency rule over the flows that reached
-// r.ToEventType within [since, until).
-func (e *Engine) latency(ctx context.Context, r *Rule, since, until time.Time) (bool, float64, string, error) {
+// r.ToEventType within [since, until); it links the slowest flow's graph.
+func (e *Engine) latency(ctx context.Context, r *Rule, since, until time.Time) (finding, error) {
 	firstPublish := func(eventType string, since time.Time) (map[string]uint64, error) {
 		page, err := e.r.Events(ctx, store.EventQuery{EventType: eventType, Since: since, Until: until, Limit: store.MaxLimit})
 		if err != nil {
@@ -540,30 +585,38 @@ func (e *Engine) latency(ctx context.Context, r *Rule, since, until time.Time) (
 	}
 	ends, err := firstPublish(r.ToEventType, since)
 	if err != nil {
-		return false, 0, "", err
+		return finding{}, err
 	}
 	// A flow may have started well before its end: look back an hour more.
 	starts, err := firstPublish(r.FromEventType, since.Add(-time.Hour))
 	if err != nil {
-		return false, 0, "", err
+		return finding{}, err
 	}
 	var lat []float64
+	var slowest string
+	var worst float64
 	for corr, end := range ends {
 		if start, ok := starts[corr]; ok && end >= start {
-			lat = append(lat, float64(end-start)/1e9)
+			l := float64(end-start) / 1e9
+			lat = append(lat, l)
+			if slowest == "" || l > worst || l == worst && corr < slowest {
+				slowest, worst = corr, l
+			}
 		}
 	}
 	if len(lat) == 0 {
-		return false, 0, fmt.Sprintf("no flow from %s to %s in the last %s", r.FromEventType, r.ToEventType, until.Sub(since)), nil
+		return finding{summary: fmt.Sprintf("no flow from %s to %s in the last %s", r.FromEventType, r.ToEventType, until.Sub(since))}, nil
 	}
 	sort.Float64s(lat)
 	p99 := lat[min(len(lat)-1, int(float64(len(lat))*0.99))]
-	return p99 > r.Threshold, p99, fmt.Sprintf("p99 latency from %s to %s is %.2f s over %d flows in the last %s",
-		r.FromEventType, r.ToEventType, p99, len(lat), until.Sub(since)), nil
+	return finding{holds: p99 > r.Threshold, value: p99,
+		summary: fmt.Sprintf("p99 latency from %s to %s is %.2f s over %d flows in the last %s (slowest: %s, %.2f s)",
+			r.FromEventType, r.ToEventType, p99, len(lat), until.Sub(since), slowest, worst),
+		links: []link{graphLink(slowest, "")}, samples: []string{slowest}}, nil
 }
 
 // lagCondition looks at each group's latest sample set.
-func lagCondition(r *Rule, samples []store.LagSample) (bool, float64, string, error) {
+func lagCondition(r *Rule, samples []store.LagSample) finding {
 	type groupState struct {
 		t      uint64
 		total  int64
@@ -612,29 +665,59 @@ func lagCondition(r *Rule, samples []store.LagSample) (bool, float64, string, er
 		}
 	}
 	if !holds {
-		return false, 0, "", nil
+		return finding{}
 	}
+	f := finding{holds: true, value: worst, links: []link{lagLink(worstGroup)}}
 	switch r.Kind {
 	case KindLagMessages:
-		return true, worst, fmt.Sprintf("consumer group %s is %.0f messages behind (limit %.0f)", worstGroup, worst, r.Threshold), nil
+		f.summary = fmt.Sprintf("consumer group %s is %.0f messages behind (limit %.0f)", worstGroup, worst, r.Threshold)
 	case KindLagSeconds:
-		return true, worst, fmt.Sprintf("consumer group %s is %.1f s behind (limit %.1f s)", worstGroup, worst, r.Threshold), nil
+		f.summary = fmt.Sprintf("consumer group %s is %.1f s behind (limit %.1f s)", worstGroup, worst, r.Threshold)
+	default:
+		f.summary = fmt.Sprintf("consumer group %s is in status %v", worstGroup, r.Statuses)
 	}
-	return true, worst, fmt.Sprintf("consumer group %s is in status %v", worstGroup, r.Statuses), nil
+	return f
 }
 
-func (e *Engine) countDLQ(ctx context.Context, r *Rule, since, until time.Time) (int, error) {
+// dlqArrivals counts the DLQ arrivals of [since, until) and links the
+// DLQ filtered to the most frequent reason (with its destination).
+func (e *Engine) dlqArrivals(ctx context.Context, r *Rule, since, until time.Time) (finding, error) {
 	n := 0
+	type place struct{ reason, original string }
+	counts := map[place]int{}
+	var samples []string
 	q := store.DLQQuery{Original: r.Destination, Since: since, Until: until, Limit: store.MaxLimit}
 	for {
 		p, err := e.r.DLQ(ctx, q)
 		if err != nil {
-			return 0, err
+			return finding{}, err
 		}
 		n += len(p.Entries)
+		for _, d := range p.Entries {
+			counts[place{d.Reason, d.Original}]++
+			if len(samples) < maxSamples {
+				samples = append(samples, d.ID)
+			}
+		}
 		if p.Next == "" {
-			return n, nil
+			break
 		}
 		q.Cursor = p.Next
 	}
+	f := finding{holds: float64(n) > r.Threshold, value: float64(n), summary: fmt.Sprintf("%d DLQ arrivals in the last %s", n, until.Sub(since)), samples: samples}
+	var top place
+	for p, c := range counts {
+		if c > counts[top] || c == counts[top] && (p.reason < top.reason || p.reason == top.reason && p.original < top.original) {
+			top = p
+		}
+	}
+	if n > 0 {
+		reason := top.reason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		f.summary += fmt.Sprintf("; most (%d) from %s: %s", counts[top], top.original, reason)
+		f.links = []link{dlqLink(top.reason, top.original)}
+	}
+	return f, nil
 }

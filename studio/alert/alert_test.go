@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -133,7 +134,7 @@ func TestStatusDLQAndErrorRules(t *testing.T) {
 	writeLag(t, st, now, 10, "STALL")
 	var dlq []store.DLQEntry
 	for i := 0; i < 3; i++ {
-		dlq = append(dlq, store.DLQEntry{ID: store.DLQID("kafka", "t.dlq", 0, int64(i), uint64(now.Add(-time.Second).UnixNano())), TimeNS: uint64(now.Add(-time.Second).UnixNano()), Source: "t.dlq", Original: "t"})
+		dlq = append(dlq, store.DLQEntry{ID: store.DLQID("kafka", "t.dlq", 0, int64(i), uint64(now.Add(-time.Second).UnixNano())), TimeNS: uint64(now.Add(-time.Second).UnixNano()), Source: "t.dlq", Original: "t", Reason: "card declined"})
 	}
 	st.Write(context.Background(), &store.Batch{DLQ: dlq})
 	e.Evaluate(context.Background())
@@ -142,11 +143,33 @@ func TestStatusDLQAndErrorRules(t *testing.T) {
 	if len(rcv.bodies) != 2 {
 		t.Fatalf("%d notifications, want 2", len(rcv.bodies))
 	}
+	// Each Slack message has its text and a button per link: the lag view
+	// of the stalled group, the DLQ filtered to the arrivals' reason.
+	buttons := map[string]bool{}
 	for _, b := range rcv.bodies {
-		var m map[string]string
-		if json.Unmarshal(b, &m) != nil || !strings.Contains(m["text"], "firing") {
+		var m struct {
+			Text   string `json:"text"`
+			Blocks []struct {
+				Type     string `json:"type"`
+				Elements []struct {
+					Type string `json:"type"`
+					URL  string `json:"url"`
+				} `json:"elements"`
+			} `json:"blocks"`
+		}
+		if json.Unmarshal(b, &m) != nil || !strings.Contains(m.Text, "firing") {
 			t.Errorf("slack body %s", b)
 		}
+		for _, bl := range m.Blocks {
+			for _, el := range bl.Elements {
+				if bl.Type == "actions" && el.Type == "button" {
+					buttons[el.URL] = true
+				}
+			}
+		}
+	}
+	if want := map[string]bool{"/lag?group=billing": true, "/dlq?original=t&reason=card+declined": true}; !maps.Equal(buttons, want) {
+		t.Errorf("buttons %v, want %v", buttons, want)
 	}
 }
 

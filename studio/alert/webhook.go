@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -160,8 +161,7 @@ func (s *Sender) Send(ctx context.Context, w Webhook, ev Event) error {
 func (s *Sender) send(ctx context.Context, w Webhook, ev Event) error {
 	var body []byte
 	if w.Format == "slack" {
-		icon := map[string]string{"firing": ":rotating_light:", "resolved": ":white_check_mark:", "test": ":wave:"}[ev.Status]
-		body, _ = json.Marshal(map[string]string{"text": fmt.Sprintf("%s *%s* %s: %s", icon, ev.RuleName, ev.Status, ev.Summary)})
+		body, _ = json.Marshal(slackMessage(ev))
 	} else {
 		body, _ = json.Marshal(ev)
 	}
@@ -227,4 +227,39 @@ func Sign(secret, timestamp string, body []byte) string {
 	m.Write([]byte(timestamp + "."))
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// slackMessage is a Slack-compatible message: the text line, and blocks
+// with sample ids and one button per link (Slack caps an actions block;
+// button labels are cut at 75 characters, its limit).
+func slackMessage(ev Event) map[string]any {
+	icon := map[string]string{"firing": ":rotating_light:", "resolved": ":white_check_mark:", "test": ":wave:"}[ev.Status]
+	text := fmt.Sprintf("%s *%s* %s: %s", icon, ev.RuleName, ev.Status, ev.Summary)
+	msg := map[string]any{"text": text}
+	if len(ev.Links) == 0 && len(ev.Samples) == 0 {
+		return msg
+	}
+	blocks := []any{map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": text}}}
+	if len(ev.Samples) > 0 {
+		ids := make([]string, len(ev.Samples))
+		for i, id := range ev.Samples {
+			ids[i] = "`" + strings.ReplaceAll(id, "`", "'") + "`"
+		}
+		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{
+			map[string]string{"type": "mrkdwn", "text": "Samples: " + strings.Join(ids, ", ")}}})
+	}
+	const maxButtons = 5
+	var buttons []any
+	for _, l := range ev.Links[:min(len(ev.Links), maxButtons)] {
+		label := l.Label
+		if r := []rune(label); len(r) > 75 {
+			label = string(r[:74]) + "…"
+		}
+		buttons = append(buttons, map[string]any{"type": "button", "text": map[string]string{"type": "plain_text", "text": label}, "url": l.URL})
+	}
+	if len(buttons) > 0 {
+		blocks = append(blocks, map[string]any{"type": "actions", "elements": buttons})
+	}
+	msg["blocks"] = blocks
+	return msg
 }

@@ -310,6 +310,21 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 	if interval <= 0 {
 		interval = 15 * time.Second
 	}
+	// Notifications link into the UI at the public URL, by default where
+	// the studio listens.
+	publicURL := s.Studio.PublicURL
+	if publicURL == "" {
+		scheme := "http://"
+		if srv.https {
+			scheme = "https://"
+		}
+		publicURL = scheme + DialAddr(srv.ln.Addr().String())
+	}
+	if err := alerts.SetPublicURL(publicURL); err != nil {
+		stopAlerts()
+		return nil, UsageError{fmt.Errorf("studio.public_url: %w", err)}
+	}
+	alerts.SetJourneys(journeySvc)
 	go func() { defer close(srv.alerts); alerts.Run(actx, max(interval, time.Second)) }()
 
 	apiMux := http.NewServeMux()
