@@ -26,9 +26,12 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/causeway-dev/causeway/collector"
+	"github.com/causeway-dev/causeway/collector/lineage"
 	"github.com/causeway-dev/causeway/store"
 	_ "github.com/causeway-dev/causeway/store/embedded" // registers embedded://
 )
@@ -42,6 +45,7 @@ func main() {
 	clients := flag.Int("clients", 4, "concurrent OTLP/HTTP clients")
 	runs := flag.Int("runs", 50, "runs of each query for its p50 and p99")
 	label := flag.String("label", "embedded", "the store's name in result lines")
+	direct := flag.Bool("direct", false, "load by deriving batches in-process and writing them to the store (no OTLP/HTTP, collector or spool): for the query timings at sizes the full pipeline takes too long to load on a shared machine; the events/s it reports is the store's alone")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (generator, collector and store) to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -68,7 +72,7 @@ func main() {
 	if !*keep {
 		defer os.RemoveAll(root)
 	}
-	b := bench{log: log, root: root, clients: *clients, runs: *runs, label: *label, now: time.Now()}
+	b := bench{log: log, root: root, clients: *clients, runs: *runs, label: *label, now: time.Now(), direct: *direct}
 	if *events > 0 {
 		if err := b.messaging(ctx, *events); err != nil {
 			fail(err)
@@ -99,6 +103,8 @@ type bench struct {
 	runs    int
 	label   string
 	now     time.Time
+	// direct loads without OTLP/HTTP (loadDirect).
+	direct bool
 }
 
 // result prints one result line: name, then value-unit pairs.
@@ -135,6 +141,9 @@ func (b *bench) collectorFor(ctx context.Context, s store.Store, spool string) (
 // load sends w through a fresh collector into the store at storeURL and
 // returns when the store confirmed every span, with the rate.
 func (b *bench) load(ctx context.Context, s store.Store, name string, w workload) (perSec float64, err error) {
+	if b.direct {
+		return b.loadDirect(ctx, s, w)
+	}
 	c, err := b.collectorFor(ctx, s, filepath.Join(b.root, name+"-spool"))
 	if err != nil {
 		return 0, err
@@ -169,4 +178,44 @@ func (b *bench) load(ctx context.Context, s store.Store, name string, w workload
 		}
 	}
 	return float64(spans) / time.Since(began).Seconds(), nil
+}
+
+// loadDirect derives each request's batch in-process (two goroutines) and
+// writes it to s, the collector's work less HTTP and the spool.
+func (b *bench) loadDirect(ctx context.Context, s store.Store, w workload) (float64, error) {
+	began := time.Now()
+	batches := make(chan *store.Batch, 4)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				from := int(next.Add(int64(w.perRequest))) - w.perRequest
+				if from >= w.orders {
+					return
+				}
+				select {
+				case batches <- lineage.Derive(w.traces(from, min(from+w.perRequest, w.orders))):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(batches) }()
+	written := 0
+	for bt := range batches {
+		if err := s.Write(ctx, bt); err != nil {
+			return 0, err
+		}
+		if written += len(bt.Spans); written%1_000_000 < len(bt.Spans) {
+			b.log.Info("loading directly", "written", written, "per_s", int(float64(written)/time.Since(began).Seconds()))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return float64(w.orders*chainLen) / time.Since(began).Seconds(), nil
 }

@@ -82,6 +82,15 @@ func (w workload) start(o int) time.Time {
 
 // request builds the OTLP request of orders [from, to).
 func (w workload) request(from, to int) []byte {
+	body, err := ptraceotlp.NewExportRequestFromTraces(w.traces(from, to)).MarshalProto()
+	if err != nil {
+		panic(err) // a request built here always encodes
+	}
+	return body
+}
+
+// traces builds the spans of orders [from, to).
+func (w workload) traces(from, to int) ptrace.Traces {
 	td := ptrace.NewTraces()
 	rss := map[string]ptrace.SpanSlice{}
 	for _, h := range chain {
@@ -147,11 +156,7 @@ func (w workload) request(from, to int) []byte {
 			}
 		}
 	}
-	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		panic(err) // a request built here always encodes
-	}
-	return body
+	return td
 }
 
 // send posts every order of w to url from clients goroutines, each
