@@ -183,9 +183,7 @@ var fixtureCases = []struct {
 		},
 		edges: []string{
 			"a1→c1 link corr=",
-			"c0→c1 parent corr=",
 			"b1→c2 link corr=",
-			"c0→c2 parent corr=",
 		},
 		inherited: "- - - - -",
 		fromKey:   "order-1 order-2 - order-1 order-2",
@@ -262,7 +260,6 @@ var fixtureCases = []struct {
 		},
 		edges: []string{
 			"a1→b2 link corr=",
-			"b1→b2 parent corr=",
 		},
 		inherited: "- -",
 		fromKey:   "- -",

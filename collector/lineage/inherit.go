@@ -15,7 +15,8 @@ import (
 // correlation header into a span attribute, so only the events of the
 // service that set it carry one. An event without a correlation id takes
 // its cause's: the event its span links to, its parent span's event (or,
-// through plain spans of the same batch, the nearest event above it), or
+// through plain spans of the same batch, the nearest event above it;
+// unless parentIsCause says the parent is a consumer's own context), or
 // the event its causation id names. Causes are looked up in the same
 // batch first, then in a bounded cache of recent events' correlation ids,
 // so a chain whose hops arrive in order (the usual case: a consumer's
@@ -237,7 +238,7 @@ func (a *applier) resolve(i, depth int) string {
 	for _, l := range e.Links {
 		consider(a.span(l.TraceID, l.SpanID, depth+1))
 	}
-	if e.ParentSpanID != "" {
+	if e.ParentSpanID != "" && parentIsCause(e.Op, len(e.Links)) {
 		consider(a.span(e.TraceID, e.ParentSpanID, depth+1))
 	}
 	if e.CausationID != "" {

@@ -175,12 +175,22 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 	for _, l := range links {
 		edge(l.TraceID, l.SpanID, "", event.EdgeLink)
 	}
-	if parent != "" {
+	if parent != "" && parentIsCause(op, len(links)) {
 		edge(traceID, parent, "", event.EdgeParent)
 	}
 	if e.CausationID != "" {
 		edge("", "", e.CausationID, event.EdgeCausation)
 	}
+}
+
+// parentIsCause says whether an event's parent span is one of its causes.
+// A receive or process span with links names its causes by them (the
+// producer spans of the records it handles); its parent is the consumer's
+// own context — the batch's receive or poll span (kafkajs eachBatch, the
+// Java agent with receive telemetry, confluent-kafka's recv) — which, taken
+// as a cause, would tie every record of a batch to every other.
+func parentIsCause(op event.Op, links int) bool {
+	return links == 0 || (op != event.OpReceive && op != event.OpProcess)
 }
 
 // fromAgent says the span was recorded by Causeway's agent, which always
