@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -250,7 +251,8 @@ func TestQueryPlans(t *testing.T) {
 		{store.EventQuery{TraceIDs: []string{"a", "b"}}, "USING INDEX events_key (trace_id=?)"},
 		{store.EventQuery{CorrelationID: "c"}, "USING INDEX events_correlation (correlation_id=?)"},
 		{store.EventQuery{EventIDs: []string{"e"}}, "USING INDEX events_event_id (event_id=?)"},
-		{store.EventQuery{MessageKey: "k", Cursor: cursor}, "USING INDEX events_message_key (message_key=? AND start_ns<?)"},
+		// A key equal to the correlation id is stored as the correlation id.
+		{store.EventQuery{MessageKey: "k", Cursor: cursor}, "MULTI-INDEX OR; INDEX 1; SEARCH events USING INDEX events_message_key (message_key=? AND start_ns<?); INDEX 2; SEARCH events USING INDEX events_correlation (correlation_id=? AND start_ns<?)"},
 		{store.EventQuery{Service: "orders"}, "USING INDEX events_service (service=?)"},
 		{store.EventQuery{Since: time.Now(), Until: time.Now()}, "USING INDEX events_start (start_ns>? AND start_ns<?)"},
 		{store.EventQuery{Cursor: cursor}, "USING INDEX events_start (start_ns<?)"},
@@ -292,6 +294,31 @@ func TestQueryPlans(t *testing.T) {
 	}
 	if p := plan(flowRawSQL, []any{1, 2}); !strings.Contains(p, "USING INDEX events_start (start_ns>? AND start_ns<?)") {
 		t.Errorf("Flows (ragged ends): plan %q", p)
+	}
+}
+
+// TestMessageKeyIsCorrelation: a message key equal to the event's
+// correlation id is kept once (the message_key column is empty) and the
+// event is still found by its key, with the key read back.
+func TestMessageKeyIsCorrelation(t *testing.T) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	same, other, none := storetest.Event(1, 1), storetest.Event(1, 2), storetest.Event(1, 3)
+	same.CorrelationID, same.MessageKey = "order-7", "order-7"
+	other.CorrelationID, other.MessageKey = "order-7", "customer-3"
+	none.CorrelationID = "order-7"
+	if err := s.Write(ctx, &store.Batch{Events: []event.Event{same, other, none}}); err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	if err := s.r.QueryRow(`SELECT count(*) FROM events WHERE message_key != ''`).Scan(&stored); err != nil || stored != 1 {
+		t.Fatalf("%d rows with a message_key column, %v; want 1 (customer-3)", stored, err)
+	}
+	for key, want := range map[string]event.Event{"order-7": same, "customer-3": other} {
+		p, err := s.Events(ctx, store.EventQuery{MessageKey: key})
+		if err != nil || len(p.Events) != 1 || !reflect.DeepEqual(p.Events[0], want) {
+			t.Errorf("Events(MessageKey %q) = %+v, %v; want %+v", key, p.Events, err, want)
+		}
 	}
 }
 

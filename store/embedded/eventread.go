@@ -31,7 +31,13 @@ func (s *Store) eventsSQL(ctx context.Context, q store.EventQuery) (query string
 		// The second term lets SQLite use the partial index.
 		w.add("correlation_id = ? AND correlation_id != ''", q.CorrelationID)
 	}
-	w.messageKey(q.MessageKey)
+	if q.MessageKey != "" {
+		// A key equal to the correlation id is stored once, in
+		// correlation_id, with flagKeyIsCorrelation: both indexes serve
+		// (SQLite's OR over two index searches).
+		w.add("(message_key = ? AND message_key != '' OR correlation_id = ? AND correlation_id != '' AND substr(body, 1, 1) IN ("+flagsKeySQL+"))",
+			q.MessageKey, q.MessageKey)
+	}
 	w.inIDs("trace_id", q.TraceIDs)
 	w.inIDs("event_id", q.EventIDs)
 	for _, f := range []struct{ col, v string }{{"service", q.Service}, {"destination", q.Destination}, {"event_type", q.EventType}} {

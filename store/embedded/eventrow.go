@@ -129,10 +129,18 @@ func absorbs(e *event.Event, sp *event.Span) bool {
 	return true
 }
 
-// flagSpan marks an event row that keeps its span; body starts with the
-// flags, so that a one-byte body prefix x'01' says so (retention counts
-// the spans it deletes by it).
-const flagSpan = 1
+// Flags, the first byte of an event row's body, so that SQL can test
+// them with substr(body, 1, 1): flagSpan marks a row that keeps its span
+// (retention counts the spans it deletes by it); flagKeyIsCorrelation a
+// message key equal to the correlation id, stored once (the message_key
+// column is '' and events_message_key has no entry for the row).
+const (
+	flagSpan             = 1
+	flagKeyIsCorrelation = 2
+	// flagsSpanSQL and flagsKeySQL are the body prefixes with each flag set.
+	flagsSpanSQL = `x'01', x'03'`
+	flagsKeySQL  = `x'02', x'03'`
+)
 
 // packEvent packs e's body; sp, when not nil, is its span (absorbs holds).
 // implied is the mask of the edges implied by the row (see impliedEdges).
@@ -145,24 +153,61 @@ func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implie
 	if sp != nil {
 		flags |= flagSpan
 	}
+	if e.MessageKey != "" && e.MessageKey == e.CorrelationID {
+		flags |= flagKeyIsCorrelation // the message_key column is then ''
+	}
 	p.uint(flags)
 	p.uint(e.DurationNS)
-	p.str(e.SchemaVersion)
-	p.id(e.ParentSpanID)
-	p.uint(uint64(len(e.Links)))
-	for _, l := range e.Links {
-		p.id(l.TraceID)
-		p.id(l.SpanID)
+	// Then which of the fields that are mostly unset are set, and those.
+	var present uint64
+	for i, set := range [...]bool{e.SchemaVersion != "", e.ParentSpanID != "", len(e.Links) > 0, e.Handler != "",
+		e.Cluster != "", e.Partition != -1, e.Offset != -1, e.Error != "", e.Attempt != 0, e.PayloadSize != -1,
+		e.ReplayOf != "", implied != 0} {
+		if set {
+			present |= 1 << i
+		}
 	}
-	p.str(e.Handler)
-	p.str(e.Cluster)
-	p.int(int64(e.Partition))
-	p.int(e.Offset)
-	p.str(e.Error)
-	p.int(int64(e.Attempt))
-	p.int(e.PayloadSize)
-	p.str(e.ReplayOf)
-	p.uint(implied)
+	p.uint(present)
+	if present&(1<<0) != 0 {
+		p.str(e.SchemaVersion)
+	}
+	if present&(1<<1) != 0 {
+		p.id(e.ParentSpanID)
+	}
+	if present&(1<<2) != 0 {
+		p.uint(uint64(len(e.Links)))
+		for _, l := range e.Links {
+			p.id(l.TraceID)
+			p.id(l.SpanID)
+		}
+	}
+	if present&(1<<3) != 0 {
+		p.str(e.Handler)
+	}
+	if present&(1<<4) != 0 {
+		p.str(e.Cluster)
+	}
+	if present&(1<<5) != 0 {
+		p.int(int64(e.Partition))
+	}
+	if present&(1<<6) != 0 {
+		p.int(e.Offset)
+	}
+	if present&(1<<7) != 0 {
+		p.str(e.Error)
+	}
+	if present&(1<<8) != 0 {
+		p.int(int64(e.Attempt))
+	}
+	if present&(1<<9) != 0 {
+		p.int(e.PayloadSize)
+	}
+	if present&(1<<10) != 0 {
+		p.str(e.ReplayOf)
+	}
+	if present&(1<<11) != 0 {
+		p.uint(implied)
+	}
 	keys := slices.Sorted(maps.Keys(e.Attributes))
 	p.uint(uint64(keySet(d, keys)))
 	for _, k := range keys {
@@ -196,24 +241,54 @@ func unpackEvent(d *dictReader, body []byte, e *event.Event) (*spanPart, uint64,
 	u := unpacker{b: body}
 	r := refs{e: e}
 	flags := u.uint()
+	if flags&flagKeyIsCorrelation != 0 {
+		e.MessageKey = e.CorrelationID
+	}
 	e.DurationNS = u.uint()
-	e.SchemaVersion = u.str()
-	e.ParentSpanID = u.id()
-	if n := u.uint(); n > 0 && n <= uint64(len(body)) {
-		e.Links = make([]event.Link, n)
-		for i := range e.Links {
-			e.Links[i] = event.Link{TraceID: u.id(), SpanID: u.id()}
+	present := u.uint()
+	e.Partition, e.Offset, e.PayloadSize = -1, -1, -1
+	if present&(1<<0) != 0 {
+		e.SchemaVersion = u.str()
+	}
+	if present&(1<<1) != 0 {
+		e.ParentSpanID = u.id()
+	}
+	if present&(1<<2) != 0 {
+		if n := u.uint(); n > 0 && n <= uint64(len(body)) {
+			e.Links = make([]event.Link, n)
+			for i := range e.Links {
+				e.Links[i] = event.Link{TraceID: u.id(), SpanID: u.id()}
+			}
 		}
 	}
-	e.Handler = u.str()
-	e.Cluster = u.str()
-	e.Partition = int32(u.int())
-	e.Offset = u.int()
-	e.Error = u.str()
-	e.Attempt = int32(u.int())
-	e.PayloadSize = u.int()
-	e.ReplayOf = u.str()
-	implied := u.uint()
+	if present&(1<<3) != 0 {
+		e.Handler = u.str()
+	}
+	if present&(1<<4) != 0 {
+		e.Cluster = u.str()
+	}
+	if present&(1<<5) != 0 {
+		e.Partition = int32(u.int())
+	}
+	if present&(1<<6) != 0 {
+		e.Offset = u.int()
+	}
+	if present&(1<<7) != 0 {
+		e.Error = u.str()
+	}
+	if present&(1<<8) != 0 {
+		e.Attempt = int32(u.int())
+	}
+	if present&(1<<9) != 0 {
+		e.PayloadSize = u.int()
+	}
+	if present&(1<<10) != 0 {
+		e.ReplayOf = u.str()
+	}
+	var implied uint64
+	if present&(1<<11) != 0 {
+		implied = u.uint()
+	}
 	if keys := readKeySet(d, int64(u.uint())); len(keys) > 0 {
 		e.Attributes = make(map[string]string, len(keys))
 		for _, k := range keys {

@@ -192,7 +192,7 @@ func (w *rowsWriter) insertEvents(events []*event.Event, spanOf []*event.Span, i
 		body := packEvent(d, nil, e, spanOf[i], implied[i])
 		args = append(args, encID(e.TraceID), encID(e.SpanID), int64(e.StartNS), d.id(e.Service), d.id(e.Destination),
 			d.id(e.EventType), d.id(string(e.Op)), d.id(e.System), d.id(e.ConsumerGroup), string(e.Outcome),
-			e.CorrelationID, encID(e.EventID), encID(e.CausationID), e.MessageKey, body)
+			e.CorrelationID, encID(e.EventID), encID(e.CausationID), messageKeyColumn(e), body)
 		if rows++; rows == eventsPerInsert {
 			if err := flush(rows); err != nil {
 				return nil, err
@@ -234,4 +234,13 @@ func (w *rowsWriter) insertEdges(edges []*event.Edge) error {
 func insertSQL(table, cols string, ncols, rows int) string {
 	row := "(" + placeholders(ncols) + ")"
 	return "INSERT OR IGNORE INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
+}
+
+// messageKeyColumn is what the message_key column holds: '' when the key
+// is the correlation id (flagKeyIsCorrelation).
+func messageKeyColumn(e *event.Event) string {
+	if e.MessageKey == e.CorrelationID {
+		return ""
+	}
+	return e.MessageKey
 }
