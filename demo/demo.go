@@ -8,8 +8,13 @@
 //	inventory ─► inventory.rejected ─► payments (saga: refund) ─► payments.refunded (Kafka)
 //	orders.placed ─► analytics (slow for the first half of every minute: lag builds and drains)
 //
-// Faults, on by default: a poison order that cannot be parsed (dead-lettered
-// to orders.placed.dlq), a fraud-check outage every two minutes whose
+// Every message carries an event type and schema version 1; order ids
+// carry the run's id (order-<run>-<n>), so runs on one store never share
+// an order id. The order journey and the refund saga (journeys.go) follow
+// every order and refund in the journey ledger.
+//
+// Faults, on by default: poison orders that cannot be parsed among the
+// first hundred (dead-lettered to orders.placed.dlq), a fraud-check outage every two minutes whose
 // orders are dead-lettered after their retries (replay them once it is
 // over), transient payment errors retried, orders sent twice (skipped by
 // the idempotency helper), out-of-stock items (the saga refunds).
@@ -203,27 +208,26 @@ func (s *shop) orders(ctx context.Context) error {
 		defer cl.Close()
 		t := time.NewTicker(s.cfg.OrderEvery)
 		defer t.Stop()
+		run := RunID(time.Now())
 		for n := 1; ctx.Err() == nil; n++ {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			o := Order{ID: fmt.Sprintf("order-%d", n), SKU: fmt.Sprintf("sku-%d", rand.IntN(20)), Amount: float64(rand.IntN(1000))}
+			o := Order{ID: fmt.Sprintf("order-%s-%d", run, n), SKU: fmt.Sprintf("sku-%d", rand.IntN(20)), Amount: float64(rand.IntN(1000))}
 			value, _ := json.Marshal(o)
-			if s.cfg.Faults && n%25 == 0 {
+			if s.cfg.Faults && n%25 == 0 && n <= poisonOrders*25 {
 				value = []byte("{not json")
 			}
-			r := &kgo.Record{Key: []byte(o.ID), Value: value, Context: ctx}
+			r := typed(&kgo.Record{Key: []byte(o.ID), Value: value, Context: ctx}, "order.placed")
 			c := (*kafka.Carrier)(r)
 			c.Set(event.HeaderCorrelationID, o.ID)
-			c.Set(event.HeaderEventType, "order.placed")
 			cl.Produce(ctx, r, nil)
 			if s.cfg.Faults && n%10 == 0 { // the same event again: an at-least-once producer retry
-				dup := &kgo.Record{Key: r.Key, Value: value, Context: ctx, Headers: []kgo.RecordHeader{
+				dup := typed(&kgo.Record{Key: r.Key, Value: value, Context: ctx, Headers: []kgo.RecordHeader{
 					{Key: event.HeaderEventID, Value: []byte(c.Get(event.HeaderEventID))},
-					{Key: event.HeaderCorrelationID, Value: []byte(o.ID)},
-					{Key: event.HeaderEventType, Value: []byte("order.placed")}}}
+					{Key: event.HeaderCorrelationID, Value: []byte(o.ID)}}}, "order.placed")
 				cl.Produce(ctx, dup, nil)
 			}
 		}
@@ -257,11 +261,11 @@ func (s *shop) payments(ctx context.Context) error {
 			if s.cfg.Faults && len(o.SKU) > 0 && o.SKU[len(o.SKU)-1] == '3' && fraudCheckDown(time.Since(start)) {
 				return errors.New("fraud-check unavailable: connection refused")
 			}
-			topic := "payments.authorized"
+			topic, typ := "payments.authorized", "payment.authorized"
 			if o.Amount > 900 {
-				topic = "payments.failed"
+				topic, typ = "payments.failed", "payment.failed"
 			}
-			return cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Context: ctx}).FirstErr()
+			return cl.ProduceSync(ctx, typed(&kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Context: ctx}, typ)).FirstErr()
 		})
 	})
 	return nil
@@ -288,7 +292,7 @@ func (s *shop) fulfillment(ctx context.Context) error {
 	}
 	s.consume(ctx, cl, func(r *kgo.Record) {
 		kafka.Handle(ctx, a, cl, "fulfillment", r, s.policy, func(ctx context.Context, r *kgo.Record) error {
-			_, err := natsagent.PublishJS(ctx, a, s.js, &natsgo.Msg{Subject: "inventory.reserve", Data: r.Value})
+			_, err := natsagent.PublishJS(ctx, a, s.js, typedMsg("inventory.reserve", r.Value, "inventory.reserve"))
 			return err
 		})
 	})
@@ -332,7 +336,7 @@ func (s *shop) inventory(ctx context.Context) error {
 			if s.cfg.Faults && o.SKU == "sku-13" {
 				subject = "inventory.rejected"
 			}
-			_, err := natsagent.PublishJS(ctx, a, s.js, &natsgo.Msg{Subject: subject, Data: m.Data()})
+			_, err := natsagent.PublishJS(ctx, a, s.js, typedMsg(subject, m.Data(), subject))
 			return err
 		})
 	})
@@ -340,17 +344,18 @@ func (s *shop) inventory(ctx context.Context) error {
 
 // shipping schedules shipments for reserved stock.
 func (s *shop) shipping(ctx context.Context) error {
-	return s.jetStreamToKafka(ctx, "shipping-service", "shipping", "inventory.reserved", "shipments.scheduled")
+	return s.jetStreamToKafka(ctx, "shipping-service", "shipping", "inventory.reserved", "shipments.scheduled", "shipment.scheduled")
 }
 
 // refunds is the saga's compensation: a rejected reservation is refunded.
 func (s *shop) refunds(ctx context.Context) error {
-	return s.jetStreamToKafka(ctx, "payment-service", "refunds", "inventory.rejected", "payments.refunded")
+	return s.jetStreamToKafka(ctx, "payment-service", "refunds", "inventory.rejected", "payments.refunded", "payment.refunded")
 }
 
 // jetStreamToKafka runs a service that handles a JetStream subject with a
-// durable consumer and produces each message on to a Kafka topic.
-func (s *shop) jetStreamToKafka(ctx context.Context, service, durable, subject, topic string) error {
+// durable consumer and produces each message on to a Kafka topic as an
+// event of type typ.
+func (s *shop) jetStreamToKafka(ctx context.Context, service, durable, subject, topic, typ string) error {
 	a, err := s.agent(ctx, service)
 	if err != nil {
 		return err
@@ -363,7 +368,7 @@ func (s *shop) jetStreamToKafka(ctx context.Context, service, durable, subject, 
 	go func() { defer s.wg.Done(); <-ctx.Done(); cl.Close() }()
 	return s.jsConsumer(ctx, durable, subject, func(m jetstream.Msg) {
 		natsagent.HandleJS(ctx, a, s.js, durable, m, s.policy, func(ctx context.Context, m jetstream.Msg) error {
-			return cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: m.Data(), Context: ctx}).FirstErr()
+			return cl.ProduceSync(ctx, typed(&kgo.Record{Topic: topic, Value: m.Data(), Context: ctx}, typ)).FirstErr()
 		})
 	})
 }
@@ -393,3 +398,31 @@ func (s *shop) analytics(ctx context.Context) error {
 	})
 	return nil
 }
+
+// schemaVersion is the version of every demo message's schema.
+const schemaVersion = "1"
+
+// poisonOrders is how many poison orders a run sends (one in 25 of the
+// first orders): they stay dead-lettered, replays cannot fix them.
+const poisonOrders = 4
+
+// typed sets a Kafka record's event type and schema version headers.
+func typed(r *kgo.Record, eventType string) *kgo.Record {
+	c := (*kafka.Carrier)(r)
+	c.Set(event.HeaderEventType, eventType)
+	c.Set(event.HeaderSchemaVersion, schemaVersion)
+	return r
+}
+
+// typedMsg is a NATS message with its event type and schema version headers.
+func typedMsg(subject string, data []byte, eventType string) *natsgo.Msg {
+	m := natsgo.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(event.HeaderEventType, eventType)
+	m.Header.Set(event.HeaderSchemaVersion, schemaVersion)
+	return m
+}
+
+// RunID names one run of the shop from its start time: base-36 seconds,
+// so order ids of runs on the same store never collide.
+func RunID(start time.Time) string { return strconv.FormatInt(start.Unix(), 36) }

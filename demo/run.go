@@ -64,17 +64,26 @@ func (d *Demo) Brokers() *Brokers { return d.brokers }
 func (d *Demo) SidecarCounters() *sidecar.Counters { return d.counters }
 
 // LagRule is the demo's example alert: the slow analytics consumer falls
-// behind by more than 50 messages for 30 s.
+// behind by more than 20 messages for 10 s. In the first half of every
+// minute its lag passes 20 within about 6 s and stays above until it
+// drains after the slow half (about 25 s), so the rule fires within the
+// first minute and resolves in the second half of it.
 func LagRule() alert.Rule {
 	return alert.Rule{ID: "demo-analytics-lag", Name: "analytics is falling behind", Kind: alert.KindLagMessages,
-		Group: "analytics", Threshold: 50, For: alert.Duration(30 * time.Second)}
+		Group: "analytics", Threshold: 20, For: alert.Duration(10 * time.Second)}
 }
+
+// AlertInterval is how often the demo's studio evaluates alert rules: a
+// rule's For of 10 s needs evaluations closer than the default 15 s.
+const AlertInterval = 5 * time.Second
 
 // Configure adds to a studio's settings what the demo needs: its brokers
 // as the replay engine's, its sidecar as a trusted DLQ source, an ingest
 // token of its own when the collector requires tokens, and the example
-// lag alert, notifying cfg.Webhook if set (loopback webhooks allowed: a
-// local demo may notify a local receiver).
+// alerts (analytics' lag, orders stuck; evaluated every AlertInterval),
+// notifying cfg.Webhook if set (loopback webhooks allowed: a local demo
+// may notify a local receiver). The demo's journeys (Journeys) go in the
+// studio's Setup.
 func (d *Demo) Configure(col *collector.Config, studio *server.Config) {
 	studio.Replay.KafkaBrokers, studio.Replay.NATSURL = []string{d.brokers.KafkaAddr()}, d.brokers.NATSURL()
 	col.TrustedDLQSources = append(col.TrustedDLQSources, collector.TrustedDLQSource{Name: SidecarSigner, Key: string(d.dlqKey)})
@@ -82,12 +91,14 @@ func (d *Demo) Configure(col *collector.Config, studio *server.Config) {
 		d.token = randomHex()
 		col.Tokens = append(col.Tokens, otlp.Token{Name: "demo", Token: d.token})
 	}
-	rule := LagRule()
-	if d.cfg.Webhook != "" {
-		rule.Webhooks = []alert.Webhook{{URL: d.cfg.Webhook}}
+	for _, rule := range []alert.Rule{LagRule(), StuckRule()} {
+		if d.cfg.Webhook != "" {
+			rule.Webhooks = []alert.Webhook{{URL: d.cfg.Webhook}}
+		}
+		studio.Alerts.Rules = append(studio.Alerts.Rules, rule)
 	}
-	studio.Alerts.Rules = append(studio.Alerts.Rules, rule)
 	studio.Alerts.AllowLoopback = true
+	studio.Alerts.Interval = min(studio.Alerts.Interval, AlertInterval)
 }
 
 // Start runs the shop and the sidecar, both exporting to collectorURL

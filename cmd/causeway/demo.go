@@ -23,7 +23,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	reset := s.fs.Bool("reset", false, "delete the data directory first")
 	kafkaPort := s.fs.Int("kafka-port", 19092, "embedded Kafka `port`")
 	natsPort := s.fs.Int("nats-port", 14222, "embedded NATS `port`")
-	webhook := s.fs.String("webhook", "", "`URL` the example lag alert notifies (none: log only)")
+	webhook := s.fs.String("webhook", "", "`URL` the example alerts notify: analytics' lag, orders stuck (none: log only)")
 	faults := s.fs.Bool("faults", true, "poison messages, errors, duplicates and a slow consumer")
 	every := s.fs.Duration("order-every", 200*time.Millisecond, "pause between orders")
 	if err := s.fs.Parse(args); err != nil {
@@ -58,6 +58,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer d.Close()
 	d.Configure(&cfg.Collector, &cfg.Studio)
+	cfg.Journeys = append(cfg.Journeys, demo.Journeys()...)
 	b := d.Brokers()
 	fmt.Fprintf(stdout, "causeway demo: Kafka on %s (try: kcat -b %s -L), NATS on %s\n", b.KafkaAddr(), b.KafkaAddr(), b.NATSURL())
 	ready := func(srv *server.Server) {

@@ -38,8 +38,9 @@ type Journey struct {
 	// Compensation are a saga's compensating steps, in order.
 	Compensation []Step `yaml:"compensation,omitempty" json:"compensation,omitempty"`
 	// Success, Failure and Compensated are the terminal outcomes: an
-	// entity ends when one of them is published (any op when set).
-	Success     []Step `yaml:"success" json:"success"`
+	// entity ends when one of them is published (any op when set). A
+	// journey needs a success outcome, or a saga a compensated one.
+	Success     []Step `yaml:"success,omitempty" json:"success,omitempty"`
 	Failure     []Step `yaml:"failure,omitempty" json:"failure,omitempty"`
 	Compensated []Step `yaml:"compensated,omitempty" json:"compensated,omitempty"`
 	// SLO is the journey's objective.
@@ -169,8 +170,8 @@ func (j Journey) Validate() error {
 	if err := check("start", j.Start); err != nil {
 		return err
 	}
-	if len(j.Success) == 0 {
-		return bad("no success outcome")
+	if len(j.Success) == 0 && len(j.Compensated) == 0 {
+		return bad("no success (or, for a saga, compensated) outcome")
 	}
 	names := map[string]string{}
 	for _, g := range []struct {
