@@ -2,6 +2,7 @@
 // for looking at what was built and for docs/img: e2e/artifacts/shot-*.png.
 //
 //   CAUSEWAY_BIN=../bin/causeway node e2e/screenshots.mjs [warm-up seconds] [path ...]
+//   CAUSEWAY_URL=http://127.0.0.1:7070 node e2e/screenshots.mjs 0 /journeys   (a studio already running)
 
 import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -15,8 +16,8 @@ const [warm = '90', ...paths] = process.argv.slice(2)
 
 async function main() {
   mkdirSync(artifacts, { recursive: true })
-  const demo = await startDemo(bin)
-  console.log(`demo on ${demo.url}; warming up ${warm} s`)
+  const demo = process.env.CAUSEWAY_URL ? { url: process.env.CAUSEWAY_URL } : await startDemo(bin)
+  console.log(`studio on ${demo.url}; warming up ${warm} s`)
   await sleep(Number(warm) * 1000)
   const browser = await launch()
   onCleanup(() => browser.close())

@@ -12,11 +12,13 @@ import { CausationView } from './causation/CausationView'
 import { DLQView } from './dlq/DLQView'
 import { EventsView } from './events/EventsView'
 import { FlowMapView } from './flowmap/FlowMapView'
+import { JourneysView } from './journeys/JourneysView'
 import { LagView } from './lag/LagView'
 import { SettingsView } from './settings/SettingsView'
 
 const views = [
   { path: '/flows', label: 'Flow map', key: 'f' },
+  { path: '/journeys', label: 'Journeys', key: 'j' },
   { path: '/graph', label: 'Causation graph', key: 'g' },
   { path: '/events', label: 'Events', key: 'e' },
   { path: '/lag', label: 'Consumer lag', key: 'l' },
@@ -82,6 +84,9 @@ export function App() {
 
   let view
   switch (path) {
+    case '/journeys':
+      view = <JourneysView params={params} />
+      break
     case '/graph':
       view = <CausationView params={params} />
       break
@@ -124,7 +129,7 @@ export function App() {
         </ul>
         <LiveIndicator />
         <p className="hint">
-          <kbd>/</kbd> search · <kbd>g</kbd> then <kbd>f g e l d a s</kbd> views
+          <kbd>/</kbd> search · <kbd>g</kbd> then <kbd>f j g e l d a s</kbd> views
         </p>
       </nav>
       <main className="main">{view}</main>

@@ -2,8 +2,8 @@
 
 import { apiBase, loadSettings, type Settings } from '../settings/settings'
 import type {
-  AlertEvent, DLQEntry, DLQPage, EventPage, FlowMap, Graph, GroupLag, LagSample, Replay, ReplayPage,
-  ReplayPreview, ReplayRequest, Rule, RuleStatus,
+  AlertEvent, DLQEntry, DLQPage, EventPage, FlowMap, Graph, GroupLag, JourneyDetail, JourneySummary, LagSample, LedgerEntry,
+  Replay, ReplayPage, ReplayPreview, ReplayRequest, Rule, RuleStatus, StuckReport,
 } from './types'
 
 // ApiError is a failed request: the HTTP status (0 when the studio could
@@ -140,6 +140,21 @@ export class Client {
   }
   testRule = async (id: string) =>
     (await this.request<AlertEvent>('/alerts/rules/' + encodeURIComponent(id) + '/test', { method: 'POST' })).body
+  journeys = async (q: Query = {}, signal?: AbortSignal) => {
+    const j = await this.get<{ journeys: JourneySummary[] | null }>('/journeys', q, signal)
+    return { journeys: j.journeys ?? [] }
+  }
+  journey = async (name: string, q: Query = {}, signal?: AbortSignal) =>
+    (await this.get<{ journey: JourneyDetail }>('/journeys/' + encodeURIComponent(name), q, signal)).journey
+  journeyStuck = async (name: string, step?: string, signal?: AbortSignal) => {
+    const s = await this.get<StuckReport>('/journeys/' + encodeURIComponent(name) + '/stuck', { step }, signal)
+    return { ...s, steps: s.steps ?? [] }
+  }
+  journeyEntities = async (name: string, q: Query, signal?: AbortSignal) => {
+    const e = await this.get<{ entities: LedgerEntry[] | null }>('/journeys/' + encodeURIComponent(name) + '/entities', q, signal)
+    return { entities: e.entities ?? [] }
+  }
+
   alertEvents = async (signal?: AbortSignal) => {
     const e = await this.get<{ events: AlertEvent[] | null }>('/alerts/events', undefined, signal)
     return { events: e.events ?? [] }

@@ -163,6 +163,11 @@ describe('narrow and serverFilter', () => {
     expect(narrow('replays', { replay_id: 'a' }, { id: 'a' })).toEqual({ id: 'a' })
     expect(narrow('events', { service: 's' }, [{ service: 't' }])).toBeUndefined()
   })
+  it('filters journey frames by journey', () => {
+    expect(narrow('journeys', { journey: 'order' }, { journey: 'refund', updates: [] })).toBeUndefined()
+    expect(narrow('journeys', { journey: 'order' }, { journey: 'order', updates: [] })).toEqual({ journey: 'order', updates: [] })
+    expect(narrow('journeys', {}, { journey: 'refund' })).toEqual({ journey: 'refund' })
+  })
   it('keeps a common filter', () => {
     const s = (filter: object) => ({ channel: 'events' as const, filter, onData: () => {} })
     expect(serverFilter([s({ service: 'a' }), s({ service: 'a', outcome: '' })])).toEqual({ service: 'a' })

@@ -3,7 +3,7 @@
 // with backoff, and resync (refetch) notices when frames may have been
 // missed — after the server dropped frames or after a reconnect.
 
-export type Channel = 'events' | 'flows' | 'lag' | 'dlq' | 'replays' | 'alerts'
+export type Channel = 'events' | 'flows' | 'lag' | 'dlq' | 'replays' | 'alerts' | 'journeys'
 
 export interface LiveFilter {
   correlation_id?: string
@@ -15,6 +15,7 @@ export interface LiveFilter {
   group?: string
   source?: string
   replay_id?: string
+  journey?: string
 }
 
 export type LiveStatus = 'idle' | 'connecting' | 'open' | 'reconnecting'
@@ -55,6 +56,9 @@ export function narrow(channel: Channel, filter: LiveFilter, data: unknown): unk
       break
     case 'replays':
       if (filter.replay_id && (data as { id?: string })?.id !== filter.replay_id) return undefined
+      return data
+    case 'journeys':
+      if (filter.journey && (data as { journey?: string })?.journey !== filter.journey) return undefined
       return data
     default:
       return data

@@ -274,3 +274,151 @@ export interface AlertEvent {
   delivered: number
   failed?: string[]
 }
+
+// Journeys (GET /journeys…): a named business process, its entities in
+// the ledger and its SLO.
+export type JourneyState = 'in_flight' | 'completed' | 'failed' | 'compensated' | 'dead_lettered' | 'stuck'
+
+export interface JourneyStep {
+  name?: string
+  event_type?: string
+  destination?: string
+  op?: Op
+  service?: string
+}
+
+export interface JourneyDefinition {
+  name: string
+  description?: string
+  start: JourneyStep
+  steps?: JourneyStep[]
+  compensation?: JourneyStep[]
+  success: JourneyStep[]
+  failure?: JourneyStep[]
+  compensated?: JourneyStep[]
+  slo: { target?: number; within?: string; stuck_after?: string }
+}
+
+export interface JourneyStats {
+  started: number
+  in_flight: number
+  completed: number
+  failed: number
+  compensated: number
+  dead_lettered: number
+  eligible: number
+  good: number
+  p50_ns: number
+  p99_ns: number
+  slowest?: string
+  stuck: number
+}
+
+export interface JourneyBucket {
+  since: string
+  started: number
+  completed: number
+  eligible: number
+  good: number
+  attainment?: number
+  p99_ns: number
+}
+
+export interface JourneySummary {
+  name: string
+  definition: JourneyDefinition
+  source: string
+  saga: boolean
+  step_names: string[] | null
+  window: { since: string; until: string }
+  stats: JourneyStats
+  attainment?: number
+  meets_slo: boolean
+  stuck_steps: { step: string; count: number }[] | null
+  series?: JourneyBucket[] | null
+}
+
+export interface Quantiles {
+  count: number
+  p50_ns: number
+  p99_ns: number
+}
+
+export interface JourneyStepDetail {
+  step: string
+  kind: 'start' | 'step' | 'compensation' | 'success' | 'failure' | 'compensated' | string
+  stuck: number
+  dead_lettered: number
+  reached: Quantiles
+  hops: { destination: string; service: string; queue_wait: Quantiles; handler: Quantiles }[] | null
+}
+
+export interface JourneyDetail extends JourneySummary {
+  breakdown: JourneyStepDetail[] | null
+  sampled: number
+}
+
+export interface StuckPlace {
+  service: string
+  destination: string
+  op: Op
+  state: JourneyState
+  reason?: string
+  count: number
+  oldest_ns: number
+  samples: string[] | null
+}
+
+export interface StuckStep {
+  step: string
+  count: number
+  dead_lettered: number
+  oldest_ns: number
+  samples: string[] | null
+  reasons: { reason: string; count: number }[] | null
+  places: StuckPlace[] | null
+}
+
+export interface StuckReport {
+  journey: string
+  at: string
+  stuck_after: string
+  total: number
+  steps: StuckStep[] | null
+}
+
+export interface LedgerEntry {
+  journey: string
+  correlation_id: string
+  started_ns: number
+  last_ns: number
+  step: string
+  service: string
+  destination: string
+  op: Op
+  state: JourneyState
+  event_id: string
+  reason?: string
+}
+
+export interface LedgerUpdate {
+  journey: string
+  correlation_id: string
+  at_ns: number
+  start: boolean
+  step: string
+  service: string
+  destination: string
+  op: Op
+  state: JourneyState
+  event_id: string
+  reason?: string
+}
+
+// JourneysFrame is a frame of the journeys live channel: the ledger
+// updates of one stored batch.
+export interface JourneysFrame {
+  journey: string
+  updates: LedgerUpdate[] | null
+  more?: number
+}

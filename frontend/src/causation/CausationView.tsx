@@ -14,6 +14,7 @@ import { fmtBytes, fmtClock, fmtDuration, idKindLabel, matchedLabel } from '../u
 import { useResource } from '../api/resource'
 import type { Graph, IdKind, IdMatch } from '../api/types'
 import { CausationCanvas } from './CausationCanvas'
+import { StuckPoint } from './StuckPoint'
 import { Timeline } from './Timeline'
 
 interface Found {
@@ -36,6 +37,9 @@ async function find(id: string, kind: IdKind | null, signal: AbortSignal): Promi
 export function CausationView({ params }: { params: URLSearchParams }) {
   const id = (params.get('id') ?? '').trim()
   const kindParam = kinds.find((k) => k === params.get('kind')) ?? null
+  // event: the stuck point a journey's list links to, selected at first.
+  const eventParam = params.get('event')
+  const journeyParam = params.get('journey')
   const [selId, setSelId] = useState<string | null>(null)
   const [paintMs, setPaintMs] = useState<number | null>(null)
 
@@ -48,7 +52,8 @@ export function CausationView({ params }: { params: URLSearchParams }) {
   const found = res.data
   const layout = useMemo(() => (found && found.graph.nodes.length ? layoutCausation(found.graph) : null), [found])
   // The selection is kept by node id: a live refetch re-numbers the nodes.
-  const selected = layout && selId ? layout.index.get(selId) ?? null : null
+  const stuckAt = layout && eventParam ? layout.nodes.findIndex((n) => n.ev.event_id === eventParam) : -1
+  const selected = layout && selId ? layout.index.get(selId) ?? null : stuckAt >= 0 ? stuckAt : null
   const setSelected = (i: number) => layout && setSelId(layout.nodes[i].id)
 
   // Follow what the graph is about: its correlation id, else its trace.
@@ -95,6 +100,7 @@ export function CausationView({ params }: { params: URLSearchParams }) {
               <div className="graph-layout">
                 <CausationCanvas layout={layout} selected={selected} onSelect={setSelected} arrivedAt={found!.arrivedAt} onPainted={setPaintMs} />
                 <div className="graph-side">
+                  {(journeyParam || eventParam) && corr && <StuckPoint correlationId={corr} journey={journeyParam} events={found!.graph.nodes} />}
                   <Timeline layout={layout} selected={selected} onSelect={setSelected} />
                   {sel ? (
                     <div className="graph-detail" aria-live="polite">

@@ -66,6 +66,12 @@ function Entries({ params }: { params: URLSearchParams }) {
       else n.add(id)
       return n
     })
+  // entry: a link to one dead letter (from a graph) opens it.
+  const entryParam = params.get('entry')
+  useEffect(() => {
+    const e = entryParam ? entries.find((x) => x.id === entryParam) : undefined
+    if (e) setOpen(e)
+  }, [entryParam, entries])
   const closeDrawer = useCallback(() => setOpen(null), [])
   const groups = all.data?.groups ?? []
   const now = Date.now()
