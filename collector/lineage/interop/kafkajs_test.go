@@ -31,12 +31,12 @@ var kafkajsChain = []hop{
 	{"audit", "orders.b", event.OpProcess},
 }
 
-// kafkajsDir is testdata/kafkajs with its packages installed (`npm ci`
-// there; CI does it in .ci/run). Without node or the packages the test
-// is skipped, or fails under CI=true.
-func kafkajsDir(t *testing.T) string {
+// nodeDir is testdata/node with its packages installed (`npm ci` there;
+// CI does it in .ci/run). Without node or the packages the test is
+// skipped, or fails under CI=true.
+func nodeDir(t *testing.T) string {
 	t.Helper()
-	dir, _ := filepath.Abs(filepath.Join("testdata", "kafkajs"))
+	dir, _ := filepath.Abs(filepath.Join("testdata", "node"))
 	missing := ""
 	if _, err := exec.LookPath("node"); err != nil {
 		missing = "node is not installed"
@@ -45,31 +45,26 @@ func kafkajsDir(t *testing.T) string {
 	}
 	if missing != "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("kafkajs chain: " + missing)
+			t.Fatal("Node.js services: " + missing)
 		}
-		t.Skip("kafkajs chain: " + missing)
+		t.Skip("Node.js services: " + missing)
 	}
 	return dir
 }
 
-// runKafkaJSChain runs the three Node.js services against brokers until
-// each has handled every order, exporting their spans to otlp.
-func runKafkaJSChain(t *testing.T, dir string, brokers []string, otlp string, hook bool) {
+// runNode runs script's three services (audit, shipper, checkout: the
+// consumers first, though they read from the beginning) with env added,
+// until each has handled every order.
+func runNode(t *testing.T, dir, script string, env []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	env := append(os.Environ(), "BROKERS="+strings.Join(brokers, ","), "OTLP_URL="+otlp+"/v1/traces",
-		fmt.Sprintf("ORDERS=%d", orders))
-	if hook {
-		env = append(env, "CORRELATION_HOOK=1")
-	}
+	env = append(os.Environ(), env...)
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
 	outs := make([]bytes.Buffer, 3)
-	// The consumers first, so their groups exist; they read from the
-	// beginning, so the order does not matter for the result.
 	for i, role := range []string{"audit", "shipper", "checkout"} {
-		cmd := exec.CommandContext(ctx, "node", "service.js", role)
+		cmd := exec.CommandContext(ctx, "node", script, role)
 		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &outs[i], &outs[i]
 		cmd.WaitDelay = 5 * time.Second
 		if err := cmd.Start(); err != nil {
@@ -79,7 +74,7 @@ func runKafkaJSChain(t *testing.T, dir string, brokers []string, otlp string, ho
 		go func() {
 			defer wg.Done()
 			if err := cmd.Wait(); err != nil {
-				errs[i] = fmt.Errorf("%s: %w\n%s", role, err, outs[i].String())
+				errs[i] = fmt.Errorf("%s %s: %w\n%s", script, role, err, outs[i].String())
 			}
 		}()
 	}
@@ -89,6 +84,17 @@ func runKafkaJSChain(t *testing.T, dir string, brokers []string, otlp string, ho
 			t.Fatal(err)
 		}
 	}
+}
+
+// runKafkaJSChain runs the three kafkajs services against brokers,
+// exporting their spans to otlp; hook gives checkout the producer hook.
+func runKafkaJSChain(t *testing.T, dir string, brokers []string, otlp string, hook bool) {
+	t.Helper()
+	env := []string{"BROKERS=" + strings.Join(brokers, ","), "OTLP_URL=" + otlp + "/v1/traces", fmt.Sprintf("ORDERS=%d", orders)}
+	if hook {
+		env = append(env, "CORRELATION_HOOK=1")
+	}
+	runNode(t, dir, "kafkajs.js", env)
 }
 
 // kafkaCluster is a kfake cluster with the chain's two topics.
@@ -107,7 +113,7 @@ func kafkaCluster(t *testing.T) *kfake.Cluster {
 // id, but each record is keyed by its order id, and searching the order id
 // finds the chain's four events, connected, as a message key.
 func TestKafkaJSChain(t *testing.T) {
-	dir := kafkajsDir(t)
+	dir := nodeDir(t)
 	kc := kafkaCluster(t)
 	s := startStudio(t, "", lineage.InheritConfig{})
 	runKafkaJSChain(t, dir, kc.ListenAddrs(), s.otlp, false)
@@ -145,7 +151,7 @@ func TestKafkaJSChain(t *testing.T) {
 // shipper and audit have no hook, yet every event of an order is found by
 // that correlation id, on both stores.
 func TestKafkaJSCorrelationFromFirstProducer(t *testing.T) {
-	dir := kafkajsDir(t)
+	dir := nodeDir(t)
 	for _, backend := range []string{"embedded", "clickhouse"} {
 		t.Run(backend, func(t *testing.T) {
 			storeURL := ""
@@ -176,7 +182,7 @@ func TestKafkaJSCorrelationFromFirstProducer(t *testing.T) {
 // TestKafkaJSCorrelationFromKey: with lineage.correlation_from_key the
 // order id (the root record's key) is the chain's correlation id.
 func TestKafkaJSCorrelationFromKey(t *testing.T) {
-	dir := kafkajsDir(t)
+	dir := nodeDir(t)
 	kc := kafkaCluster(t)
 	s := startStudio(t, "", lineage.InheritConfig{CorrelationFromKeyDestinations: []string{"orders.a"}})
 	runKafkaJSChain(t, dir, kc.ListenAddrs(), s.otlp, false)

@@ -2,7 +2,7 @@
 // traced by the official @opentelemetry/instrumentation-kafkajs and exported over
 // OTLP/HTTP protobuf, as any Node.js team would run it. No Causeway code here.
 //
-//   node service.js checkout|shipper|audit
+//   node kafkajs.js checkout|shipper|audit
 //
 // Environment: BROKERS (comma-separated), OTLP_URL (…/v1/traces), ORDERS (how many),
 // PREFIX (topic and group prefix, so runs sharing a broker stay apart) and
