@@ -1,3 +1,5 @@
+//go:build linux
+
 package kafka_test
 
 import (
@@ -6,8 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/causeway-dev/causeway/agent"
+	"github.com/causeway-dev/causeway/agent/internal/cputime"
 	"github.com/causeway-dev/causeway/agent/kafka"
 )
 
@@ -42,32 +45,21 @@ func (c *endCounter) OnEnd(sdktrace.ReadOnlySpan)                     { c.ended.
 func (c *endCounter) Shutdown(context.Context) error                  { return nil }
 func (c *endCounter) ForceFlush(context.Context) error                { return nil }
 
-// processCPU is the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// spin is a handler that works for d (a busy loop: a sleep this short
-// would measure the timer, not the instrumentation).
-func spin(d time.Duration) {
-	for start := time.Now(); time.Since(start) < d; {
-	}
-}
-
 // BenchmarkProduceConsume produces 1 KiB records through kfake and
 // consumes them, bare and instrumented, with no handler work and with a
-// 20 µs handler. Every instrumented row exports to the same counting
+// handler computing for 20 µs of CPU time. Every instrumented row exports to the same counting
 // exporter: franz-go's kotel plugin (propagating W3C trace context, its
 // batch span processor sized like the agent's queue), the agent, the
 // agent sampled at 0.1 (WithSampler) and in metadata-only mode; and the
 // agent exporting over OTLP/HTTP to a live endpoint and to a closed port.
 // cpu-ns/op is the process's CPU time per record (getrusage), steadier
 // than wall time on a shared machine; dropped/op the spans lost per
-// record. make bench puts the ratios in docs/benchmarks.md.
+// record. The consuming goroutine is locked to its thread, whose CPU time
+// per record is consumer-cpu-ns/op, and consumer-records/s its inverse:
+// the records per second the consumer sustains on a processor of its
+// own, which is the throughput when the handler is the bottleneck and
+// nothing else preempts it. make bench puts the ratios in
+// docs/benchmarks.md.
 func BenchmarkProduceConsume(b *testing.B) {
 	// An OTLP/HTTP endpoint that accepts everything: the collector-up case.
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +91,13 @@ func benchProduceConsume(b *testing.B, mode string, work time.Duration, sinkURL 
 	ctx := context.Background()
 	exp := &countingExporter{}
 	var hooks []kgo.Hook
-	process := func(*kgo.Record) { spin(work) }
+	var worker cputime.Worker
+	handler := func() {
+		if work > 0 {
+			worker.Work()
+		}
+	}
+	process := func(*kgo.Record) { handler() }
 	var dropped func() int64
 	switch mode {
 	case "agent", "agent-sampled", "agent-metadata", "agent-collector-up", "agent-collector-down":
@@ -125,7 +123,7 @@ func benchProduceConsume(b *testing.B, mode string, work time.Duration, sinkURL 
 		defer a.Close(ctx)
 		hooks = []kgo.Hook{kafka.NewTracer(a)}
 		process = func(r *kgo.Record) {
-			kafka.Handle(ctx, a, nil, "bench", r, agent.Policy{}, func(context.Context, *kgo.Record) error { spin(work); return nil })
+			kafka.Handle(ctx, a, nil, "bench", r, agent.Policy{}, func(context.Context, *kgo.Record) error { handler(); return nil })
 		}
 		if mode != "agent-collector-down" {
 			dropped = func() int64 { a.Flush(ctx); return int64(a.Stats().Dropped) }
@@ -139,7 +137,7 @@ func benchProduceConsume(b *testing.B, mode string, work time.Duration, sinkURL 
 		hooks = kotel.NewKotel(kotel.WithTracer(tr)).Hooks()
 		process = func(r *kgo.Record) {
 			_, span := tr.WithProcessSpan(r)
-			spin(work)
+			handler()
 			span.End()
 		}
 		dropped = func() int64 { tp.ForceFlush(ctx); return ends.ended.Load() - exp.spans.Load() }
@@ -150,26 +148,40 @@ func benchProduceConsume(b *testing.B, mode string, work time.Duration, sinkURL 
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	defer cons.Close()
 	value := make([]byte, 1024)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(value)))
-	b.ResetTimer()
-	cpu0 := processCPU(b)
-	done := make(chan struct{})
+	ready, start, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var consumerCPU time.Duration
 	go func() {
 		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if work > 0 {
+			worker = cputime.NewWorker(work)
+		}
+		close(ready)
+		<-start
+		t0 := cputime.Thread()
 		for n := 0; n < b.N; {
 			cons.PollFetches(ctx).EachRecord(func(r *kgo.Record) { process(r); n++ })
 		}
+		consumerCPU = cputime.Thread() - t0
 	}()
+	<-ready
+	b.ReportAllocs()
+	b.SetBytes(int64(len(value)))
+	b.ResetTimer()
+	cpu0 := cputime.Process()
+	close(start)
 	for i := 0; i < b.N; i++ {
 		prod.Produce(ctx, &kgo.Record{Value: value, Context: ctx}, nil)
 	}
 	prod.Flush(ctx)
 	<-done
 	b.StopTimer()
-	cpu := processCPU(b) - cpu0
+	cpu := cputime.Process() - cpu0
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(consumerCPU.Nanoseconds())/float64(b.N), "consumer-cpu-ns/op")
+	b.ReportMetric(float64(b.N)/consumerCPU.Seconds(), "consumer-records/s")
 	if dropped != nil {
 		b.ReportMetric(float64(dropped())/float64(b.N), "dropped/op")
 	}

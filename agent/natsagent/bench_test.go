@@ -1,10 +1,12 @@
+//go:build linux
+
 package natsagent_test
 
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/causeway-dev/causeway/agent"
 	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
+	"github.com/causeway-dev/causeway/agent/internal/cputime"
 	"github.com/causeway-dev/causeway/agent/natsagent"
 )
 
@@ -28,29 +31,18 @@ func (e *countingExporter) ExportSpans(_ context.Context, s []sdktrace.ReadOnlyS
 
 func (e *countingExporter) Shutdown(context.Context) error { return nil }
 
-// processCPU is the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// spin is a handler that works for d.
-func spin(d time.Duration) {
-	for start := time.Now(); time.Since(start) < d; {
-	}
-}
-
 // BenchmarkPublishConsumeJS publishes 1 KiB messages to a JetStream stream
 // of an embedded nats-server and consumes them from a durable pull
 // consumer, acking each (DoubleAck, as HandleJS does): bare nats.go, and
 // through the agent (PublishJS, HandleJS: a publish, a process and a
 // settle span per message) recording every span, sampled at 0.1 and in
-// metadata-only mode, with no handler work and with a 20 µs handler.
-// cpu-ns/op is the process's CPU time per message (getrusage), the
-// nats-server's included; dropped/op the spans lost per message.
+// metadata-only mode, with no handler work and with a handler computing
+// for 20 µs of CPU time. cpu-ns/op is the process's CPU time per message
+// (getrusage), the nats-server's included; dropped/op the spans lost per
+// message; consumer-cpu-ns/op the CPU time per message of the thread
+// running the consumer's callbacks (locked to it), and
+// consumer-msgs/s its inverse, the rate that callback sustains on a
+// processor of its own.
 func BenchmarkPublishConsumeJS(b *testing.B) {
 	for _, work := range []time.Duration{0, 20 * time.Microsecond} {
 		for _, mode := range []string{"bare", "agent", "agent-sampled", "agent-metadata"} {
@@ -83,7 +75,18 @@ func benchPublishConsumeJS(b *testing.B, mode string, work time.Duration) {
 		b.Fatal(err)
 	}
 	publish := func(m *natsgo.Msg) error { _, err := js.PublishMsg(ctx, m); return err }
-	handle := func(m jetstream.Msg) error { spin(work); return m.DoubleAck(ctx) }
+	var worker cputime.Worker
+	if work > 0 {
+		runtime.LockOSThread()
+		worker = cputime.NewWorker(work)
+		runtime.UnlockOSThread()
+	}
+	handler := func() {
+		if work > 0 {
+			worker.Work()
+		}
+	}
+	handle := func(m jetstream.Msg) error { handler(); return m.DoubleAck(ctx) }
 	var a *agent.Agent
 	if mode != "bare" {
 		opts := []agent.Option{agent.WithService("bench"), agent.WithExporter(&countingExporter{})}
@@ -100,7 +103,7 @@ func benchPublishConsumeJS(b *testing.B, mode string, work time.Duration) {
 		publish = func(m *natsgo.Msg) error { _, err := natsagent.PublishJS(ctx, a, js, m); return err }
 		handle = func(m jetstream.Msg) error {
 			return natsagent.HandleJS(ctx, a, js, "bench", m, agent.Policy{}, func(context.Context, jetstream.Msg) error {
-				spin(work)
+				handler()
 				return nil
 			}).Err
 		}
@@ -109,15 +112,24 @@ func benchPublishConsumeJS(b *testing.B, mode string, work time.Duration) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(value)))
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Process()
 	var handled atomic.Int64
 	done := make(chan struct{})
 	var failed atomic.Value
+	var t0, consumerCPU time.Duration
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		n := handled.Add(1)
+		if n == 1 {
+			// nats.go calls back on one goroutine: keep it on this thread
+			// (for good: the goroutine ends with the subscription).
+			runtime.LockOSThread()
+			t0 = cputime.Thread()
+		}
 		if err := handle(m); err != nil {
 			failed.CompareAndSwap(nil, err)
 		}
-		if handled.Add(1) == int64(b.N) {
+		if n == int64(b.N) {
+			consumerCPU = cputime.Thread() - t0
 			close(done)
 		}
 	})
@@ -136,12 +148,14 @@ func benchPublishConsumeJS(b *testing.B, mode string, work time.Duration) {
 		b.Fatalf("%d of %d messages handled", handled.Load(), b.N)
 	}
 	b.StopTimer()
-	cpu := processCPU(b) - cpu0
+	cpu := cputime.Process() - cpu0
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(fmt.Errorf("handling: %w", err))
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(consumerCPU.Nanoseconds())/float64(b.N), "consumer-cpu-ns/op")
+	b.ReportMetric(float64(b.N)/consumerCPU.Seconds(), "consumer-msgs/s")
 	if a != nil {
 		a.Flush(ctx)
 		b.ReportMetric(float64(a.Stats().Dropped)/float64(b.N), "dropped/op")
