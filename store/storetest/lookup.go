@@ -116,6 +116,30 @@ func testMessageKeyQuery(t *testing.T, h Harness) {
 	if got := all(t, s, store.EventQuery{MessageKey: "order-2"}); len(got) != 0 {
 		t.Errorf("key order-2: %d events, want none", len(got))
 	}
+	// A key equal to the event's correlation id (a store may keep it
+	// once) is found by either, and read back as both; an event whose
+	// correlation id alone is that value is not found by key.
+	both := Event(320, 50)
+	both.CorrelationID, both.MessageKey = "order-9", "order-9"
+	corrOnly := Event(320, 51)
+	corrOnly.CorrelationID = "order-9"
+	keyOnly := Event(321, 52)
+	keyOnly.CorrelationID, keyOnly.MessageKey = "other", "order-9"
+	write(t, s, &store.Batch{Events: []event.Event{both, corrOnly, keyOnly}})
+	got = all(t, s, store.EventQuery{MessageKey: "order-9"})
+	sameSet(t, "key order-9", keys(got), keys([]event.Event{both, keyOnly}))
+	for _, e := range got {
+		if e.SpanID == both.SpanID {
+			checkSame(t, "event keyed by its correlation id", e, both)
+		}
+	}
+	got = all(t, s, store.EventQuery{CorrelationID: "order-9"})
+	sameSet(t, "correlation order-9", keys(got), keys([]event.Event{both, corrOnly}))
+	for _, e := range got {
+		if e.SpanID == corrOnly.SpanID && e.MessageKey != "" {
+			t.Errorf("event with correlation id order-9 and no key read back with key %q", e.MessageKey)
+		}
+	}
 }
 
 // inheritChain writes a flow in which only the first producer sets a
