@@ -50,6 +50,9 @@ accepted=$(metric collector.BenchmarkHTTPIngest/clients=16 accepted-spans/s)
 limits_on=$(metric collector/otlp.BenchmarkValidateIngest on-spans/s)
 limits_off=$(metric collector/otlp.BenchmarkValidateIngest off-spans/s)
 embw=$(metric store/embedded.BenchmarkWrite rows/s)
+key_none=$(metric store/embedded.BenchmarkMessageKeyBytes/unkeyed bytes/event)
+key_only=$(metric store/embedded.BenchmarkMessageKeyBytes/key-only bytes/event)
+key_corr=$(metric store/embedded.BenchmarkMessageKeyBytes/key=correlation bytes/event)
 chw=$(metric store/clickhouse.BenchmarkWrite rows/s)
 down=$(metric agent/kafka.BenchmarkProduceConsume/agent-collector-down records/s)
 up=$(metric agent/kafka.BenchmarkProduceConsume/agent-collector-up records/s)
@@ -159,6 +162,7 @@ agent_row_name() {
   echo "| collector → ClickHouse: OTLP/HTTP protobuf, 4 clients, spans stored per second (each a span row and an event row; \`BenchmarkIngestClickHouse\`) | $(fmt "$chingest") spans/s (target ≥ 100,000: $(atleast "$chingest" 100000)) | \`clickhouse-client ... FORMAT Native\` inserting the same rows: $(fmt "$chceil") spans/s | $(ratio "$chingest" "$chceil") (target ≥ 0.40: $(met "$(ratio "$chingest" "$chceil")" 0.40)) |"
   echo "| live: span sent over OTLP/HTTP → its event received on the websocket, at a target of 10,000 events/s (\`BenchmarkLiveLatency\`, embedded store) | p99 $(dec "$live_p99") ms, p50 $(dec "$live_p50") ms at $(fmt "$live_rate") events/s achieved | target p99 ≤ 1,000 ms | $(atmost "$live_p99" 1000) |"
   echo "| replay: 10,000 DLQ messages of 1 KiB re-read from kfake and published, with spans to the collector and the audit log in the embedded store (\`BenchmarkReplay\`; the target topic's end offsets prove exactly-once) | $(fmt "$replayr") msgs/s (target ≥ 5,000: $(atleast "$replayr" 5000)) | franz-go producing the same records: $(fmt "$replayc") msgs/s | $(ratio "$replayr" "$replayc") |"
+  echo "| embedded: bytes on disk per event of the events table and its indexes with a message key on every event (\`BenchmarkMessageKeyBytes\`, 200,000 events, orders of 8): the key alone (kafkajs) / the key equal to the correlation id | $(dec "$key_only") / $(dec "$key_corr") (≤ 300: $(atmost "$key_only" 300) / $(atmost "$key_corr" 300)) | no keys (a correlation id on every event), same run: $(dec "$key_none") | $(ratio "$key_only" "$key_none") / $(ratio "$key_corr" "$key_none") |"
   echo "| UI: causation graph of 2,000 events from the data's arrival to laid out and painted, headless Chromium at 1280×800 (\`frontend/e2e/bench-graph.mjs\`, a generated fixture, median of 5 loads) | $(dec "$ui_graph") ms | target ≤ 1,500 ms | $(atmost "$ui_graph" 1500) |"
   echo
   agent_section
