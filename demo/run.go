@@ -29,7 +29,7 @@ type Demo struct {
 	// dlqKey signs the sidecar's DLQ entries. Only this process knows it,
 	// so only they are trusted (replayable from their stored copy); an
 	// entry anybody else sends to the OTLP port is not.
-	dlqKey []byte
+	dlqKey string
 	// token is the shop's and the sidecar's ingest token, made when the
 	// collector requires tokens (Configure).
 	token    string
@@ -47,7 +47,7 @@ func Open(cfg Config, log *slog.Logger) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Demo{cfg: cfg, brokers: b, log: log, dlqKey: []byte(randomHex()), counters: new(sidecar.Counters)}, nil
+	return &Demo{cfg: cfg, brokers: b, log: log, dlqKey: randomHex(), counters: new(sidecar.Counters)}, nil
 }
 
 // randomHex is 32 random bytes in hex: a key or token made for one run.
@@ -86,7 +86,7 @@ const AlertInterval = 5 * time.Second
 // studio's Setup.
 func (d *Demo) Configure(col *collector.Config, studio *server.Config) {
 	studio.Replay.KafkaBrokers, studio.Replay.NATSURL = []string{d.brokers.KafkaAddr()}, d.brokers.NATSURL()
-	col.TrustedDLQSources = append(col.TrustedDLQSources, collector.TrustedDLQSource{Name: SidecarSigner, Key: string(d.dlqKey)})
+	col.TrustedDLQSources = append(col.TrustedDLQSources, collector.TrustedDLQSource{Name: SidecarSigner, Key: d.dlqKey})
 	if len(col.Tokens) > 0 {
 		d.token = randomHex()
 		col.Tokens = append(col.Tokens, otlp.Token{Name: "demo", Token: d.token})

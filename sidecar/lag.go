@@ -83,21 +83,21 @@ type GroupLag struct {
 // LagOptions tune the monitor.
 type LagOptions struct {
 	// Window is how many samples the status looks at (default 5).
-	Window int
+	Window int `yaml:"window"`
 	// StopAfter is how long a stalled partition takes to become STOP (default 5 minutes).
-	StopAfter time.Duration
+	StopAfter time.Duration `yaml:"stop_after"`
 	// History is how many end-offset samples are kept per partition for
 	// lag seconds (default 720: an hour at 5 s).
-	History int
+	History int `yaml:"history"`
 	// Brokers, when set, are the seed brokers the monitor reads produce
 	// timestamps from, for exact lag seconds.
-	Brokers []string
+	Brokers []string `yaml:"-"`
 	// ClientOpts are added to the options of the client that reads those
 	// timestamps: SASL and TLS (see brokerconn.Kafka.Opts).
-	ClientOpts []kgo.Opt
+	ClientOpts []kgo.Opt `yaml:"-"`
 	// MaxExact bounds the lagging partitions whose timestamps one sample
 	// reads (default 1000); the rest are interpolated.
-	MaxExact int
+	MaxExact int `yaml:"max_exact"`
 }
 
 type point struct {

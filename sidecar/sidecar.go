@@ -31,47 +31,64 @@ import (
 // Config configures the sidecar.
 type Config struct {
 	// KafkaBrokers are the seed brokers of the Kafka cluster to watch.
-	KafkaBrokers []string
+	KafkaBrokers []string `yaml:"kafka_brokers"`
 	// Kafka is how the sidecar authenticates to Kafka and encrypts the
 	// connection (SASL, TLS); the zero value is plaintext.
-	Kafka brokerconn.Kafka
+	Kafka brokerconn.Kafka `yaml:"kafka"`
 	// NATSURL is the NATS server whose JetStream consumers and advisories are watched.
-	NATSURL string
+	NATSURL string `yaml:"nats_url"`
 	// NATS is how the sidecar authenticates to NATS (credentials file,
 	// nkey, user and password, token) and encrypts the connection.
-	NATS brokerconn.NATS
+	NATS brokerconn.NATS `yaml:"nats"`
 	// Cluster names the cluster in what is reported.
-	Cluster string
+	Cluster string `yaml:"cluster"`
 	// Collector is the OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318.
-	Collector string
+	Collector string `yaml:"collector"`
 	// CollectorToken is the collector's ingest token, sent as a bearer
 	// token with every request (collector.tokens); empty sends none.
-	CollectorToken string
+	// Prefer CollectorTokenFile.
+	CollectorToken string `yaml:"collector_token"`
+	// CollectorTokenFile names a file holding the token; Resolve reads it.
+	CollectorTokenFile string `yaml:"collector_token_file"`
+	// CollectorCAFile, CollectorCertFile and CollectorKeyFile are PEM files
+	// for an https:// collector: the CAs that sign its certificate, and a
+	// client certificate and key for mutual TLS. Resolve builds
+	// CollectorTLS from them.
+	CollectorCAFile   string `yaml:"collector_ca_file"`
+	CollectorCertFile string `yaml:"collector_cert_file"`
+	CollectorKeyFile  string `yaml:"collector_key_file"`
 	// CollectorTLS, when set, is the TLS configuration for an https://
 	// collector: its CA, and a client certificate for mutual TLS
 	// (brokerconn.ClientTLS builds one). Nil uses the system's roots.
-	CollectorTLS *tls.Config
+	CollectorTLS *tls.Config `yaml:"-"`
 	// Interval is how often lag is sampled (default 5 s).
-	Interval time.Duration
+	Interval time.Duration `yaml:"interval"`
 	// DLQPatterns are topic globs watched as dead-letter queues (default
 	// "*.dlq", "*.DLT", "*-dlq").
-	DLQPatterns []string
+	DLQPatterns []string `yaml:"dlq_patterns"`
 	// DLQGroup is the consumer group the DLQ watcher reads with (default
 	// "causeway-dlq-watcher"); its own lag is not reported.
-	DLQGroup string
+	DLQGroup string `yaml:"dlq_group"`
 	// MaxPayload caps the DLQ payload sent to the collector (default 64 KiB).
-	MaxPayload int
+	MaxPayload int `yaml:"max_payload"`
 	// Lag tunes the status evaluation.
-	Lag LagOptions
+	Lag LagOptions `yaml:"lag"`
 	// Counters, when set, count polls and poll errors by system.
-	Counters *Counters
+	Counters *Counters `yaml:"-"`
 	// DLQSigner and DLQSigningKey sign every DLQ entry (event.SignDLQ), so
 	// that a collector listing this name and key in
 	// collector.trusted_dlq_sources marks the entries trusted: read from
 	// the broker, their stored copies and original destinations fit for
 	// replays. Without a key the entries are sent unsigned (untrusted).
-	DLQSigner     string
-	DLQSigningKey []byte
+	// Prefer DLQSigningKeyFile to the key itself.
+	DLQSigner     string `yaml:"dlq_signer"`
+	DLQSigningKey string `yaml:"dlq_signing_key"`
+	// DLQSigningKeyFile names a file holding the signing key; Resolve
+	// reads it.
+	DLQSigningKeyFile string `yaml:"dlq_signing_key_file"`
+	// MetricsAddr is where `causeway agent` serves Prometheus /metrics
+	// from Counters ("off": nowhere). Run itself serves nothing.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // DefaultDLQPatterns are the dead-letter topic names watched by default.
@@ -106,7 +123,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		client.Transport = tr
 	}
 	exp := &Exporter{Endpoint: strings.TrimSuffix(cfg.Collector, "/"), Client: client, Token: cfg.CollectorToken,
-		Signer: cfg.DLQSigner, SigningKey: cfg.DLQSigningKey}
+		Signer: cfg.DLQSigner, SigningKey: []byte(cfg.DLQSigningKey)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/causeway-dev/causeway/collector"
 	"github.com/causeway-dev/causeway/collector/lineage"
+	"github.com/causeway-dev/causeway/sidecar"
 	"github.com/causeway-dev/causeway/store/embedded"
 	"github.com/causeway-dev/causeway/store/retention"
 	"github.com/causeway-dev/causeway/studio/journey"
@@ -41,6 +42,8 @@ type config struct {
 	// follows (docs/journeys.md); the studio's API can define more. Both
 	// the studio and `causeway collector` keep the ledger on ingest.
 	Journeys []journey.Journey `yaml:"journeys"`
+	// Agent configures `causeway agent`, the broker sidecar.
+	Agent sidecar.Config `yaml:"agent"`
 }
 
 // defaultConfig is the configuration with nothing set: the embedded store
@@ -54,6 +57,7 @@ func defaultConfig() config {
 		Studio:    server.DefaultConfig(),
 		Retention: retention.DefaultConfig(),
 		Lineage:   lineage.DefaultInheritConfig(),
+		Agent:     sidecar.DefaultConfig(),
 	}
 	c.Collector.SpoolDir = filepath.Join(dir, "spool")
 	c.Studio.SecretKeyFile = filepath.Join(dir, "secret.key")

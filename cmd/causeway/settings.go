@@ -145,6 +145,30 @@ var settingsTable = slices.Concat([]setting{
 		{key: "lineage.correlation_from_key", help: "an event with no correlation id and none to inherit takes its message key (Kafka record key, NATS message id) as correlation id, and its effects inherit it; all destinations (see docs/compatibility.md)"},
 		{key: "lineage.correlation_from_key_destinations", help: "the same for these `destinations` only (topics, subjects), comma-separated"},
 		{key: "lineage.inherit_cache_entries", help: "recent events whose correlation ids later batches inherit (`n`; -1: causes in the same batch only)"},
+
+		{key: "agent.kafka_brokers", flag: "kafka-brokers", env: "CAUSEWAY_KAFKA_BROKERS", help: "Kafka seed `brokers` the sidecar watches, comma-separated"},
+	}, sidecarConnRows(kafkaConnRows("agent.kafka", "the sidecar's clients"), "kafka-", "CAUSEWAY_KAFKA_"), []setting{
+		{key: "agent.nats_url", flag: "nats-url", env: "CAUSEWAY_NATS_URL", help: "NATS server `URL` whose JetStream consumers and advisories the sidecar watches"},
+	}, sidecarConnRows(natsConnRows("agent.nats", "the sidecar's clients"), "nats-", "CAUSEWAY_NATS_"), []setting{
+		{key: "agent.cluster", flag: "cluster", help: "cluster `name` the sidecar reports"},
+		{key: "agent.collector", flag: "collector", env: "CAUSEWAY_COLLECTOR", help: "collector OTLP/HTTP `URL` the sidecar sends to"},
+		{key: "agent.collector_token", flag: "-", env: "CAUSEWAY_COLLECTOR_TOKEN", help: "the collector's ingest `token` (environment or file only; prefer collector_token_file)"},
+		{key: "agent.collector_token_file", flag: "collector-token-file", env: "CAUSEWAY_COLLECTOR_TOKEN_FILE", help: "`file` holding the collector's ingest token"},
+		{key: "agent.collector_ca_file", flag: "collector-ca-file", env: "CAUSEWAY_COLLECTOR_CA_FILE", help: "PEM `file` of the CAs that sign an https:// collector's certificate (default: the system's)"},
+		{key: "agent.collector_cert_file", flag: "collector-cert-file", env: "CAUSEWAY_COLLECTOR_CERT_FILE", help: "PEM client certificate `file` for a collector that requires mutual TLS"},
+		{key: "agent.collector_key_file", flag: "collector-key-file", env: "CAUSEWAY_COLLECTOR_KEY_FILE", help: "PEM client key `file` for mutual TLS with the collector"},
+		{key: "agent.interval", flag: "interval", help: "how often the sidecar samples lag (`duration`)"},
+		{key: "agent.dlq_patterns", flag: "dlq-patterns", help: "dead-letter topic `globs` the sidecar watches, comma-separated"},
+		{key: "agent.dlq_group", flag: "dlq-group", help: "consumer `group` the DLQ watcher reads with (its own lag is not reported)"},
+		{key: "agent.max_payload", flag: "max-payload", help: "payload `bytes` sent with a DLQ entry"},
+		{key: "agent.lag.window", flag: "lag-window", help: "lag samples a group's status looks at (`n`)"},
+		{key: "agent.lag.stop_after", flag: "stop-after", help: "how long a stalled partition takes to become STOP (`duration`)"},
+		{key: "agent.lag.history", flag: "lag-history", help: "end-offset samples kept per partition for lag in seconds (`n`)"},
+		{key: "agent.lag.max_exact", flag: "lag-max-exact", help: "lagging partitions whose produce timestamps one sample reads for exact lag seconds (`n`); the rest are interpolated"},
+		{key: "agent.dlq_signer", flag: "dlq-signer", help: "`name` the sidecar signs DLQ entries as, listed with the key in the collector's collector.trusted_dlq_sources"},
+		{key: "agent.dlq_signing_key", flag: "-", help: "DLQ signing `key`, at least 16 characters (environment or file only; prefer dlq_signing_key_file)"},
+		{key: "agent.dlq_signing_key_file", flag: "dlq-signing-key-file", help: "`file` holding the DLQ signing key"},
+		{key: "agent.metrics_addr", flag: "metrics-addr", help: "`address` where causeway agent serves Prometheus /metrics (\"off\" disables)"},
 	})
 
 // flagName is the row's flag ("" when it has none).
@@ -176,6 +200,10 @@ func (s setting) commands() []string {
 	switch {
 	case s.key == "store": // causeway audit reads it
 		return []string{"collector", "studio", "demo", "audit"}
+	case s.key == "log_level":
+		return []string{"collector", "studio", "demo", "agent"}
+	case strings.HasPrefix(s.key, "agent."):
+		return []string{"agent"}
 	case strings.HasPrefix(s.key, "studio."):
 		return []string{"studio", "demo"}
 	case s.key == "collector.metrics_addr": // a studio serves /metrics on studio.listen
@@ -339,6 +367,7 @@ func formatValue(f reflect.Value) string {
 type flagValue struct {
 	text   string
 	isBool bool
+	row    setting // the row the flag sets (flags are unique per command, not overall)
 }
 
 func (v *flagValue) String() string     { return v.text }
@@ -360,7 +389,7 @@ func declare(fs *flag.FlagSet, command string, defaults config) map[string]*flag
 		if err != nil {
 			panic(err) // TestSettingsTableComplete catches a bad key
 		}
-		v := &flagValue{isBool: f.Kind() == reflect.Bool}
+		v := &flagValue{isBool: f.Kind() == reflect.Bool, row: s}
 		usage := s.help
 		var notes []string
 		if env := s.envName(); env != "" {
@@ -402,13 +431,8 @@ func applyFlags(c *config, fs *flag.FlagSet, values map[string]*flagValue) error
 		if !ok || err != nil {
 			return
 		}
-		for _, s := range settingsTable {
-			if s.flagName() == f.Name {
-				if e := s.apply(c, v.text); e != nil {
-					err = usageError{fmt.Errorf("--%s: %w", f.Name, e)}
-				}
-				return
-			}
+		if e := v.row.apply(c, v.text); e != nil {
+			err = usageError{fmt.Errorf("--%s: %w", f.Name, e)}
 		}
 	})
 	return err
@@ -471,6 +495,27 @@ func natsConnRows(prefix, who string) []setting {
 		{key: prefix + ".cert_file", help: "PEM client certificate `file` for NATS mutual TLS"},
 		{key: prefix + ".key_file", help: "PEM client key `file` for NATS mutual TLS"},
 	}
+}
+
+// sidecarConnRows gives the rows of the sidecar's broker connection
+// sections the flags and variables `causeway agent` has always had: the
+// prefixes before the key's last part (agent.kafka.ca_file →
+// --kafka-ca-file, CAUSEWAY_KAFKA_CA_FILE; a credentials file is
+// --nats-creds, CAUSEWAY_NATS_CREDS).
+func sidecarConnRows(rows []setting, flagPrefix, envPrefix string) []setting {
+	for i := range rows {
+		last := rows[i].key[strings.LastIndex(rows[i].key, ".")+1:]
+		if last == "creds_file" {
+			last = "creds"
+		}
+		if rows[i].flag != "-" {
+			rows[i].flag = flagPrefix + strings.ReplaceAll(last, "_", "-")
+		}
+		if rows[i].env != "-" {
+			rows[i].env = envPrefix + strings.ToUpper(last)
+		}
+	}
+	return rows
 }
 
 // serverTLSRows are the rows of a server's TLS section

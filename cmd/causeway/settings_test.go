@@ -32,7 +32,7 @@ func leafKeys(t reflect.Type, prefix string) []string {
 
 // TestSettingsTableComplete checks that every key of the configuration
 // file has exactly one row, that each row names a real key, and that no
-// two rows share a flag or a variable.
+// two rows share a variable, nor a flag of the same command.
 func TestSettingsTableComplete(t *testing.T) {
 	rows := map[string]int{}
 	flags, envs := map[string]string{}, map[string]string{}
@@ -46,10 +46,12 @@ func TestSettingsTableComplete(t *testing.T) {
 			t.Errorf("row %q has no help", s.key)
 		}
 		if f := s.flagName(); f != "" {
-			if other, dup := flags[f]; dup {
-				t.Errorf("flag --%s is used by %q and %q", f, other, s.key)
+			for _, cmd := range s.commands() {
+				if other, dup := flags[cmd+" --"+f]; dup {
+					t.Errorf("causeway %s --%s is used by %q and %q", cmd, f, other, s.key)
+				}
+				flags[cmd+" --"+f] = s.key
 			}
-			flags[f] = s.key
 		}
 		if e := s.envName(); e != "" {
 			if other, dup := envs[e]; dup {

@@ -76,7 +76,7 @@ func setup(t testing.TB, withSidecar bool, cfg replay.Config, topics ...string) 
 		defer close(sidecarDone)
 		if withSidecar {
 			sidecar.Run(ctx, sidecar.Config{KafkaBrokers: e.kafka, NATSURL: e.nats, Collector: e.collector, Interval: 200 * time.Millisecond,
-				DLQSigner: "test-sidecar", DLQSigningKey: []byte(sidecarKey)}, quiet())
+				DLQSigner: "test-sidecar", DLQSigningKey: sidecarKey}, quiet())
 		}
 	}()
 	a := e.agent(t, "causeway-replay")
