@@ -75,8 +75,10 @@ func WithToken(token string) Option { return optionFunc(func(c *config) { c.toke
 // WithGRPC exports over OTLP/gRPC instead of OTLP/HTTP.
 func WithGRPC() Option { return optionFunc(func(c *config) { c.grpc = true }) }
 
-// WithQueueSize bounds the spans waiting for export (default 8192). When
-// the queue is full, new spans are dropped and counted.
+// WithQueueSize bounds the spans waiting for export (default 32768, about
+// 22 MiB when full: enough for the bursts in which, on a saturated
+// machine, the exporter goroutine gets no processor). When the queue is
+// full, new spans are dropped and counted.
 func WithQueueSize(n int) Option { return optionFunc(func(c *config) { c.queueSize = n }) }
 
 // WithBatchSize sets how many spans one export carries (default 512).
@@ -105,6 +107,10 @@ func WithResourceAttributes(kv ...attribute.KeyValue) Option {
 	return optionFunc(func(c *config) { c.attrs = append(c.attrs, kv...) })
 }
 
+// DefaultQueueSize is how many ended spans wait for export at most,
+// unless WithQueueSize says otherwise.
+const DefaultQueueSize = 32768
+
 // Agent instruments one service. It is safe for concurrent use.
 type Agent struct {
 	cfg    config
@@ -127,7 +133,7 @@ type paddedCounter struct {
 // New creates an Agent. Nothing is sent until spans end; New does not
 // connect, so it succeeds while the collector is down.
 func New(ctx context.Context, opts ...Option) (*Agent, error) {
-	cfg := config{service: "unknown_service", endpoint: "http://127.0.0.1:4318", queueSize: 8192, batchSize: 512,
+	cfg := config{service: "unknown_service", endpoint: "http://127.0.0.1:4318", queueSize: DefaultQueueSize, batchSize: 512,
 		interval: time.Second, timeout: 5 * time.Second}
 	for _, o := range opts {
 		o.apply(&cfg)
