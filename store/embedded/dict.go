@@ -24,6 +24,11 @@ type dict struct {
 	// are at most fewValues of them (nil once there were more).
 	valuesMu sync.Mutex
 	values   map[int64]map[string]struct{}
+	// wids is the writer's own copy of ids, read without the RWMutex's
+	// atomics on every lookup: a write holds wmu from its first lookup to
+	// the end of writeRows, and committed adds what its commit made valid.
+	wmu  sync.Mutex
+	wids map[string]int64
 }
 
 // fewValues and fewValueLen bound what few numbers: short values of keys
@@ -36,7 +41,8 @@ const (
 )
 
 func newDict() *dict {
-	return &dict{ids: map[string]int64{}, strs: map[int64]string{}, values: map[int64]map[string]struct{}{}}
+	return &dict{ids: map[string]int64{}, strs: map[int64]string{}, values: map[int64]map[string]struct{}{},
+		wids: map[string]int64{}}
 }
 
 // few reports whether v, a value of the attribute key numbered key, is
@@ -135,12 +141,28 @@ type dictWriter struct {
 }
 
 func (w *dictWriter) id(s string) int64 {
-	if id, ok := w.d.cached(s); ok {
+	if id, ok := w.d.wids[s]; ok {
 		return id
 	}
 	if id, ok := w.pending[s]; ok {
 		return id
 	}
+	return w.assign(s)
+}
+
+// idBytes is id of string(b), without a copy when b is known.
+func (w *dictWriter) idBytes(b []byte) int64 {
+	if id, ok := w.d.wids[string(b)]; ok {
+		return id
+	}
+	if id, ok := w.pending[string(b)]; ok {
+		return id
+	}
+	return w.assign(string(b))
+}
+
+// assign finds or makes s's id in the transaction.
+func (w *dictWriter) assign(s string) int64 {
 	if w.err != nil {
 		return 0
 	}
@@ -160,8 +182,21 @@ func (w *dictWriter) id(s string) int64 {
 	return id
 }
 
+// lock takes the writer's cache for one writeRows; committed, after the
+// commit, takes it again.
+func (w *dictWriter) lock() { w.d.wmu.Lock() }
+
+func (w *dictWriter) unlock() { w.d.wmu.Unlock() }
+
 // committed caches the ids the committed transaction assigned.
 func (w *dictWriter) committed() {
+	w.d.wmu.Lock()
+	for s, id := range w.pending {
+		if len(w.d.wids) < dictCacheMax {
+			w.d.wids[s] = id
+		}
+	}
+	w.d.wmu.Unlock()
 	for s, id := range w.pending {
 		w.d.add(id, s)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -431,7 +432,13 @@ func writeBatch(i int, start uint64) *store.Batch {
 		e.StartNS = start + uint64(i*1000+n)
 		e.Attributes = map[string]string{"messaging.kafka.message.key": fmt.Sprint(n), "host.name": "bench-1"}
 		b.Events = append(b.Events, e)
-		b.Spans = append(b.Spans, storetest.Span(e))
+		// The span holds the event's attributes and those lineage mapped
+		// to the event's fields, as the collector derives them.
+		sp := storetest.Span(e)
+		sp.Attributes = map[string]string{"messaging.system": e.System, "messaging.destination.name": e.Destination,
+			"messaging.operation.type": string(e.Op), "messaging.message.id": e.EventID}
+		maps.Copy(sp.Attributes, e.Attributes)
+		b.Spans = append(b.Spans, sp)
 	}
 	return b
 }

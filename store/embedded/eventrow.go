@@ -41,15 +41,39 @@ func (r *refs) all() *[nRefs]string {
 	return &r.vals
 }
 
+// index is the position in all of the field v equals, or -1; it builds
+// no strings (all is for reading back).
+func (r *refs) index(v string) int {
+	if v == "" {
+		return -1
+	}
+	e := r.e
+	for i, s := range [...]string{e.EventID, e.EventType, e.CorrelationID, e.CausationID, e.MessageKey,
+		e.Service, e.System, e.Destination, e.ConsumerGroup, e.Cluster, e.Handler, e.SchemaVersion,
+		e.ReplayOf, e.Error, string(e.Op), string(e.Outcome)} {
+		if s == v {
+			return i
+		}
+	}
+	if c := v[0]; c != '-' && (c < '0' || c > '9') {
+		return -1
+	}
+	var buf [20]byte
+	for i, n := range [...]int64{int64(e.Partition), e.Offset, int64(e.Attempt), e.PayloadSize} {
+		if string(strconv.AppendInt(buf[:0], n, 10)) == v {
+			return 16 + i
+		}
+	}
+	return -1
+}
+
 // value packs the value of attribute key: a reference to the event field
 // it equals, else a dict number when the key's values repeat (dict.few),
 // else the string.
 func (r *refs) value(p *packer, d *dictWriter, key int64, v string) {
-	if v != "" {
-		if i := slices.Index(r.all()[:], v); i >= 0 {
-			p.uint(uint64(i))
-			return
-		}
+	if i := r.index(v); i >= 0 {
+		p.uint(uint64(i))
+		return
 	}
 	if d.d.few(key, v) {
 		p.uint(tagDict)
@@ -86,12 +110,25 @@ func (r *refs) read(u *unpacker, d *dictReader) string {
 // keySet numbers a set of attribute keys, in order, as one dict string:
 // rows of one instrumentation share their key sets, so a row stores one
 // number instead of one per key.
-func keySet(d *dictWriter, keys []string) int64 {
-	var p packer
+func (w *rowsWriter) keySet(keys []string) int64 {
+	w.set.b = w.set.b[:0]
 	for _, k := range keys {
-		p.str(k)
+		w.set.str(k)
 	}
-	return d.id(string(p.b))
+	return w.dict.idBytes(w.set.b)
+}
+
+// sortedKeys returns m's keys not in except, sorted, in a buffer reused
+// by the next call.
+func (w *rowsWriter) sortedKeys(m, except map[string]string) []string {
+	w.keys = w.keys[:0]
+	for k := range m {
+		if _, ok := except[k]; !ok {
+			w.keys = append(w.keys, k)
+		}
+	}
+	slices.Sort(w.keys)
+	return w.keys
 }
 
 // readKeySet returns the keys of a keySet number.
@@ -144,8 +181,9 @@ const (
 
 // packEvent packs e's body; sp, when not nil, is its span (absorbs holds).
 // implied is the mask of the edges implied by the row (see impliedEdges).
-func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implied uint64) []byte {
-	p := packer{b: buf[:0]}
+func (w *rowsWriter) packEvent(e *event.Event, sp *event.Span, implied uint64) []byte {
+	d := &w.dict
+	var p packer
 	r := refs{e: e}
 	// First the flags, then the duration: retention reads the one, the
 	// flow map's ragged ends the other, without decoding the rest.
@@ -208,8 +246,8 @@ func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implie
 	if present&(1<<11) != 0 {
 		p.uint(implied)
 	}
-	keys := slices.Sorted(maps.Keys(e.Attributes))
-	p.uint(uint64(keySet(d, keys)))
+	keys := w.sortedKeys(e.Attributes, nil)
+	p.uint(uint64(w.keySet(keys)))
 	for _, k := range keys {
 		r.value(&p, d, d.id(k), e.Attributes[k])
 	}
@@ -220,14 +258,8 @@ func packEvent(d *dictWriter, buf []byte, e *event.Event, sp *event.Span, implie
 	p.uint(uint64(d.id(sp.Kind)))
 	p.uint(uint64(d.id(sp.StatusCode)))
 	r.value(&p, d, 0, sp.StatusMessage)
-	var extra []string
-	for k := range sp.Attributes {
-		if _, ok := e.Attributes[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	slices.Sort(extra)
-	p.uint(uint64(keySet(d, extra)))
+	extra := w.sortedKeys(sp.Attributes, e.Attributes)
+	p.uint(uint64(w.keySet(extra)))
 	for _, k := range extra {
 		r.value(&p, d, d.id(k), sp.Attributes[k])
 	}

@@ -34,7 +34,9 @@ type rowsWriter struct {
 	ctx  context.Context
 	tx   *sql.Tx
 	dict dictWriter
-	buf  []byte
+	// keys and set are packEvent's buffers, reused row after row.
+	keys []string
+	set  packer
 }
 
 // writeRows stores b's events, spans and edges (schema v2):
@@ -44,11 +46,13 @@ type rowsWriter struct {
 //   - events already stored (a retried batch) are not inserted again, and
 //     what their new rows would have held goes to spans and edges instead,
 //     so that nothing a batch carried is lost;
-//   - flow_minute counts the events actually inserted (RETURNING), so that
-//     a retry does not count an event twice.
+//   - flow_minute counts the events actually inserted (insertEvents), so
+//     that a retry does not count an event twice.
 func (s *Store) writeRows(ctx context.Context, tx *sql.Tx, b *store.Batch) (*rowsWriter, error) {
 	w := &rowsWriter{s: s, ctx: ctx, tx: tx, dict: dictWriter{d: s.dict, ctx: ctx, tx: tx}}
+	w.dict.lock()
 	err := w.write(b)
+	w.dict.unlock()
 	if err == nil {
 		err = w.dict.err
 	}
@@ -114,7 +118,7 @@ func (w *rowsWriter) write(b *store.Batch) error {
 	// their own tables.
 	var rollup []*event.Event
 	for i, e := range events {
-		if inserted[eventKey{e.TraceID, e.SpanID}] {
+		if inserted[i] {
 			rollup = append(rollup, e)
 			continue
 		}
@@ -148,59 +152,66 @@ func sameSpan(a, b *event.Span) bool {
 	}()
 }
 
-// insertEvents inserts the rows and returns the keys of those inserted
-// (not already stored).
-func (w *rowsWriter) insertEvents(events []*event.Event, spanOf []*event.Span, implied []uint64) (map[eventKey]bool, error) {
-	inserted := make(map[eventKey]bool, len(events))
-	const ncols = eventColCount
-	args := make([]any, 0, ncols*eventsPerInsert)
-	flush := func(rows int) error {
+// insertEvents inserts the rows and reports which were inserted (not
+// stored before). A chunk whose every row went in (RowsAffected) is the
+// common case; otherwise a row was inserted now when its rowid is above
+// the largest one before the chunk.
+func (w *rowsWriter) insertEvents(events []*event.Event, spanOf []*event.Span, implied []uint64) ([]bool, error) {
+	inserted := make([]bool, len(events))
+	args := make([]any, 0, eventColCount*eventsPerInsert)
+	flush := func(from, to int) error {
+		rows := to - from
 		if rows == 0 {
 			return nil
 		}
-		var st *sql.Stmt
-		if rows == eventsPerInsert {
-			st = w.tx.StmtContext(w.ctx, w.s.inserts["events"])
-		} else {
-			var err error
-			if st, err = w.tx.PrepareContext(w.ctx, insertSQL("events", eventCols, ncols, rows)+" RETURNING trace_id, span_id"); err != nil {
-				return fmt.Errorf("insert into events: %w", err)
-			}
-			defer st.Close()
+		var before int64
+		if err := w.tx.QueryRowContext(w.ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&before); err != nil {
+			return fmt.Errorf("insert into events: %w", err)
 		}
-		rs, err := st.QueryContext(w.ctx, args...)
+		var res sql.Result
+		var err error
+		if rows == eventsPerInsert {
+			res, err = w.tx.StmtContext(w.ctx, w.s.inserts["events"]).ExecContext(w.ctx, args...)
+		} else {
+			res, err = w.tx.ExecContext(w.ctx, insertSQL("events", eventCols, eventColCount, rows), args...)
+		}
 		if err != nil {
 			return fmt.Errorf("insert into events: %w", err)
 		}
-		defer rs.Close()
-		for rs.Next() {
-			var t, s any
-			if err := rs.Scan(&t, &s); err != nil {
+		args = args[:0]
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert into events: %w", err)
+		} else if n == int64(rows) {
+			for i := from; i < to; i++ {
+				inserted[i] = true
+			}
+			return nil
+		}
+		for i := from; i < to; i++ {
+			var id int64
+			if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM events WHERE trace_id = ? AND span_id = ?`,
+				encID(events[i].TraceID), encID(events[i].SpanID)).Scan(&id); err != nil {
 				return fmt.Errorf("insert into events: %w", err)
 			}
-			inserted[eventKey{decID(t), decID(s)}] = true
+			inserted[i] = id > before
 		}
-		if err := rs.Err(); err != nil {
-			return fmt.Errorf("insert into events: %w", err)
-		}
-		args = args[:0]
 		return nil
 	}
-	rows := 0
+	from := 0
 	for i, e := range events {
 		d := &w.dict
-		body := packEvent(d, nil, e, spanOf[i], implied[i])
+		body := w.packEvent(e, spanOf[i], implied[i])
 		args = append(args, encID(e.TraceID), encID(e.SpanID), int64(e.StartNS), d.id(e.Service), d.id(e.Destination),
 			d.id(e.EventType), d.id(string(e.Op)), d.id(e.System), d.id(e.ConsumerGroup), string(e.Outcome),
 			e.CorrelationID, encID(e.EventID), encID(e.CausationID), messageKeyColumn(e), body)
-		if rows++; rows == eventsPerInsert {
-			if err := flush(rows); err != nil {
+		if i+1-from == eventsPerInsert {
+			if err := flush(from, i+1); err != nil {
 				return nil, err
 			}
-			rows = 0
+			from = i + 1
 		}
 	}
-	return inserted, flush(rows)
+	return inserted, flush(from, len(events))
 }
 
 func (w *rowsWriter) insertSpans(spans []*event.Span) error {

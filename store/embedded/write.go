@@ -57,10 +57,10 @@ func (s *Store) prepareInserts() error {
 		}
 		s.inserts[table] = st
 	}
-	// Events return the keys they inserted (eventwrite.go); flow_minute
+	// Events in chunks of eventsPerInsert (eventwrite.go); flow_minute
 	// merges a minute's aggregate (rollup.go).
 	for name, q := range map[string]string{
-		"events":      insertSQL("events", eventCols, eventColCount, eventsPerInsert) + " RETURNING trace_id, span_id",
+		"events":      insertSQL("events", eventCols, eventColCount, eventsPerInsert),
 		"flow_minute": upsertFlowSQL,
 	} {
 		st, err := s.w.Prepare(q)
