@@ -170,7 +170,7 @@ func absorbs(e *event.Event, sp *event.Span) bool {
 // them with substr(body, 1, 1): flagSpan marks a row that keeps its span
 // (retention counts the spans it deletes by it); flagKeyIsCorrelation a
 // message key equal to the correlation id, stored once (the message_key
-// column is '' and events_message_key has no entry for the row).
+// column is empty and events_message_key has no entry for the row).
 const (
 	flagSpan             = 1
 	flagKeyIsCorrelation = 2

@@ -247,7 +247,7 @@ func insertSQL(table, cols string, ncols, rows int) string {
 	return "INSERT OR IGNORE INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
 }
 
-// messageKeyColumn is what the message_key column holds: '' when the key
+// messageKeyColumn is what the message_key column holds: empty when the key
 // is the correlation id (flagKeyIsCorrelation).
 func messageKeyColumn(e *event.Event) string {
 	if e.MessageKey == e.CorrelationID {

@@ -45,7 +45,7 @@ func batchDelete(table, key, timeCol string) string {
 var retentionTargets = []retentionTarget{
 	// An event row that keeps its span (flags first in body, flagSpan set)
 	// is a deleted span too.
-	{table: "events", del: batchDelete("events", "id", "start_ns") + " RETURNING substr(body, 1, 1) IN ("+flagsSpanSQL+")", spans: true},
+	{table: "events", del: batchDelete("events", "id", "start_ns") + " RETURNING substr(body, 1, 1) IN (" + flagsSpanSQL + ")", spans: true},
 	{table: "flow_minute", del: batchDelete("flow_minute", "minute_ns, service, system, destination, consumer_group, op", "minute_ns")},
 	{table: "spans", del: batchDelete("spans", "trace_id, span_id", "start_ns")},
 	{table: "edges", del: batchDelete("edges", "to_trace_id, to_span_id, from_trace_id, from_span_id, from_event_id, kind", "start_ns")},
