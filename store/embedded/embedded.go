@@ -18,16 +18,32 @@
 //
 // Idempotency: every insert is INSERT OR IGNORE on the row's key,
 // (trace_id, span_id) for events and spans and the full edge for edges,
-// so retried and repeated batches never duplicate rows and Batch.Retry
-// needs no special handling.
+// so retried and repeated batches never duplicate rows; the flow rollups
+// count only the events a write actually inserted.
 //
-// Reads: every lookup (by trace, correlation id, event id, edge end) is an
-// index search, checked by TestQueryPlans. Flow maps are one GROUP BY over
-// a covering index of the window, with exact counts and p50/p99 computed
-// in Go over at most 10,000 durations per row (see flowSample).
+// Layout (schema 2, migration 010; eventrow.go, pack.go, dict.go): each
+// messaging span is stored once, in its event's row, which keeps what the
+// span adds to the event (name, kind, status, the attributes lineage
+// mapped to the event's fields, most as one-byte references to those
+// fields); spans holds plain spans only. Hex ids are stored as bytes,
+// repeated strings (services, destinations, types, span names, attribute
+// key sets, the values of attributes with few distinct values) as numbers
+// into the dict table, and what queries do not filter on is packed into
+// one body column. Edges an event row implies (parent, causation,
+// same-trace links) are derived when read, not stored. About 280 bytes
+// per event on disk with every index (docs/benchmarks.md).
+//
+// Reads: every lookup (by trace, correlation id, message key, event id,
+// edge end) is an index search, checked by TestQueryPlans. Flow maps come
+// from per-minute rollups kept on ingest (flow_minute, rollup.go): counts
+// are exact, p50/p99 come from merged log-bucket histograms (within 1%),
+// and a window's ragged ends (under a minute each) are read from the
+// events, so a flow map costs the same at 10M events as at 10k.
 //
 // Schema: versioned migrations embedded from schema/*.sql, applied in
-// order on Open; PRAGMA user_version records how many ran.
+// order on Open; PRAGMA user_version records how many ran. Migration 010
+// renames the schema-1 tables; Open then moves their rows through the
+// write path in resumable chunks (upgrade.go) and drops them.
 //
 // Retention (retention.go): ApplyRetention deletes by start time in
 // batches of a few thousand rows, each a short transaction on the writer,
