@@ -162,6 +162,21 @@ var fixtureCases = []struct {
 		inherited: "order-11 order-11",
 		fromKey:   "order-11 order-11",
 	},
+	{name: "java-kafka-receive-telemetry",
+		events: []string{
+			"a1 checkout publish kafka/ orders p=0 o=40 key=order-1 group= corr=order-1 id=- size=-1 ok",
+			"b1 checkout publish kafka/ orders p=0 o=41 key=order-2 group= corr=order-2 id=- size=-1 ok",
+			"c0 billing receive kafka/ orders p=-1 o=-1 key= group=billing corr= id=- size=-1 ok",
+			"c1 billing process kafka/ orders p=0 o=40 key=order-1 group=billing corr= id=- size=96 ok",
+			"c2 billing process kafka/ orders p=0 o=41 key=order-2 group=billing corr= id=- size=96 ok",
+		},
+		edges: []string{
+			"a1→c1 link corr=",
+			"b1→c2 link corr=",
+		},
+		inherited: "order-1 order-2 - order-1 order-2",
+		fromKey:   "order-1 order-2 - order-1 order-2",
+	},
 	{name: "java-kafka-clients",
 		events: []string{
 			"a1 checkout publish kafka/ orders p=1 o=30 key=order-5 group= corr= id=- size=-1 ok",
@@ -279,4 +294,21 @@ var fixtureCases = []struct {
 		inherited: "order-1 order-2 - -",
 		fromKey:   "order-1 order-2 order-3 -",
 	},
+}
+
+// TestEveryFixtureChecked: each payload in testdata has its case above.
+func TestEveryFixtureChecked(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	cases := map[string]bool{}
+	for _, tc := range fixtureCases {
+		cases[tc.name] = true
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !cases[name] {
+			t.Errorf("testdata/%s.json has no case in fixtureCases", name)
+		}
+	}
 }
