@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -98,10 +97,21 @@ func (b *bench) jaeger(ctx context.Context, bin string, n int) error {
 	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if _, err := sentSpans(ctx, metrics); err == nil {
+		if _, _, err := sentSpans(ctx, metrics); err == nil {
 			break
 		} else if time.Now().After(deadline) {
 			return fmt.Errorf("jaeger did not start: %w", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// The metrics endpoint can answer before the receiver listens.
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", otlpPort), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("jaeger's OTLP receiver did not start: %w", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -113,7 +123,7 @@ func (b *bench) jaeger(ctx context.Context, bin string, n int) error {
 	}
 	want := float64(orders * chainLen)
 	for {
-		got, err := sentSpans(ctx, metrics)
+		got, _, err := sentSpans(ctx, metrics)
 		if err != nil {
 			return err
 		}
@@ -130,19 +140,22 @@ func (b *bench) jaeger(ctx context.Context, bin string, n int) error {
 }
 
 // sentSpans reads the spans Jaeger's exporters sent to storage from its
-// Prometheus metrics.
-func sentSpans(ctx context.Context, url string) (float64, error) {
+// Prometheus metrics (found is false before the first span: the counter
+// appears with its first increment); an error means the endpoint does not
+// answer yet.
+func sentSpans(ctx context.Context, url string) (sum float64, found bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer resp.Body.Close()
-	var sum float64
-	found := false
+	if resp.StatusCode != http.StatusOK {
+		return 0, false, fmt.Errorf("%s: status %d", url, resp.StatusCode)
+	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -157,13 +170,7 @@ func sentSpans(ctx context.Context, url string) (float64, error) {
 		}
 		sum, found = sum+v, true
 	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	if !found {
-		return 0, errors.New("no otelcol_exporter_sent_spans metric yet")
-	}
-	return sum, nil
+	return sum, found, sc.Err()
 }
 
 // freePort returns a loopback TCP port free at the time of the call.
