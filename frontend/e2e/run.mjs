@@ -51,6 +51,28 @@ async function graphOf(api, corr) {
 // Each step first waits, through the API, for the data it will look for
 // on screen (a loaded machine may store it late); the UI is then asked to
 // show what is known to be there, within the page's timeout.
+// ensureJourney returns the name of the demo's order journey, defining
+// one over the API when the demo has none.
+async function ensureJourney(api) {
+  const have = (await getJSON(api + '/journeys')).journeys ?? []
+  const order = have.find((j) => j.definition.start.event_type === 'order.placed' || j.definition.start.destination === 'orders.placed')
+  if (order) return order.name
+  const r = await fetch(api + '/journeys', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      name: 'order', description: 'An order from placed to shipped', start: { event_type: 'order.placed' },
+      steps: [{ name: 'payment', destination: 'payments.authorized' }, { name: 'fulfillment', destination: 'inventory.reserve' }, { name: 'inventory', destination: 'inventory.reserved' }],
+      success: [{ name: 'shipped', destination: 'shipments.scheduled' }],
+      failure: [{ name: 'payment failed', destination: 'payments.failed' }],
+      compensated: [{ name: 'refunded', destination: 'payments.refunded' }],
+      slo: { target: 0.99, within: '10s', stuck_after: '30s' },
+    }),
+  })
+  if (!r.ok) throw new Error(`POST /journeys: HTTP ${r.status} ${await r.text()}`)
+  return 'order'
+}
+
 async function main() {
   requireChromium()
   mkdirSync(artifacts, { recursive: true })
@@ -275,6 +297,55 @@ async function main() {
     await page.getByRole('dialog').getByText('sent').first().waitFor()
     await shot(page, '09-replay-history')
     await page.keyboard.press('Escape')
+  })
+
+  // Journeys: from the tiles to a stuck order's graph and a replay that
+  // completes it, counting clicks; the order's state changes on screen.
+  const replayed = new Set([one.id, ...dead.filter((x) => x.id !== one.id).slice(0, 2).map((x) => x.id)])
+  const journey = await ensureJourney(api)
+  const stuck = await poll('a fraud-check dead letter stuck in a journey', async () => {
+    const entities = (await getJSON(`${api}/journeys/${journey}/entities?state=stuck&limit=1000`)).entities ?? []
+    const letters = (await getJSON(api + '/dlq?limit=500')).entries.filter((e) => /fraud/.test(e.reason) && !replayed.has(e.id))
+    for (const e of entities) {
+      const dl = e.state === 'dead_lettered' && letters.find((d) => d.correlation_id === e.correlation_id)
+      if (dl) return { entity: e, letter: dl }
+    }
+  }, 180_000)
+  await step(`journey ${journey}: ${stuck.entity.correlation_id} stuck at ${stuck.entity.step}, replayed to its end in ≤ 5 clicks`, async () => {
+    let clicks = 0
+    const click = async (loc) => {
+      clicks++
+      await loc.click()
+    }
+    await page.goto(demo.url + '/journeys')
+    await page.evaluate(() => (window.__notReloaded = true))
+    await click(page.locator(`[data-testid=journey-tile][data-name="${journey}"]`))
+    await click(page.locator(`[data-testid=journey-step][data-step="${stuck.entity.step}"]`))
+    const row = page.locator(`[data-testid=stuck-entity][data-id="${stuck.entity.correlation_id}"]`)
+    await row.waitFor()
+    await shot(page, '08-journey-stuck')
+    await click(row.locator('a'))
+    await page.waitForURL(/\/graph\?/)
+    await page.locator('[data-testid=entity-state][data-state=dead_lettered]').waitFor()
+    const dlq = page.locator(`[data-testid=dead-letter][data-id="${stuck.letter.id}"]`)
+    await dlq.waitFor()
+    const href = await dlq.getByRole('link', { name: 'DLQ entry' }).getAttribute('href')
+    if (!href.includes('entry=' + stuck.letter.id)) throw new Error('DLQ entry link: ' + href)
+    await click(dlq.locator('[data-testid=replay-dead-letter]'))
+    const dlg = page.locator('[data-testid=replay-dialog]')
+    await dlg.locator('[data-testid=replay-preview][data-count="1"]').waitFor()
+    await dlg.locator('input[name=reason]').fill('e2e: journey replay')
+    await click(dlg.locator('[data-testid=replay-run]'))
+    await dlg.locator('[data-testid=replay-progress][data-state=succeeded]').waitFor()
+    await page.keyboard.press('Escape')
+    // The replayed order goes on to an end: shipped (completed), or, when
+    // the demo's inventory rejects it, refunded (compensated, the saga).
+    const end = page.locator('[data-testid=entity-state]:is([data-state=completed], [data-state=compensated])')
+    await end.waitFor({ timeout: 90_000 })
+    console.log(`     ${stuck.entity.correlation_id} ended ${await end.getAttribute('data-state')} on screen after ${clicks} clicks`)
+    if (!(await page.evaluate(() => window.__notReloaded === true))) throw new Error('the page reloaded')
+    if (clicks > 5) throw new Error(`${clicks} clicks`)
+    await shot(page, '09-journey-completed')
   })
 
   await step('alerts: rules, a new rule, send test, live history', async () => {
