@@ -413,9 +413,16 @@ func impliedEdges(e *event.Event, mask uint64) []event.Edge {
 	return out
 }
 
+// noEvent is what a plain span's attribute values refer to: nothing but
+// zeros, so that its values are dict numbers or strings (refs.index only
+// matches "0" against its zero fields, and reads it back the same).
+var noEvent event.Event
+
 // packSpan packs a plain span's body (spans table).
-func packSpan(d *dictWriter, buf []byte, sp *event.Span) []byte {
-	p := packer{b: buf[:0]}
+func (w *rowsWriter) packSpan(sp *event.Span) []byte {
+	d := &w.dict
+	var p packer
+	r := refs{e: &noEvent}
 	p.id(sp.ParentSpanID)
 	p.uint(uint64(d.id(sp.Service)))
 	p.uint(uint64(d.id(sp.Name)))
@@ -428,10 +435,10 @@ func packSpan(d *dictWriter, buf []byte, sp *event.Span) []byte {
 		p.id(l.TraceID)
 		p.id(l.SpanID)
 	}
-	p.uint(uint64(len(sp.Attributes)))
-	for _, k := range slices.Sorted(maps.Keys(sp.Attributes)) {
-		p.uint(uint64(d.id(k)))
-		p.str(sp.Attributes[k])
+	keys := w.sortedKeys(sp.Attributes, nil)
+	p.uint(uint64(w.keySet(keys)))
+	for _, k := range keys {
+		r.value(&p, d, d.id(k), sp.Attributes[k])
 	}
 	return p.b
 }
@@ -451,11 +458,11 @@ func unpackSpan(d *dictReader, body []byte, sp *event.Span) error {
 			sp.Links[i] = event.Link{TraceID: u.id(), SpanID: u.id()}
 		}
 	}
-	if n := u.uint(); n > 0 && n <= uint64(len(body)) {
-		sp.Attributes = make(map[string]string, n)
-		for range n {
-			k := d.str(int64(u.uint()))
-			sp.Attributes[k] = u.str()
+	r := refs{e: &noEvent}
+	if keys := readKeySet(d, int64(u.uint())); len(keys) > 0 {
+		sp.Attributes = make(map[string]string, len(keys))
+		for _, k := range keys {
+			sp.Attributes[k] = r.read(&u, d)
 		}
 	}
 	if u.err == nil && d.err != nil {

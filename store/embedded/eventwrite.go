@@ -220,7 +220,7 @@ func (w *rowsWriter) insertSpans(spans []*event.Span) error {
 	}
 	in := w.s.newInserter("spans", spanCols)
 	for _, sp := range spans {
-		if err := in.add(w.ctx, w.tx, encID(sp.TraceID), encID(sp.SpanID), int64(sp.StartNS), packSpan(&w.dict, nil, sp)); err != nil {
+		if err := in.add(w.ctx, w.tx, encID(sp.TraceID), encID(sp.SpanID), int64(sp.StartNS), w.packSpan(sp)); err != nil {
 			return err
 		}
 	}
