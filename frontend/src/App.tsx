@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react'
 import { Link } from './ui/components'
 import { SearchBox } from './ui/SearchBox'
+import { views } from './routes'
 import { useLiveStatus } from './api/resource'
 import { navigate, useRoute } from './ui/route'
 import { loadSettings, onSettings, type Theme } from './settings/settings'
@@ -16,16 +17,6 @@ import { JourneysView } from './journeys/JourneysView'
 import { LagView } from './lag/LagView'
 import { SettingsView } from './settings/SettingsView'
 
-const views = [
-  { path: '/flows', label: 'Flow map', key: 'f' },
-  { path: '/journeys', label: 'Journeys', key: 'j' },
-  { path: '/graph', label: 'Causation graph', key: 'g' },
-  { path: '/events', label: 'Events', key: 'e' },
-  { path: '/lag', label: 'Consumer lag', key: 'l' },
-  { path: '/dlq', label: 'DLQ & replays', key: 'd' },
-  { path: '/alerts', label: 'Alerts', key: 'a' },
-  { path: '/settings', label: 'Settings', key: 's' },
-]
 
 function useTheme(): void {
   const [theme, setTheme] = useState<Theme>(loadSettings().theme)
