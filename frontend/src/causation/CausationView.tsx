@@ -52,7 +52,15 @@ export function CausationView({ params }: { params: URLSearchParams }) {
   const found = res.data
   const layout = useMemo(() => (found && found.graph.nodes.length ? layoutCausation(found.graph) : null), [found])
   // The selection is kept by node id: a live refetch re-numbers the nodes.
-  const stuckAt = layout && eventParam ? layout.nodes.findIndex((n) => n.ev.event_id === eventParam) : -1
+  // A message's events share its event id (publish, process, dead letter):
+  // the stuck point is the last of them.
+  const stuckAt = useMemo(() => {
+    let at = -1
+    layout?.nodes.forEach((n, i) => {
+      if (n.ev.event_id === eventParam && (at < 0 || n.ev.start_ns >= layout.nodes[at].ev.start_ns)) at = i
+    })
+    return at
+  }, [layout, eventParam])
   const selected = layout && selId ? layout.index.get(selId) ?? null : stuckAt >= 0 ? stuckAt : null
   const setSelected = (i: number) => layout && setSelId(layout.nodes[i].id)
 
