@@ -257,6 +257,17 @@ var fixtureCases = []struct {
 		inherited: "- -",
 		fromKey:   "- -",
 	},
+	{name: "nats-go-otx",
+		events: []string{
+			"a1 checkout publish nats/ orders.created p=-1 o=42 key= group= corr= id=- size=48 ok",
+			"a2 billing process nats/ orders.created p=-1 o=-1 key= group=billing corr= id=- size=48 ok",
+		},
+		edges: []string{
+			"a1→a2 parent corr=",
+		},
+		inherited: "- -",
+		fromKey:   "- -",
+	},
 	{name: "python-aio-pika",
 		events: []string{
 			"a1 checkout publish rabbitmq/127.0.0.1 orders p=-1 o=-1 key= group= corr=order-3 id=m-3 size=-1 ok",

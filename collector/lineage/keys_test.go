@@ -8,12 +8,15 @@ import (
 
 // TestNATSMessageKey: a foreign NATS span's messaging.message.id (the
 // publisher's Nats-Msg-Id) is its message key; the agent's is its event
-// id and not repeated as a key.
+// id and not repeated as a key; a number is a stream sequence (otx), the
+// offset.
 func TestNATSMessageKey(t *testing.T) {
 	for _, tc := range []struct {
-		agent bool
-		want  string
-	}{{false, "order-77"}, {true, ""}} {
+		agent     bool
+		id        string
+		want, eid string
+		offset    int64
+	}{{false, "order-77", "order-77", "order-77", -1}, {true, "order-77", "", "order-77", -1}, {false, "42", "", spanP.String(), 42}} {
 		td := ptrace.NewTraces()
 		sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 		sp.SetTraceID(traceA)
@@ -21,13 +24,13 @@ func TestNATSMessageKey(t *testing.T) {
 		sp.SetKind(ptrace.SpanKindProducer)
 		sp.Attributes().PutStr("messaging.system", "nats")
 		sp.Attributes().PutStr("messaging.destination.name", "orders.created")
-		sp.Attributes().PutStr("messaging.message.id", "order-77")
+		sp.Attributes().PutStr("messaging.message.id", tc.id)
 		if tc.agent {
 			sp.Attributes().PutStr("causeway.correlation.id", "")
 		}
 		b := Derive(td)
-		if len(b.Events) != 1 || b.Events[0].MessageKey != tc.want || b.Events[0].EventID != "order-77" {
-			t.Errorf("agent=%v: events = %+v, want key %q", tc.agent, b.Events, tc.want)
+		if len(b.Events) != 1 || b.Events[0].MessageKey != tc.want || b.Events[0].EventID != tc.eid || b.Events[0].Offset != tc.offset {
+			t.Errorf("agent=%v id=%s: events = %+v, want key %q, event id %q, offset %d", tc.agent, tc.id, b.Events, tc.want, tc.eid, tc.offset)
 		}
 	}
 }

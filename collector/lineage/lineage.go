@@ -150,11 +150,8 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 			}
 		}
 	}
-	if system == event.SystemNATS && e.MessageKey == "" && !fromAgent(attrs) {
-		// A foreign NATS span's message id is the publisher's Nats-Msg-Id,
-		// the business key users search by; Causeway's agent records its
-		// own event id there instead.
-		e.MessageKey = first(attrs, event.AttrMessagingMessageID)
+	if system == event.SystemNATS && !fromAgent(attrs) {
+		natsMessageID(&e, first(attrs, event.AttrMessagingMessageID))
 	}
 	if e.EventID == "" {
 		e.EventID = spanID
@@ -180,6 +177,31 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 	}
 	if e.CausationID != "" {
 		edge("", "", e.CausationID, event.EdgeCausation)
+	}
+}
+
+// natsMessageID reads the messaging.message.id of a NATS span that is not
+// the agent's (the agent records its own event id there). Instrumentations
+// put one of two things there: the publisher's Nats-Msg-Id, the business
+// key users search by, or (arloliu/otx's nats.go wrapper) the JetStream
+// stream sequence from the publish ack, a number shared by every stream's
+// message at that position. A number is taken as the sequence: it becomes
+// the offset, not the event id or the key.
+func natsMessageID(e *event.Event, id string) {
+	if id == "" {
+		return
+	}
+	if n, err := strconv.ParseUint(id, 10, 63); err == nil {
+		if e.Offset < 0 {
+			e.Offset = int64(n)
+		}
+		if e.EventID == id {
+			e.EventID = ""
+		}
+		return
+	}
+	if e.MessageKey == "" {
+		e.MessageKey = id
 	}
 }
 
