@@ -185,6 +185,14 @@ func Open(dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("embedded store %q: %w", dir, err)
 	}
+	// Migrations free pages (010 drops the schema-1 indexes and tables):
+	// give them back, so that the store's free pages are what retention
+	// freed (the watermark counts them as free disk).
+	if err := s.vacuum(context.Background()); err != nil {
+		s.closeInserts()
+		w.Close()
+		return nil, fmt.Errorf("embedded store %q: %w", dir, err)
+	}
 	r, err := sql.Open("sqlite", uri+pragmas+"&_pragma=query_only(true)")
 	if err != nil {
 		w.Close()
