@@ -122,37 +122,7 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 		ReplayOf:      first(attrs, event.AttrReplayOf),
 		Attributes:    without(s.Attributes, mapped),
 	}
-	if e.Destination == "" {
-		// RabbitMQ's default exchange is "": the routing key is then the queue.
-		e.Destination = first(attrs, keysRoutingKey...)
-	}
-	if old := first(attrs, keyMessageIDOld); old != "" {
-		// Before semantic conventions 1.17 `messaging.message_id`: a real
-		// message id for RabbitMQ and JMS, but the record's offset in Go's
-		// otelsarama-style Kafka spans, where it must not become an event
-		// id shared by every record at that offset of any topic.
-		if system == event.SystemKafka {
-			if e.Offset < 0 {
-				e.Offset = firstInt(attrs, -1, keyMessageIDOld)
-			}
-		} else if e.EventID == "" {
-			e.EventID = old
-		}
-	}
-	if system == event.SystemKafka && e.Offset < 0 && e.Destination != "" {
-		// Python's confluent-kafka instrumentation records no offset, only
-		// messaging.message.id = "<topic>.<partition>.<offset>".
-		if rest, ok := strings.CutPrefix(e.EventID, e.Destination+"."); ok {
-			if _, off, ok := strings.Cut(rest, "."); ok {
-				if n, err := strconv.ParseInt(off, 10, 64); err == nil && n >= 0 {
-					e.Offset = n
-				}
-			}
-		}
-	}
-	if system == event.SystemNATS && !fromAgent(attrs) {
-		natsMessageID(&e, first(attrs, event.AttrMessagingMessageID))
-	}
+	quirks(&e, attrs)
 	if e.EventID == "" {
 		e.EventID = spanID
 	}
@@ -177,31 +147,6 @@ func derive(b *store.Batch, service string, sp ptrace.Span, r *Redactor) {
 	}
 	if e.CausationID != "" {
 		edge("", "", e.CausationID, event.EdgeCausation)
-	}
-}
-
-// natsMessageID reads the messaging.message.id of a NATS span that is not
-// the agent's (the agent records its own event id there). Instrumentations
-// put one of two things there: the publisher's Nats-Msg-Id, the business
-// key users search by, or (arloliu/otx's nats.go wrapper) the JetStream
-// stream sequence from the publish ack, a number shared by every stream's
-// message at that position. A number is taken as the sequence: it becomes
-// the offset, not the event id or the key.
-func natsMessageID(e *event.Event, id string) {
-	if id == "" {
-		return
-	}
-	if n, err := strconv.ParseUint(id, 10, 63); err == nil {
-		if e.Offset < 0 {
-			e.Offset = int64(n)
-		}
-		if e.EventID == id {
-			e.EventID = ""
-		}
-		return
-	}
-	if e.MessageKey == "" {
-		e.MessageKey = id
 	}
 }
 
