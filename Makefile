@@ -27,11 +27,22 @@ run: frontend ## Build the UI if needed, then run causeway demo: embedded Kafka 
 	$(BIN) demo
 
 .PHONY: deps test
-deps: ## Install the system packages the tests need (clickhouse-server, kcat, nats-server)
+deps: ## Install the system packages the tests need (clickhouse-server, kcat, nats-server, rabbitmq-server, Chromium, WebKitGTK)
 	bash .ci/setup
 
 .PHONY: deps test
-test: deps frontend ## Install what is missing, vet, run every test with the race detector, the UI's unit tests and its e2e run in Chromium
+# INTEROP is where the lineage interop tests' Node.js services (kafkajs,
+# amqplib and their official OpenTelemetry instrumentations) get their
+# packages, from the committed lock.
+INTEROP := collector/lineage/interop/testdata/node
+
+.PHONY: interop-deps
+interop-deps: $(INTEROP)/node_modules/.package-lock.json ## Install the Node.js packages of the lineage interop tests (npm ci)
+
+$(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --no-audit --no-fund
+
+test: deps frontend interop-deps ## Install what is missing, vet, run every test with the race detector, the UI's unit tests and its e2e run in Chromium
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 	@for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test -race -timeout 30m ./...) || exit 1; done
 	cd frontend && npm run typecheck && npm test
