@@ -380,20 +380,24 @@ func (v *spanView) fill(q *queue, s *span, buf []attribute.KeyValue) []attribute
 	if s.outcome != "" {
 		buf = append(buf, attribute.String(event.AttrOutcome, string(s.outcome)))
 	}
-	buf = append(buf, s.extra...)
+	var more added
+	if s.added != nil {
+		more = *s.added
+	}
+	buf = append(buf, more.attrs...)
 	v.attrs = buf[from:len(buf):len(buf)]
 
-	v.links = s.links
+	v.links = more.links
 	if s.link.IsValid() {
 		v.link[0] = sdktrace.Link{SpanContext: s.link}
 		v.links = v.link[:]
-		if len(s.links) > 0 {
-			v.links = append(v.link[:], s.links...)
+		if len(more.links) > 0 {
+			v.links = append(v.link[:], more.links...)
 		}
 	}
-	v.events = s.events
+	v.events = more.events
 	if s.err != nil {
-		v.events = append(s.events, sdktrace.Event{Name: "exception", Time: s.end, Attributes: exceptionAttrs(s.err)})
+		v.events = append(more.events, sdktrace.Event{Name: "exception", Time: time.Unix(0, s.end), Attributes: exceptionAttrs(s.err)})
 	}
 	return buf
 }
@@ -419,10 +423,10 @@ func (v *spanView) Parent() trace.SpanContext { return v.s.parent }
 func (v *spanView) SpanKind() trace.SpanKind { return v.s.kind }
 
 // StartTime implements sdktrace.ReadOnlySpan.
-func (v *spanView) StartTime() time.Time { return v.s.start }
+func (v *spanView) StartTime() time.Time { return time.Unix(0, v.s.start) }
 
 // EndTime implements sdktrace.ReadOnlySpan.
-func (v *spanView) EndTime() time.Time { return v.s.end }
+func (v *spanView) EndTime() time.Time { return time.Unix(0, v.s.end) }
 
 // Attributes implements sdktrace.ReadOnlySpan.
 func (v *spanView) Attributes() []attribute.KeyValue { return v.attrs }

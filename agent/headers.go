@@ -122,39 +122,37 @@ type headerWriter struct {
 	n    int
 }
 
-// add appends a header whose value was appended to w.buf.
+// mark records a header whose value was just appended to w.buf.
 func (w *headerWriter) mark(key string) {
 	w.keys[w.n], w.ends[w.n] = key, len(w.buf)
 	w.n++
 }
 
-// flush writes the marked headers to h. replaceTraceContext: a
-// traceparent is present already and is replaced, not added next to it.
-// It returns the buffer as a string when keep is set (the span's fields
-// are substrings of it), else "".
-func (w *headerWriter) flush(h Headers, replaceTraceContext, keep bool) string {
+// flush writes the marked headers to h: to a HeaderList as sub-slices of
+// the buffer, to other carriers as substrings of one copy of it.
+// replaceTraceContext: a traceparent is present already and is replaced,
+// not added next to it.
+func (w *headerWriter) flush(h Headers, replaceTraceContext bool) {
 	var s string
-	if keep {
-		s = string(w.buf)
-	}
 	l, isList := h.(HeaderList)
 	if isList {
 		l.GrowHeaders(w.n)
-	} else if !keep {
+	} else {
 		s = string(w.buf)
 	}
 	from := 0
 	for i := 0; i < w.n; i++ {
 		k, to := w.keys[i], w.ends[i]
 		switch {
-		case !isList, replaceTraceContext && (k == event.HeaderTraceparent || k == event.HeaderTracestate):
+		case !isList:
 			h.Set(k, s[from:to])
+		case replaceTraceContext && (k == event.HeaderTraceparent || k == event.HeaderTracestate):
+			h.Set(k, string(w.buf[from:to]))
 		default:
 			l.AddHeader(k, w.buf[from:to:to])
 		}
 		from = to
 	}
-	return s
 }
 
 // appendTraceparent appends sc as a W3C traceparent header value

@@ -100,23 +100,24 @@ func (a *Agent) StartPublish(ctx context.Context, h Headers, d Destination, even
 	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags(sampled),
 		TraceState: parent.TraceState()})
 
-	// One buffer for every value written; the span's strings are
-	// substrings of one copy of it.
+	// One buffer for every value written. A generated id is a string
+	// of its own only when the span records it.
 	var w headerWriter
 	w.buf = make([]byte, 0, 192)
-	type field struct {
-		have     string // the value the headers carry
-		from, to int    // else where it is in w.buf, from ≠ to
-	}
-	var id, corr, cause, typ field
-	id.have, corr.have, cause.have, typ.have = m.id, m.corr, m.cause, m.typ
-	if m.id == "" {
-		id.from, w.buf = len(w.buf), appendNewID(w.buf)
-		id.to = len(w.buf)
+	id, idAt := m.id, len(w.buf)
+	if id == "" {
+		if s.record != nil {
+			var b [32]byte
+			id = string(appendNewID(b[:0]))
+			w.buf = append(w.buf, id...)
+		} else {
+			w.buf = appendNewID(w.buf)
+		}
 		w.mark(event.HeaderEventID)
 	}
-	if m.typ == "" && eventType != "" {
-		typ.have = eventType
+	typ := m.typ
+	if typ == "" && eventType != "" {
+		typ = eventType
 		w.buf = append(w.buf, eventType...)
 		w.mark(event.HeaderEventType)
 	}
@@ -128,20 +129,22 @@ func (a *Agent) StartPublish(ctx context.Context, h Headers, d Destination, even
 		w.buf = now.UTC().AppendFormat(w.buf, time.RFC3339Nano)
 		w.mark(event.HeaderEventTime)
 	}
-	if m.corr == "" {
-		if corr.have = cur.CorrelationID; corr.have == "" {
+	corr := m.corr
+	if corr == "" {
+		if corr = cur.CorrelationID; corr != "" {
+			w.buf = append(w.buf, corr...)
+		} else if id != "" {
 			corr = id
-		}
-		if corr.have != "" {
-			w.buf = append(w.buf, corr.have...)
-		} else {
-			w.buf = append(w.buf, w.buf[id.from:id.to]...)
+			w.buf = append(w.buf, id...)
+		} else { // a generated id the span does not keep: its bytes again
+			w.buf = append(w.buf, w.buf[idAt:idAt+32]...)
 		}
 		w.mark(event.HeaderCorrelationID)
 	}
-	if m.cause == "" && cur.ID != "" {
-		cause.have = cur.ID
-		w.buf = append(w.buf, cur.ID...)
+	cause := m.cause
+	if cause == "" && cur.ID != "" {
+		cause = cur.ID
+		w.buf = append(w.buf, cause...)
 		w.mark(event.HeaderCausationID)
 	}
 	w.buf = appendTraceparent(w.buf, s.sc)
@@ -150,18 +153,12 @@ func (a *Agent) StartPublish(ctx context.Context, h Headers, d Destination, even
 		w.buf = append(w.buf, ts.String()...)
 		w.mark(event.HeaderTracestate)
 	}
-	str := w.flush(h, m.hasTraceContext, s.record != nil)
+	w.flush(h, m.hasTraceContext)
 	if s.record == nil {
 		return s, s
 	}
-	s.kind, s.parent, s.start, s.d = trace.SpanKindProducer, parent, now, d
-	get := func(f field) string {
-		if f.have != "" || f.from == f.to {
-			return f.have
-		}
-		return str[f.from:f.to]
-	}
-	s.ev = Event{ID: get(id), Type: get(typ), CorrelationID: get(corr), CausationID: get(cause)}
+	s.kind, s.parent, s.start, s.d = trace.SpanKindProducer, parent, now.UnixNano(), d
+	s.ev = Event{ID: id, Type: typ, CorrelationID: corr, CausationID: cause}
 	s.replayOf = m.replayOf
 	if op, ok := ctx.Value(opKey{}).(event.Op); ok && op != event.OpPublish {
 		s.pubOp = op
@@ -222,7 +219,7 @@ func (a *Agent) StartProcess(ctx context.Context, h Headers, d Destination, atte
 	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags(sampled)})
 	s.ev = Event{ID: m.id, Type: m.typ, CorrelationID: m.corr, CausationID: m.cause}
 	if s.record != nil {
-		s.kind, s.link, s.start, s.d, s.attempt = trace.SpanKindConsumer, m.remote, start, d, attempt
+		s.kind, s.link, s.start, s.d, s.attempt = trace.SpanKindConsumer, m.remote, start.UnixNano(), d, attempt
 		s.hasID, s.hasCorr, s.replayOf = m.id != "", m.corr != "", m.replayOf
 	}
 	if s.ev.ID == "" {
@@ -273,7 +270,7 @@ func (a *Agent) RecordSettle(ctx context.Context, d Destination, action string, 
 		}
 	}
 	s := newSpan(ctx, a, event.OpSettle, true)
-	s.kind, s.start, s.d, s.action, s.parent = trace.SpanKindConsumer, start, d, action, parent
+	s.kind, s.start, s.d, s.action, s.parent = trace.SpanKindConsumer, start.UnixNano(), d, action, parent
 	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: trace.FlagsSampled,
 		TraceState: parent.TraceState()})
 	if e, ok := EventFromContext(ctx); ok {

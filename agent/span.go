@@ -39,7 +39,8 @@ type span struct {
 	*record
 }
 
-// record is a recording span's data.
+// record is a recording span's data, kept small: times as Unix
+// nanoseconds, what callers add in a separate, rarely allocated struct.
 type record struct {
 	kind trace.SpanKind
 	// hasID, hasCorr: the message carried ce_id and a correlation id
@@ -47,7 +48,7 @@ type record struct {
 	hasID, hasCorr bool
 
 	parent, link trace.SpanContext
-	start        time.Time
+	start        int64 // Unix nanoseconds
 	d            Destination
 	pubOp        event.Op // a publish's causeway.op (dead_letter, replay), "" for a plain publish
 	replayOf     string
@@ -56,14 +57,27 @@ type record struct {
 
 	mu      sync.Mutex
 	ended   bool
-	end     time.Time
+	end     int64 // Unix nanoseconds
 	outcome event.Outcome
 	err     error
 	status  sdktrace.Status
 	name    string // set by SetName, else derived from the destination
-	extra   []attribute.KeyValue
-	events  []sdktrace.Event
-	links   []sdktrace.Link
+	added   *added // nil until a caller adds attributes, events or links
+}
+
+// added is what callers add to a span beside the agent's own data.
+type added struct {
+	attrs  []attribute.KeyValue
+	events []sdktrace.Event
+	links  []sdktrace.Link
+}
+
+// more returns s.added, allocating it. Called with s.mu held.
+func (r *record) more() *added {
+	if r.added == nil {
+		r.added = &added{}
+	}
+	return r.added
 }
 
 // recordedSpan allocates a recording span and its record at once.
@@ -133,7 +147,7 @@ func (s *span) End(opts ...trace.SpanEndOption) {
 		s.mu.Unlock()
 		return
 	}
-	s.ended, s.end = true, end
+	s.ended, s.end = true, end.UnixNano()
 	s.mu.Unlock()
 	s.a.q.push(entry{own: s})
 }
@@ -147,7 +161,8 @@ func (s *span) AddEvent(name string, opts ...trace.EventOption) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
-		s.events = append(s.events, sdktrace.Event{Name: name, Attributes: cfg.Attributes(), Time: cfg.Timestamp()})
+		m := s.more()
+		m.events = append(m.events, sdktrace.Event{Name: name, Attributes: cfg.Attributes(), Time: cfg.Timestamp()})
 	}
 }
 
@@ -159,7 +174,8 @@ func (s *span) AddLink(l trace.Link) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
-		s.links = append(s.links, sdktrace.Link{SpanContext: l.SpanContext, Attributes: l.Attributes})
+		m := s.more()
+		m.links = append(m.links, sdktrace.Link{SpanContext: l.SpanContext, Attributes: l.Attributes})
 	}
 }
 
@@ -224,7 +240,8 @@ func (s *span) SetAttributes(kv ...attribute.KeyValue) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
-		s.extra = append(s.extra, kv...)
+		m := s.more()
+		m.attrs = append(m.attrs, kv...)
 	}
 }
 

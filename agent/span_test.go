@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/causeway-dev/causeway/agent"
@@ -102,5 +103,34 @@ func TestProcessContext(t *testing.T) {
 	if st := spans[2].Status; st.Code != codes.Error || st.Description != "boom" || len(spans[2].Events) != 1 ||
 		spans[2].Events[0].Name != "exception" {
 		t.Errorf("process span status %+v, events %+v", st, spans[2].Events)
+	}
+}
+
+// TestUnrecordedPublishHeaders: a publish that records no span (metadata
+// only, or not sampled) writes the same headers as one that does: a new
+// event id, which is also the correlation id of a new flow, and its trace
+// context with the sampled flag as decided.
+func TestUnrecordedPublishHeaders(t *testing.T) {
+	d := agent.Destination{System: event.SystemKafka, Name: "t", Partition: -1, Offset: -1}
+	for _, opt := range []agent.Option{agent.WithMetadataOnly(), agent.WithSampler(sdktrace.NeverSample())} {
+		a, exp := newTestAgent(t, opt)
+		for _, h := range []agent.Headers{mapHeaders{}, (*kafka.Carrier)(&kgo.Record{})} {
+			_, span := a.StartPublish(context.Background(), h, d, "order.placed")
+			a.EndPublish(span, d, nil)
+			id := h.Get(event.HeaderEventID)
+			if len(id) != 32 || h.Get(event.HeaderCorrelationID) != id || h.Get(event.HeaderEventType) != "order.placed" ||
+				h.Get(event.HeaderEventSource) != "svc" || h.Get(event.HeaderEventTime) == "" || span.IsRecording() {
+				t.Fatalf("%T: id %q correlation %q type %q source %q (recording %v)", h, id, h.Get(event.HeaderCorrelationID),
+					h.Get(event.HeaderEventType), h.Get(event.HeaderEventSource), span.IsRecording())
+			}
+			sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), h))
+			if !sc.IsValid() || sc.SpanID() != span.SpanContext().SpanID() || sc.IsSampled() != span.SpanContext().IsSampled() {
+				t.Fatalf("%T: traceparent %q for span %v", h, h.Get(event.HeaderTraceparent), span.SpanContext())
+			}
+		}
+		a.Flush(context.Background())
+		if n := len(exp.GetSpans()); n != 0 {
+			t.Fatalf("%d spans exported", n)
+		}
 	}
 }
