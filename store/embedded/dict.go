@@ -38,6 +38,8 @@ const (
 	fewValues   = 64
 	fewValueLen = 64
 	fewKeys     = 10_000
+	// fewNames is few's limit for span names (spanNameKey).
+	fewNames = 4096
 )
 
 func newDict() *dict {
@@ -46,10 +48,10 @@ func newDict() *dict {
 }
 
 // few reports whether v, a value of the attribute key numbered key, is
-// stored as a dict number: while the key has shown at most fewValues
+// stored as a dict number: while the key has shown at most limit
 // distinct values since the store opened. Only what a row holds decides
 // how it reads back, so this memory may start empty after a restart.
-func (d *dict) few(key int64, v string) bool {
+func (d *dict) few(key int64, v string, limit int) bool {
 	if len(v) > fewValueLen || key == 0 {
 		return false
 	}
@@ -62,7 +64,7 @@ func (d *dict) few(key int64, v string) bool {
 	if _, seen := vs[v]; seen {
 		return true
 	}
-	if len(vs) >= fewValues {
+	if len(vs) >= limit {
 		d.values[key] = nil
 		return false
 	}

@@ -498,3 +498,49 @@ func BenchmarkFlows(b *testing.B) {
 	}
 	b.ReportMetric(100000*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestColdDictConcurrentReads: more concurrent queries than the reader
+// pool has connections, on a reopened store whose dict cache is empty,
+// all answer: a query resolves dict numbers after it gave its connection
+// back, so queries never wait on each other's connections.
+func TestColdDictConcurrentReads(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	b := &store.Batch{}
+	for n := range 500 {
+		e := storetest.Event(n%50, n)
+		e.Service, e.Destination, e.EventType = fmt.Sprint("svc-", n), fmt.Sprint("topic-", n), fmt.Sprint("type-", n)
+		e.Attributes = map[string]string{fmt.Sprint("key-", n): fmt.Sprint("value-", n)}
+		b.Events, b.Spans = append(b.Events, e), append(b.Spans, storetest.Span(e))
+	}
+	if err := s.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := make(chan error, 32)
+	for i := range cap(errs) {
+		go func() {
+			if i%2 == 0 {
+				p, err := s.Events(ctx, store.EventQuery{Limit: 500})
+				if err == nil && len(p.Events) != 500 {
+					err = fmt.Errorf("%d events", len(p.Events))
+				}
+				errs <- err
+				return
+			}
+			sp, err := s.Spans(ctx, storetest.TraceID(i%50), 0)
+			if err == nil && len(sp) != 10 {
+				err = fmt.Errorf("%d spans", len(sp))
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -85,34 +85,52 @@ type eventRow struct {
 	implied uint64
 }
 
-// scanEvents reads rows of eventCols.
+// rawEvent is an event row as scanned, before its dict numbers and body
+// are resolved.
+type rawEvent struct {
+	trace, span, eventID, causation       any
+	start                                 int64
+	service, dest, typ, op, system, group int64
+	outcome, correlation, messageKey      string
+	body                                  []byte
+}
+
+// scanEvents reads rows of eventCols, closes them, then resolves the
+// rows' dict numbers: a dict lookup that reads the table takes a reader
+// connection of its own, which it must not wait for while this query
+// holds one (a pool of busy queries would wait on each other).
 func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows) ([]eventRow, error) {
-	dr := dictReader{d: s.dict, ctx: ctx, db: s.r}
-	var out []eventRow
+	var raws []rawEvent
 	for rows.Next() {
-		var r eventRow
-		e := &r.e
-		var trace, span, eventID, causation any
-		var start int64
-		var service, dest, typ, op, system, group int64
-		var outcome string
-		var body []byte
-		if err := rows.Scan(&trace, &span, &start, &service, &dest, &typ, &op, &system, &group, &outcome,
-			&e.CorrelationID, &eventID, &causation, &e.MessageKey, &body); err != nil {
+		var r rawEvent
+		if err := rows.Scan(&r.trace, &r.span, &r.start, &r.service, &r.dest, &r.typ, &r.op, &r.system, &r.group,
+			&r.outcome, &r.correlation, &r.eventID, &r.causation, &r.messageKey, &r.body); err != nil {
 			return nil, err
 		}
-		e.TraceID, e.SpanID, e.EventID, e.CausationID = decID(trace), decID(span), decID(eventID), decID(causation)
-		e.StartNS, e.Outcome = uint64(start), event.Outcome(outcome)
-		e.Service, e.Destination, e.EventType = dr.str(service), dr.str(dest), dr.str(typ)
-		e.Op, e.System, e.ConsumerGroup = event.Op(dr.str(op)), dr.str(system), dr.str(group)
-		sp, implied, err := unpackEvent(&dr, body, e)
+		raws = append(raws, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	dr := dictReader{d: s.dict, ctx: ctx, db: s.r}
+	out := make([]eventRow, len(raws))
+	for i := range raws {
+		r, o := &raws[i], &out[i]
+		e := &o.e
+		e.TraceID, e.SpanID, e.EventID, e.CausationID = decID(r.trace), decID(r.span), decID(r.eventID), decID(r.causation)
+		e.StartNS, e.Outcome, e.CorrelationID, e.MessageKey = uint64(r.start), event.Outcome(r.outcome), r.correlation, r.messageKey
+		e.Service, e.Destination, e.EventType = dr.str(r.service), dr.str(r.dest), dr.str(r.typ)
+		e.Op, e.System, e.ConsumerGroup = event.Op(dr.str(r.op)), dr.str(r.system), dr.str(r.group)
+		sp, implied, err := unpackEvent(&dr, r.body, e)
 		if err != nil {
 			return nil, fmt.Errorf("event %s/%s: %w", e.TraceID, e.SpanID, err)
 		}
-		r.span, r.implied = sp, implied
-		out = append(out, r)
+		o.span, o.implied = sp, implied
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]eventRow, error) {
@@ -275,29 +293,36 @@ func (s *Store) Spans(ctx context.Context, traceID string, limit int) (_ []event
 	}
 	out := []event.Span{}
 	seen := map[string]bool{}
+	type rawSpan struct {
+		trace, span any
+		start       int64
+		body        []byte
+	}
+	var raws []rawSpan
 	rows, err := s.r.QueryContext(ctx, spansSQL, encID(traceID))
 	if err != nil {
 		return nil, fmt.Errorf("embedded store %q: spans: %w", s.dir, err)
 	}
 	defer rows.Close()
-	dr := dictReader{d: s.dict, ctx: ctx, db: s.r}
 	for rows.Next() {
-		var sp event.Span
-		var trace, span any
-		var start int64
-		var body []byte
-		if err := rows.Scan(&trace, &span, &start, &body); err != nil {
+		var r rawSpan
+		if err := rows.Scan(&r.trace, &r.span, &r.start, &r.body); err != nil {
 			return nil, fmt.Errorf("embedded store %q: spans: %w", s.dir, err)
 		}
-		sp.TraceID, sp.SpanID, sp.StartNS = decID(trace), decID(span), uint64(start)
-		if err := unpackSpan(&dr, body, &sp); err != nil {
+		raws = append(raws, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("embedded store %q: spans: %w", s.dir, err)
+	}
+	rows.Close() // before dict lookups take a connection (see scanEvents)
+	dr := dictReader{d: s.dict, ctx: ctx, db: s.r}
+	for _, r := range raws {
+		sp := event.Span{TraceID: decID(r.trace), SpanID: decID(r.span), StartNS: uint64(r.start)}
+		if err := unpackSpan(&dr, r.body, &sp); err != nil {
 			return nil, fmt.Errorf("embedded store %q: span %s/%s: %w", s.dir, sp.TraceID, sp.SpanID, err)
 		}
 		seen[sp.SpanID] = true
 		out = append(out, sp)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("embedded store %q: spans: %w", s.dir, err)
 	}
 	rs, err := s.queryEvents(ctx, "SELECT "+eventCols+" FROM events WHERE trace_id = ?", encID(traceID))
 	if err != nil {

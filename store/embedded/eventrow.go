@@ -75,7 +75,7 @@ func (r *refs) value(p *packer, d *dictWriter, key int64, v string) {
 		p.uint(uint64(i))
 		return
 	}
-	if d.d.few(key, v) {
+	if d.d.few(key, v, fewValues) {
 		p.uint(tagDict)
 		p.uint(uint64(d.id(v)))
 		return
@@ -254,7 +254,7 @@ func (w *rowsWriter) packEvent(e *event.Event, sp *event.Span, implied uint64) [
 	if sp == nil {
 		return p.b
 	}
-	p.uint(uint64(d.id(sp.Name)))
+	w.name(&p, &r, sp.Name)
 	p.uint(uint64(d.id(sp.Kind)))
 	p.uint(uint64(d.id(sp.StatusCode)))
 	r.value(&p, d, 0, sp.StatusMessage)
@@ -329,7 +329,8 @@ func unpackEvent(d *dictReader, body []byte, e *event.Event) (*spanPart, uint64,
 	}
 	var sp *spanPart
 	if flags&flagSpan != 0 {
-		sp = &spanPart{name: d.str(int64(u.uint())), kind: d.str(int64(u.uint())), statusCode: d.str(int64(u.uint()))}
+		sp = &spanPart{name: r.read(&u, d)}
+		sp.kind, sp.statusCode = d.str(int64(u.uint())), d.str(int64(u.uint()))
 		sp.statusMessage = r.read(&u, d)
 		if keys := readKeySet(d, int64(u.uint())); len(keys) > 0 {
 			sp.extra = make(map[string]string, len(keys))
@@ -425,7 +426,7 @@ func (w *rowsWriter) packSpan(sp *event.Span) []byte {
 	r := refs{e: &noEvent}
 	p.id(sp.ParentSpanID)
 	p.uint(uint64(d.id(sp.Service)))
-	p.uint(uint64(d.id(sp.Name)))
+	w.name(&p, &r, sp.Name)
 	p.uint(uint64(d.id(sp.Kind)))
 	p.uint(sp.DurationNS)
 	p.uint(uint64(d.id(sp.StatusCode)))
@@ -446,8 +447,9 @@ func (w *rowsWriter) packSpan(sp *event.Span) []byte {
 func unpackSpan(d *dictReader, body []byte, sp *event.Span) error {
 	u := unpacker{b: body}
 	sp.ParentSpanID = u.id()
+	r := refs{e: &noEvent}
 	sp.Service = d.str(int64(u.uint()))
-	sp.Name = d.str(int64(u.uint()))
+	sp.Name = r.read(&u, d)
 	sp.Kind = d.str(int64(u.uint()))
 	sp.DurationNS = u.uint()
 	sp.StatusCode = d.str(int64(u.uint()))
@@ -458,7 +460,6 @@ func unpackSpan(d *dictReader, body []byte, sp *event.Span) error {
 			sp.Links[i] = event.Link{TraceID: u.id(), SpanID: u.id()}
 		}
 	}
-	r := refs{e: &noEvent}
 	if keys := readKeySet(d, int64(u.uint())); len(keys) > 0 {
 		sp.Attributes = make(map[string]string, len(keys))
 		for _, k := range keys {
@@ -469,4 +470,31 @@ func unpackSpan(d *dictReader, body []byte, sp *event.Span) error {
 		return d.err
 	}
 	return u.err
+}
+
+// spanNameKey is the pseudo attribute key span names are counted under
+// for dict.few: a service's span names repeat, but some instrumentations
+// put ids in them, and those must not fill the dict.
+const spanNameKey = "\x00span.name"
+
+// name packs a span name: a dict number while the store has seen at most
+// fewNames distinct names, else the string.
+func (w *rowsWriter) name(p *packer, r *refs, name string) {
+	d := &w.dict
+	if i := r.index(name); i >= 0 {
+		p.uint(uint64(i))
+		return
+	}
+	if d.d.few(d.id(spanNameKey), name, fewNames) {
+		p.uint(tagDict)
+		p.uint(uint64(d.id(name)))
+		return
+	}
+	h, b := header(name)
+	p.uint(tagLiteral + h)
+	if b != nil {
+		p.b = append(p.b, b...)
+	} else {
+		p.b = append(p.b, name...)
+	}
 }
