@@ -120,6 +120,12 @@ func (w *window) Navigate(url string) {
 	runtime.WindowExecJS(w.context(), fmt.Sprintf("window.location.assign(%q)", url))
 }
 
+// Show brings the window back from the taskbar to the front.
+func (w *window) Show() {
+	runtime.WindowUnminimise(w.context())
+	runtime.WindowShow(w.context())
+}
+
 func (w *window) Reload() { runtime.WindowExecJS(w.context(), "window.location.reload()") }
 
 func (w *window) Message(title, text string) {

@@ -43,6 +43,8 @@ type Window interface {
 	Reload()
 	// Message shows an information dialog.
 	Message(title, text string)
+	// Show brings the window to the front (unminimised, shown).
+	Show()
 }
 
 // States of the app, as the start screen shows them.
@@ -181,6 +183,20 @@ func (a *App) Connect() {
 	}
 }
 
+// openView shows the UI at path (a clicked alert notification's view,
+// see alertView) in the window, brought to the front.
+func (a *App) openView(path string) {
+	a.mu.Lock()
+	win := a.win
+	a.mu.Unlock()
+	if win == nil {
+		return
+	}
+	a.log.Info("opening the view of a clicked notification", "path", path)
+	win.Show()
+	win.Navigate(a.gw.URL() + localPath(path))
+}
+
 // Reload reloads the page (View › Reload).
 func (a *App) Reload() {
 	a.mu.Lock()
@@ -239,6 +255,9 @@ func (a *App) Close(ctx context.Context) error {
 	a.conn = nil
 	a.mu.Unlock()
 	err := a.disconnect(ctx, c)
+	if n, ok := a.notify.(io.Closer); ok {
+		err = errors.Join(err, n.Close())
+	}
 	err = errors.Join(err, a.gw.Close(ctx))
 	a.log.Info("desktop app stopped")
 	return err
@@ -325,7 +344,7 @@ func (a *App) connect(req connectRequest) error {
 		a.gw.SetTarget(c.studio, token)
 		ctx, stop := context.WithCancel(context.Background())
 		c.stop = stop
-		c.watched.Go(func() { watchAlerts(ctx, c.studio, token, a.notify, a.log) })
+		c.watched.Go(func() { watchAlerts(ctx, c.studio, token, a.notify, a.openView, a.log) })
 		if c.local != nil {
 			c.watched.Go(func() { a.watchLocal(ctx, gen, c.local) })
 		}

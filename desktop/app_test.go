@@ -40,6 +40,7 @@ type fakeWindow struct {
 	titles   []string
 	navigate []string
 	reloads  int
+	shown    int
 	messages []string
 }
 
@@ -50,6 +51,7 @@ func (w *fakeWindow) Navigate(u string) {
 	w.mu.Unlock()
 }
 func (w *fakeWindow) Reload() { w.mu.Lock(); w.reloads++; w.mu.Unlock() }
+func (w *fakeWindow) Show()   { w.mu.Lock(); w.shown++; w.mu.Unlock() }
 func (w *fakeWindow) Message(title, text string) {
 	w.mu.Lock()
 	w.messages = append(w.messages, title+"\n"+text)
@@ -68,9 +70,9 @@ func (w *fakeWindow) title() string {
 // fakeNotifier records notifications.
 type fakeNotifier struct{ got chan [2]string }
 
-func (n *fakeNotifier) Notify(title, body string) error {
+func (n *fakeNotifier) Notify(note Notification) error {
 	select {
-	case n.got <- [2]string{title, body}:
+	case n.got <- [2]string{note.Title, note.Body}:
 	default:
 	}
 	return nil

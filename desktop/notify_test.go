@@ -2,14 +2,21 @@ package desktop
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/gorilla/websocket"
 
 	"github.com/causeway-dev/causeway/studio/alert"
 )
@@ -31,13 +38,45 @@ func TestAlertNotification(t *testing.T) {
 	}
 }
 
-// notificationService is a fake org.freedesktop.Notifications.
-type notificationService struct{ got chan [2]string }
+// notificationService is a fake org.freedesktop.Notifications: it
+// numbers the notifications from 1 and keeps their actions.
+type notificationService struct {
+	got     chan [2]string
+	mu      sync.Mutex
+	ids     uint32
+	actions map[uint32][]string
+}
 
-func (s notificationService) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
+func (s *notificationService) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
 	hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
+	s.mu.Lock()
+	s.ids++
+	id := s.ids
+	if s.actions == nil {
+		s.actions = map[uint32][]string{}
+	}
+	s.actions[id] = actions
+	s.mu.Unlock()
 	s.got <- [2]string{summary, body}
-	return 1, nil
+	return id, nil
+}
+
+// serveNotifications connects to the bus at addr as the notification service.
+func serveNotifications(t *testing.T, addr string) (*dbus.Conn, *notificationService) {
+	t.Helper()
+	srv, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	svc := &notificationService{got: make(chan [2]string, 4)}
+	if err := srv.Export(svc, notifyPath, notifyIface); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := srv.RequestName(notifyName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("RequestName: %v %v", reply, err)
+	}
+	return srv, svc
 }
 
 // privateSessionBus starts a dbus-daemon of the test's own and points
@@ -81,25 +120,15 @@ func privateSessionBus(t *testing.T) string {
 func TestDBusNotifier(t *testing.T) {
 	addr := privateSessionBus(t)
 	n := newDBusNotifier(quiet)
-	if err := n.Notify("Causeway alert: x", "no service yet"); err == nil {
+	defer n.Close()
+	if err := n.Notify(Notification{Title: "Causeway alert: x", Body: "no service yet"}); err == nil {
 		t.Fatal("Notify without a notification service: no error")
 	}
 
-	srv, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	svc := notificationService{got: make(chan [2]string, 1)}
-	if err := srv.Export(svc, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
-		t.Fatal(err)
-	}
-	if reply, err := srv.RequestName("org.freedesktop.Notifications", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("RequestName: %v %v", reply, err)
-	}
+	_, svc := serveNotifications(t, addr)
 	// A service that appears later is used, for every alert after it.
 	for i := range 3 {
-		if err := n.Notify("Causeway alert: payments behind", "lag 120 > 50"); err != nil {
+		if err := n.Notify(Notification{Title: "Causeway alert: payments behind", Body: "lag 120 > 50"}); err != nil {
 			t.Fatalf("notification %d: %v", i, err)
 		}
 		select {
@@ -116,9 +145,173 @@ func TestDBusNotifier(t *testing.T) {
 func TestDBusNotifierWithoutABus(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
 	n := newDBusNotifier(quiet)
+	defer n.Close()
 	for range 2 {
-		if err := n.Notify("t", "b"); err == nil {
+		if err := n.Notify(Notification{Title: "t", Body: "b"}); err == nil {
 			t.Fatal("no error without a bus")
 		}
 	}
+}
+
+// TestDBusNotifierClick: a notification with OnClick asks for the
+// "default" action and runs OnClick when the service says it was invoked
+// for that notification — not for another's, nor after it was closed.
+func TestDBusNotifierClick(t *testing.T) {
+	addr := privateSessionBus(t)
+	srv, svc := serveNotifications(t, addr)
+	n := newDBusNotifier(quiet)
+	defer n.Close()
+
+	clicked := make(chan string, 4)
+	show := func(name string) uint32 {
+		t.Helper()
+		if err := n.Notify(Notification{Title: name, Body: "b", OnClick: func() { clicked <- name }}); err != nil {
+			t.Fatal(err)
+		}
+		<-svc.got
+		svc.mu.Lock()
+		defer svc.mu.Unlock()
+		id := svc.ids
+		if a := svc.actions[id]; len(a) != 2 || a[0] != "default" {
+			t.Fatalf("%s: actions %q, want the default action", name, a)
+		}
+		return id
+	}
+	emit := func(member string, args ...any) {
+		t.Helper()
+		if err := srv.Emit(notifyPath, notifyIface+"."+member, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lag, dlq := show("lag"), show("dlq")
+	// Another client's notification, then dlq closed unclicked, then a click on lag.
+	emit("ActionInvoked", uint32(99), "default")
+	emit("NotificationClosed", dlq, uint32(2))
+	emit("ActionInvoked", dlq, "default")
+	emit("ActionInvoked", lag, "default")
+	select {
+	case got := <-clicked:
+		if got != "lag" {
+			t.Fatalf("clicked %q, want lag", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a click on the notification did not reach OnClick within 5 s")
+	}
+	select {
+	case got := <-clicked:
+		t.Fatalf("OnClick of %q ran too", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	// A notification without OnClick has no actions.
+	if err := n.Notify(Notification{Title: "plain", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	<-svc.got
+	svc.mu.Lock()
+	if a := svc.actions[svc.ids]; len(a) != 0 {
+		t.Errorf("a notification nobody can open has actions %q", a)
+	}
+	svc.mu.Unlock()
+
+	// Close ends the waits for clicks (goleak in TestMain checks) and
+	// refuses later notifications.
+	show("late")
+	n.Close()
+	if err := n.Notify(Notification{Title: "x"}); !errors.Is(err, errNotifierClosed) {
+		t.Errorf("Notify after Close: %v", err)
+	}
+}
+
+func TestAlertView(t *testing.T) {
+	root, _ := url.Parse("http://127.0.0.1:7070")
+	prefixed, _ := url.Parse("https://ops.example.com/causeway")
+	links := func(urls ...string) alert.Event {
+		ev := alert.Event{RuleID: "r", Status: "firing"}
+		for _, u := range urls {
+			ev.Links = append(ev.Links, alert.Link{Kind: "k", URL: u})
+		}
+		return ev
+	}
+	for _, c := range []struct {
+		ev     alert.Event
+		studio *url.URL
+		want   string
+	}{
+		// The public URL's host is not the one the app reaches the studio by.
+		{links("http://studio.internal:7070/journeys?journey=order&step=payment", "http://x/graph?id=o-1"), root, "/journeys?journey=order&step=payment"},
+		{links("/lag?group=payments"), root, "/lag?group=payments"},
+		{links("https://ops.example.com/causeway/dlq?reason=fraud+check+down"), prefixed, "/dlq?reason=fraud+check+down"},
+		{links("javascript:alert(1)", "http://h//evil.example.com/x", "http://h/", "http://h/lag?group=g"), root, "/lag?group=g"},
+		{links(), root, ""},
+	} {
+		if got := alertView(c.ev, c.studio); got != c.want {
+			t.Errorf("%v on %s: %q, want %q", c.ev.Links, c.studio, got, c.want)
+		}
+	}
+}
+
+// TestAlertClickOpensView: an alert from the studio's live channel that
+// links to a view becomes a notification whose click opens that view in
+// the window, through the gateway, with the window brought to the front.
+func TestAlertClickOpensView(t *testing.T) {
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var sub map[string]string
+		if c.ReadJSON(&sub) != nil || sub["channel"] != "alerts" {
+			return
+		}
+		ev := alert.Event{RuleID: "stuck", RuleName: "orders stuck", Status: "firing", Summary: "3 orders stuck at payment",
+			Links: []alert.Link{{Kind: "journey", URL: "http://127.0.0.1:1/journeys?journey=order&step=payment"}}}
+		c.WriteJSON(map[string]any{"channel": "alerts", "data": ev})
+		c.ReadMessage() // until the client goes
+	}))
+	defer live.Close()
+
+	dir := t.TempDir()
+	a, err := newApp(Options{ConfigPath: filepath.Join(dir, "desktop.json")}, "v-test", quiet, &fakeNotifier{got: make(chan [2]string, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	win := &fakeWindow{}
+	a.Start(win)
+
+	notes := &clickNotifier{got: make(chan Notification, 1)}
+	studio, _ := url.Parse(live.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); watchAlerts(ctx, studio, "", notes, a.openView, quiet) }()
+	defer func() { cancel(); <-done }()
+
+	var note Notification
+	select {
+	case note = <-notes.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification within 10 s")
+	}
+	if note.Title != "Causeway alert: orders stuck" || note.OnClick == nil {
+		t.Fatalf("notification %+v: want a clickable one", note)
+	}
+	note.OnClick()
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	if want := a.gw.URL() + "/journeys?journey=order&step=payment"; len(win.navigate) != 1 || win.navigate[0] != want || win.shown != 1 {
+		t.Errorf("after the click the window went to %q (shown %d times), want %q", win.navigate, win.shown, want)
+	}
+}
+
+// clickNotifier hands over the notifications themselves, click included.
+type clickNotifier struct{ got chan Notification }
+
+func (n *clickNotifier) Notify(note Notification) error {
+	select {
+	case n.got <- note:
+	default:
+	}
+	return nil
 }
