@@ -44,14 +44,17 @@ func LedgerRank(u LedgerUpdate) uint64 {
 	return r
 }
 
-// LedgerUpdate is what one event (or the latest of several events of one
-// correlation in a batch) says about an entity of a journey.
+// LedgerUpdate is what one event, or several events of one entity in a
+// batch folded into one update, says about an entity of a journey.
 type LedgerUpdate struct {
 	Journey       string `json:"journey"`
 	CorrelationID string `json:"correlation_id"`
 	// AtNS is the event's start, in Unix nanoseconds.
 	AtNS uint64 `json:"at_ns"`
-	// Start is set when the event is the journey's start.
+	// FirstNS is the earliest start of the events this update folds in
+	// (the writer sends one update per entity and batch); 0 means AtNS.
+	FirstNS uint64 `json:"first_ns,omitempty"`
+	// Start is set when the event, or one it folds in, is the journey's start.
 	Start bool `json:"start"`
 	// Step is the name of the journey step the event belongs to.
 	Step string `json:"step"`
@@ -182,13 +185,15 @@ type JourneyRecord struct {
 // Ledger is the optional capability of a store that keeps the journey
 // ledger (issue #17): one entry per journey and correlation, updated on
 // ingest from what the ledger writer (package journey) derives from each
-// stored batch, never recomputed by scanning events. Entries are deleted
-// by retention with the events (their last update older than the events
-// horizon). Writes are durable when they return.
+// stored batch, never recomputed by scanning events. Retention deletes
+// entries with the events: those that started before the events horizon
+// (the embedded store), or the updates of the days before it (ClickHouse:
+// an entity whose start went stops counting, as one never started).
+// Writes are durable when they return.
 type Ledger interface {
 	// UpdateLedger merges updates into the ledger. It is idempotent:
 	// writing the same updates again, in any order and any grouping,
-	// leaves the same entries (the merge keeps the earliest start, whether
+	// leaves the same entries (the merge keeps the earliest First, whether
 	// a start was seen, and the update of greatest LedgerRank).
 	UpdateLedger(ctx context.Context, updates []LedgerUpdate) error
 	// JourneyStats returns a journey's figures.
@@ -203,4 +208,12 @@ type Ledger interface {
 	PutJourney(ctx context.Context, r JourneyRecord) error
 	// Journeys returns the latest write of every journey not deleted, by name.
 	Journeys(ctx context.Context) ([]JourneyRecord, error)
+}
+
+// First is the earliest time the update stands for: FirstNS, or AtNS.
+func (u LedgerUpdate) First() uint64 {
+	if u.FirstNS != 0 && u.FirstNS < u.AtNS {
+		return u.FirstNS
+	}
+	return u.AtNS
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/causeway-dev/causeway/event"
@@ -23,27 +26,47 @@ func (s *Store) UpdateLedger(ctx context.Context, updates []store.LedgerUpdate) 
 	if len(updates) == 0 {
 		return nil
 	}
-	return s.insert(ctx, "journey_ledger_in", "date, journey, correlation_id, at_ns, start, ord, step, service, destination, op, state, event_id, reason",
+	return s.insert(ctx, "journey_ledger_in", "date, journey, correlation_id, at_ns, first_at, start, ord, pl, eid",
 		len(updates), func(i int) []any {
 			u := &updates[i]
 			var start uint8
 			if u.Start {
 				start = 1
 			}
-			return []any{time.Unix(0, int64(u.AtNS)).UTC(), u.Journey, u.CorrelationID, u.AtNS, start, store.LedgerRank(*u),
-				u.Step, u.Service, u.Destination, string(u.Op), string(u.State), u.EventID, u.Reason}
+			return []any{time.Unix(0, int64(u.AtNS)).UTC(), u.Journey, u.CorrelationID, u.AtNS, u.First(), start, store.LedgerRank(*u),
+				packPlace(u.State, u.Step, u.Service, u.Destination, u.Op, u.Reason), u.EventID}
 		})
 }
 
+// placeSep joins the fields of a ledger entry's place: the state, step,
+// service, destination, op and reason of the update it shows, one String
+// so that the merge is argMax's fast path and the stuck groups group by
+// one key.
+const placeSep = "\x1f"
+
+// packPlace joins a place's fields (the separator never inside one).
+func packPlace(st store.JourneyState, step, service, dest string, op event.Op, reason string) string {
+	clean := func(s string) string { return strings.ReplaceAll(s, placeSep, " ") }
+	return strings.Join([]string{string(st), clean(step), clean(service), clean(dest), clean(string(op)), clean(reason)}, placeSep)
+}
+
+// unpackPlace splits a packed place.
+func unpackPlace(pl string) (st store.JourneyState, step, service, dest string, op event.Op, reason string) {
+	f := strings.SplitN(pl, placeSep, 6)
+	for len(f) < 6 {
+		f = append(f, "")
+	}
+	return store.JourneyState(f[0]), f[1], f[2], f[3], event.Op(f[4]), f[5]
+}
+
 // ledgerEntities is the subquery of a journey's merged entities (its one
-// parameter is the journey): cid, first, hs (a start was seen), lns (the
-// shown update's time), step, service, dest, op, st, eid, reason, and done
-// (st is terminal).
-const ledgerEntities = `(SELECT correlation_id AS cid, minMerge(first_ns) AS first, maxMerge(has_start) AS hs,
-	argMaxMerge(last) AS l, tupleElement(l, 1) AS lns, tupleElement(l, 2) AS step, tupleElement(l, 3) AS service,
-	tupleElement(l, 4) AS dest, tupleElement(l, 5) AS op, tupleElement(l, 6) AS st, tupleElement(l, 7) AS eid,
-	tupleElement(l, 8) AS reason, st IN ('completed', 'failed', 'compensated') AS done
-	FROM journey_ledger WHERE journey = ? GROUP BY correlation_id)`
+// parameter is the journey): cid, first, hs (a start was seen), pl (the
+// packed place), eid and lns (the shown update's event id and time), st
+// and step (from pl), and done (st is terminal).
+const ledgerEntities = `(SELECT cid, first, hs, pl, eid, lns, splitByChar('\x1F', pl) AS f, f[1] AS st, f[2] AS step,
+	st IN ('completed', 'failed', 'compensated') AS done FROM
+	(SELECT correlation_id AS cid, minMerge(first_ns) AS first, maxMerge(has_start) AS hs, argMaxMerge(place) AS pl,
+	argMaxMerge(event_id) AS eid, argMaxMerge(last_ns) AS lns FROM journey_ledger WHERE journey = ? GROUP BY correlation_id))`
 
 // stuckWhere selects the stuck entities of ledgerEntities; its parameter
 // is the stuck horizon (ns).
@@ -107,11 +130,9 @@ func (s *Store) StuckGroups(ctx context.Context, q store.StuckQuery) (_ []store.
 		stepCond = " AND step = ?"
 		args = append(args, q.Step)
 	}
-	rows, err := s.conn.Query(s.readContext(ctx), `SELECT step, service, dest, op, st, reason, count() AS n, min(first) AS oldest,
-		arrayMap(x -> tupleElement(x, 2), arraySlice(arraySort(groupArray((first, cid))), 1, ?))
-		FROM `+ledgerEntities+` WHERE `+stuckWhere+stepCond+`
-		GROUP BY step, service, dest, op, st, reason
-		ORDER BY n DESC, oldest, step, service, dest, op, st, reason`, args...)
+	rows, err := s.conn.Query(s.readContext(ctx), `SELECT pl, count() AS n, min(first) AS oldest,
+		arraySlice(arraySort((c, f) -> f, groupArray(cid), groupArray(first)), 1, ?)
+		FROM `+ledgerEntities+` WHERE `+stuckWhere+stepCond+` GROUP BY pl`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store: stuck groups: %w", err)
 	}
@@ -119,14 +140,27 @@ func (s *Store) StuckGroups(ctx context.Context, q store.StuckQuery) (_ []store.
 	out := []store.StuckGroup{}
 	for rows.Next() {
 		var g store.StuckGroup
-		var op, state string
-		if err := rows.Scan(&g.Step, &g.Service, &g.Destination, &op, &state, &g.Reason, &g.Count, &g.OldestNS, &g.Samples); err != nil {
+		var pl string
+		if err := rows.Scan(&pl, &g.Count, &g.OldestNS, &g.Samples); err != nil {
 			return nil, fmt.Errorf("clickhouse store: stuck groups: %w", err)
 		}
-		g.Op, g.State = event.Op(op), store.JourneyState(state)
+		g.State, g.Step, g.Service, g.Destination, g.Op, g.Reason = unpackPlace(pl)
 		out = append(out, g)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse store: stuck groups: %w", err)
+	}
+	// The largest first, then the oldest, then by place (as the embedded store).
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Count != b.Count || a.OldestNS != b.OldestNS {
+			return a.Count > b.Count || a.Count == b.Count && a.OldestNS < b.OldestNS
+		}
+		ka := []string{a.Step, a.Service, a.Destination, string(a.Op), string(a.State), a.Reason}
+		kb := []string{b.Step, b.Service, b.Destination, string(b.Op), string(b.State), b.Reason}
+		return slices.Compare(ka, kb) < 0
+	})
+	return out, nil
 }
 
 // LedgerEntries implements store.Ledger.
@@ -159,7 +193,7 @@ func (s *Store) LedgerEntries(ctx context.Context, q store.LedgerQuery) (_ []sto
 		where += " AND has(?, st)"
 		args = append(args, states)
 	}
-	rows, err := s.conn.Query(s.readContext(ctx), `SELECT cid, first, lns, step, service, dest, op, st, eid, reason
+	rows, err := s.conn.Query(s.readContext(ctx), `SELECT cid, first, lns, pl, eid
 		FROM `+ledgerEntities+` WHERE `+where+order+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store: ledger entries: %w", err)
@@ -168,11 +202,11 @@ func (s *Store) LedgerEntries(ctx context.Context, q store.LedgerQuery) (_ []sto
 	out := []store.LedgerEntry{}
 	for rows.Next() {
 		e := store.LedgerEntry{Journey: q.Journey}
-		var op, state string
-		if err := rows.Scan(&e.CorrelationID, &e.StartedNS, &e.LastNS, &e.Step, &e.Service, &e.Destination, &op, &state, &e.EventID, &e.Reason); err != nil {
+		var pl string
+		if err := rows.Scan(&e.CorrelationID, &e.StartedNS, &e.LastNS, &pl, &e.EventID); err != nil {
 			return nil, fmt.Errorf("clickhouse store: ledger entries: %w", err)
 		}
-		e.Op, e.State = event.Op(op), store.JourneyState(state)
+		e.State, e.Step, e.Service, e.Destination, e.Op, e.Reason = unpackPlace(pl)
 		out = append(out, e)
 	}
 	return out, rows.Err()

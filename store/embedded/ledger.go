@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -49,23 +50,32 @@ func (s *Store) UpdateLedger(ctx context.Context, updates []store.LedgerUpdate) 
 	}
 	defer tx.Rollback()
 	row := "(" + placeholders(14) + ")"
-	var full string
+	upsert := func(n int) string {
+		return "INSERT INTO journey_ledger (" + ledgerCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",") + ledgerUpsert
+	}
+	// The full-size statement is parsed once per call, not once per chunk.
+	var full *sql.Stmt
+	if len(updates) >= ledgerRowsPerInsert {
+		if full, err = tx.PrepareContext(ctx, upsert(ledgerRowsPerInsert)); err != nil {
+			return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
+		}
+		defer full.Close()
+	}
+	args := make([]any, 0, 14*ledgerRowsPerInsert)
 	for len(updates) > 0 {
 		n := min(len(updates), ledgerRowsPerInsert)
-		q := strings.TrimSuffix(strings.Repeat(row+",", n), ",")
-		q = "INSERT INTO journey_ledger (" + ledgerCols + ") VALUES " + q + ledgerUpsert
-		if n == ledgerRowsPerInsert {
-			if full == "" {
-				full = q
-			}
-			q = full
-		}
-		args := make([]any, 0, 14*n)
+		args = args[:0]
 		for _, u := range updates[:n] {
-			args = append(args, u.Journey, u.CorrelationID, int64(u.AtNS), u.Start, int64(store.LedgerRank(u)), u.State.Terminal(),
+			args = append(args, u.Journey, u.CorrelationID, int64(u.First()), u.Start, int64(store.LedgerRank(u)), u.State.Terminal(),
 				int64(u.AtNS), u.Step, u.Service, u.Destination, string(u.Op), string(u.State), u.EventID, u.Reason)
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		var err error
+		if n == ledgerRowsPerInsert {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, upsert(n), args...)
+		}
+		if err != nil {
 			return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
 		}
 		updates = updates[n:]

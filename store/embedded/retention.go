@@ -49,7 +49,7 @@ var retentionTargets = []retentionTarget{
 	{table: "flow_minute", del: batchDelete("flow_minute", "minute_ns, service, system, destination, consumer_group, op", "minute_ns")},
 	{table: "spans", del: batchDelete("spans", "trace_id, span_id", "start_ns")},
 	{table: "edges", del: batchDelete("edges", "to_trace_id, to_span_id, from_trace_id, from_span_id, from_event_id, kind", "start_ns")},
-	{table: "journey_ledger", del: batchDelete("journey_ledger", "journey, correlation_id", "last_ns")},
+	{table: "journey_ledger", del: batchDelete("journey_ledger", "journey, correlation_id", "first_ns")},
 	{table: "dlq", broker: true, del: batchDelete("dlq", "id", "time_ns")},
 	{table: "lag", broker: true, del: batchDelete("lag", "group_name, topic, partition, time_ns, system", "time_ns")},
 	{table: "alert_events", broker: true, del: batchDelete("alert_events", "rowid", "time_ns")},

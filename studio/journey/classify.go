@@ -123,11 +123,11 @@ func (s *Set) update(m match, e *event.Event) store.LedgerUpdate {
 	return u
 }
 
-// Updates classifies events and returns the ledger updates they make,
-// at most three per journey and correlation: the one of greatest rank
-// (what the entry shows), the earliest (its first time) and the earliest
-// start, when they differ. Events without a correlation id belong to no
-// entity.
+// Updates classifies events and returns the ledger updates they make:
+// one per journey and correlation, the update of greatest rank (what the
+// entry shows) folding in the earliest time of them all (FirstNS) and
+// whether a start was among them. Events without a correlation id belong
+// to no entity.
 func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 	if len(s.journeys) == 0 {
 		return nil
@@ -136,9 +136,9 @@ func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 		journey int
 		corr    string
 	}
-	type reduced struct{ top, first, start *store.LedgerUpdate }
-	var order []key
-	acc := map[key]*reduced{}
+	at := map[key]int{}
+	var out []store.LedgerUpdate
+	var ranks []uint64
 	best := make([]match, len(s.journeys))
 	var touched []int
 	for i := range events {
@@ -149,7 +149,7 @@ func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 		touched = touched[:0]
 		for _, list := range [][]rule{s.byType[e.EventType], s.byDest[e.Destination]} {
 			for _, r := range list {
-				if best[r.journey].priority == 0 {
+				if best[r.journey].priority == 0 && !slices.Contains(touched, r.journey) {
 					touched = append(touched, r.journey)
 				}
 				best[r.journey].offer(r, e)
@@ -162,33 +162,25 @@ func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 				continue
 			}
 			u := s.update(m, e)
+			rank := store.LedgerRank(u)
 			k := key{j, e.CorrelationID}
-			r := acc[k]
-			if r == nil {
-				r = &reduced{}
-				acc[k] = r
-				order = append(order, k)
+			n, seen := at[k]
+			if !seen {
+				at[k] = len(out)
+				out, ranks = append(out, u), append(ranks, rank)
+				continue
 			}
-			if r.top == nil || store.LedgerRank(u) > store.LedgerRank(*r.top) {
-				r.top = &u
+			prev := &out[n]
+			first, start := min(prev.First(), u.AtNS), prev.Start || u.Start
+			if rank > ranks[n] {
+				*prev, ranks[n] = u, rank
 			}
-			if r.first == nil || u.AtNS < r.first.AtNS {
-				r.first = &u
-			}
-			if u.Start && (r.start == nil || u.AtNS < r.start.AtNS) {
-				r.start = &u
-			}
+			prev.FirstNS, prev.Start = first, start
 		}
 	}
-	out := make([]store.LedgerUpdate, 0, len(order))
-	for _, k := range order {
-		r := acc[k]
-		out = append(out, *r.top)
-		if r.first != r.top {
-			out = append(out, *r.first)
-		}
-		if r.start != nil && r.start != r.top && r.start != r.first {
-			out = append(out, *r.start)
+	for i := range out {
+		if out[i].FirstNS == out[i].AtNS {
+			out[i].FirstNS = 0 // the update's own time
 		}
 	}
 	return out

@@ -44,7 +44,8 @@ func TestValidate(t *testing.T) {
 // TestClassify: an outcome beats the start and steps; start and outcomes
 // without an op match publishes (their other ops are the step); events
 // without a correlation id or of no step make no update; per correlation
-// a batch yields its top update, its earliest and its earliest start.
+// a batch yields one update: the top one, folding in the earliest time
+// and whether a start was seen.
 func TestClassify(t *testing.T) {
 	saga := Journey{Name: "refund", Start: Step{EventType: "refund.requested"},
 		Compensation: []Step{{EventType: "refund.reversed"}},
@@ -61,22 +62,22 @@ func TestClassify(t *testing.T) {
 	s.ev("o1", "order.noted", "shop", "orders", event.OpPublish, event.OutcomeOK, 0, ms)
 	s.ev("o1", "order.placed", "payments", "orders", event.OpProcess, event.OutcomeError, 3*ms, ms)
 	got := set.Updates(s.evts)
+	t0 := uint64(time.Unix(1_700_000_000, 0).UnixNano())
 	want := []string{
-		"refund r1 undone compensated start=false at=9ms",       // top: the later terminal
-		"refund r1 refund.requested in_flight start=true at=0s", // earliest, also the start
-		"order o1 order.placed in_flight start=false at=3ms",    // a process of the start type is its step
+		"refund r1 undone compensated start=true at=9ms first=0s",      // the later terminal, folding in the start
+		"order o1 order.placed in_flight start=false at=3ms first=3ms", // a process of the start type is its step
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d updates: %+v", len(got), got)
 	}
 	for i, u := range got {
-		if s := fmt.Sprintf("%s %s %s %s start=%v at=%v", u.Journey, u.CorrelationID, u.Step, u.State, u.Start,
-			time.Duration(u.AtNS-uint64(time.Unix(1_700_000_000, 0).UnixNano()))); s != want[i] {
+		if s := fmt.Sprintf("%s %s %s %s start=%v at=%v first=%v", u.Journey, u.CorrelationID, u.Step, u.State, u.Start,
+			time.Duration(u.AtNS-t0), time.Duration(u.First()-t0)); s != want[i] {
 			t.Errorf("update %d: %s, want %s", i, s, want[i])
 		}
 	}
-	if got[2].Reason != "" || got[2].Service != "payments" {
-		t.Errorf("o1: %+v", got[2])
+	if got[1].Reason != "" || got[1].Service != "payments" {
+		t.Errorf("o1: %+v", got[1])
 	}
 }
 

@@ -15,11 +15,11 @@ import (
 const ReloadEvery = 30 * time.Second
 
 // Writer is the store.Writer the collector writes through when journeys
-// are kept: it writes each batch to the store, then merges the batch's
-// ledger updates into the store's ledger. When the ledger write fails,
-// Write fails: the collector retries the batch (Batch.Retry), the store
-// keeps its rows once and the ledger merge is idempotent, so nothing is
-// counted twice.
+// are kept: it writes each batch to the store and merges the batch's
+// ledger updates into the store's ledger. When either write fails, Write
+// fails: the collector retries the batch (Batch.Retry), the store keeps
+// its rows once and the ledger merge is idempotent, so nothing is counted
+// twice.
 type Writer struct {
 	w        store.Writer
 	ledger   store.Ledger
@@ -39,18 +39,23 @@ func NewWriter(w store.Writer, l store.Ledger, reg *Registry) *Writer {
 // the first Write; fn must not keep the slice.
 func (w *Writer) OnUpdate(fn func([]store.LedgerUpdate)) { w.onUpdate = fn }
 
-// Write implements store.Writer.
+// Write implements store.Writer: the batch's ledger updates are written
+// beside the batch (concurrently: on ClickHouse the two inserts overlap),
+// and Write returns nil only when both are stored.
 func (w *Writer) Write(ctx context.Context, b *store.Batch) error {
-	if err := w.w.Write(ctx, b); err != nil {
-		return err
-	}
 	w.reg.refresh(ctx, ReloadEvery)
 	ups := w.reg.Set().Updates(b.Events)
 	if len(ups) == 0 {
-		return nil
+		return w.w.Write(ctx, b)
 	}
-	if err := w.ledger.UpdateLedger(ctx, ups); err != nil {
-		return fmt.Errorf("journey ledger: %w", err)
+	ledgerErr := make(chan error, 1)
+	go func() { ledgerErr <- w.ledger.UpdateLedger(ctx, ups) }()
+	err := w.w.Write(ctx, b)
+	if lerr := <-ledgerErr; err == nil && lerr != nil {
+		err = fmt.Errorf("journey ledger: %w", lerr)
+	}
+	if err != nil {
+		return err
 	}
 	if w.onUpdate != nil {
 		w.onUpdate(ups)

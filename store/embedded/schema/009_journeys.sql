@@ -20,11 +20,11 @@ CREATE TABLE journey_ledger (
     reason TEXT NOT NULL,
     PRIMARY KEY (journey, correlation_id)
 ) WITHOUT ROWID;
--- Window statistics read the entities that started in a window; the stuck
--- list reads the open ones (done = 0) only; retention deletes by last_ns.
-CREATE INDEX journey_ledger_first ON journey_ledger (journey, first_ns);
+-- Two indexes, as every upsert maintains them: window statistics and
+-- retention read entities by start (first_ns), the stuck list reads the
+-- open ones (done = 0) of a journey.
+CREATE INDEX journey_ledger_first ON journey_ledger (first_ns);
 CREATE INDEX journey_ledger_open ON journey_ledger (journey, first_ns) WHERE done = 0;
-CREATE INDEX journey_ledger_last ON journey_ledger (last_ns);
 -- Journeys defined through the API (latest write wins).
 CREATE TABLE journeys (
     name TEXT PRIMARY KEY, spec TEXT NOT NULL, deleted INTEGER NOT NULL, updated_ns INTEGER NOT NULL

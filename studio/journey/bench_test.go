@@ -1,0 +1,101 @@
+package journey
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/store/clickhouse"
+	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
+	"github.com/causeway-dev/causeway/store/embedded"
+)
+
+// benchBatch is batch i of the ledger benchmark: 10,000 events, orders
+// of five (placed, processed, paid, processed, shipped) that all belong
+// to the order journey, the worst case for the ledger: every event is
+// classified and every correlation gets an update.
+func benchBatch(i int, t0 time.Time) *store.Batch {
+	s := &shop{t0: t0.Add(time.Duration(i) * time.Second), n: i * 10_000}
+	for k := range 2000 {
+		c, at := fmt.Sprintf("b%d-%d", i, k), time.Duration(k)*time.Microsecond
+		s.placed(c, at)
+		s.paid(c, at)
+		s.shipped(c, at)
+	}
+	return &store.Batch{Events: s.evts[:10_000]}
+}
+
+// BenchmarkLedgerWrite measures what keeping the ledger costs the store
+// writer: batches of 10,000 events written alternately straight to the
+// store and through the ledger writer (same store, same run, the batches
+// interleaved so both see the same load), reporting both rates and the
+// ledger's cost in % of the plain write time (target ≤ 10 %).
+func BenchmarkLedgerWrite(b *testing.B) {
+	bench := func(b *testing.B, st store.Store) {
+		ctx := context.Background()
+		w, _, err := Open(ctx, st, []Journey{orderJourney()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now().Add(-time.Hour)
+		batches := make([]*store.Batch, 2*b.N)
+		for i := range batches {
+			batches[i] = benchBatch(i, t0)
+		}
+		var plain, ledger time.Duration
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t := time.Now()
+			if err := st.Write(ctx, batches[2*i]); err != nil {
+				b.Fatal(err)
+			}
+			plain += time.Since(t)
+			t = time.Now()
+			if err := w.Write(ctx, batches[2*i+1]); err != nil {
+				b.Fatal(err)
+			}
+			ledger += time.Since(t)
+		}
+		b.StopTimer()
+		events := float64(10_000 * b.N)
+		b.ReportMetric(events/plain.Seconds(), "plain-events/s")
+		b.ReportMetric(events/ledger.Seconds(), "ledger-events/s")
+		b.ReportMetric(100*(ledger.Seconds()-plain.Seconds())/plain.Seconds(), "cost-%")
+	}
+	b.Run("embedded", func(b *testing.B) {
+		st, err := embedded.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		bench(b, st)
+	})
+	b.Run("clickhouse", func(b *testing.B) {
+		srv := chtest.Shared(b)
+		st, err := clickhouse.Open(context.Background(), srv.DSN(chtest.UniqueDB(b.Name())))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		bench(b, st)
+	})
+}
+
+// BenchmarkClassify measures the classifier alone: events per second
+// turned into ledger updates (no store).
+func BenchmarkClassify(b *testing.B) {
+	set := NewSet([]Journey{orderJourney()})
+	batch := benchBatch(0, time.Now())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// One per order: its terminal update, folding in its start.
+		if ups := set.Updates(batch.Events); len(ups) != 2000 {
+			b.Fatalf("%d updates", len(ups))
+		}
+	}
+	b.ReportMetric(float64(len(batch.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+}
