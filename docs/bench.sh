@@ -116,6 +116,10 @@ agent_section() {
   echo "≤ 0.55× with the agent's own span records (it records its own, see docs/agent.md): $(atmost "$agent_ratio" 0.55);"
   echo "0 dropped spans at full load with the default queue: $drops dropped per record, $(atmost "$drops" 0);"
   echo "with the 20 µs handler, sampled (0.1) or metadata-only ≥ 0.90× bare throughput (consumer records/s): best $top, $(atleast "$top" 0.90)."
+  echo "Not a target, but worth knowing: with the agent's real OTLP/HTTP exporter to a live endpoint instead of the counting"
+  echo "one (\`agent-collector-up\`), at full load ($(fmt "$(best $k/agent-collector-up records/s max)") records/s, 2 spans each, on 2 shared cores) the exporter"
+  echo "goroutine cannot encode and send as fast as spans end: $(best $k/agent-collector-up dropped/op min)–$(best $k/agent-collector-up dropped/op max) spans per record are dropped (counted);"
+  echo "a service at that rate needs sampling or metadata-only mode, or a processor the exporter can have."
   echo
   echo "Agent overhead on NATS (agent/natsagent \`BenchmarkPublishConsumeJS\`): 1 KiB messages published to a"
   echo "JetStream stream of an embedded nats-server and consumed from a durable pull consumer, each acked with"
