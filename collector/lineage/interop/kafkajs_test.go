@@ -112,8 +112,13 @@ func kafkaCluster(t *testing.T) *kfake.Cluster {
 // OpenTelemetry instrumentation and no hook: nothing carries a correlation
 // id, but each record is keyed by its order id, and searching the order id
 // finds the chain's four events, connected, as a message key.
+//
+// Then the same in the UI: in headless Chromium, `/`, an order id typed
+// into the search box and Enter show the chain's four events and say the
+// id matched the Kafka message key.
 func TestKafkaJSChain(t *testing.T) {
 	dir := nodeDir(t)
+	browser := browserScript(t)
 	kc := kafkaCluster(t)
 	s := startStudio(t, "", lineage.InheritConfig{})
 	runKafkaJSChain(t, dir, kc.ListenAddrs(), s.otlp, false)
@@ -143,6 +148,13 @@ func TestKafkaJSChain(t *testing.T) {
 		return s.checkFlows([]string{"checkout", "shipper", "audit"}, []string{"orders.a", "orders.b"},
 			[][2]string{{"checkout", "orders.a"}, {"orders.a", "shipper"}, {"shipper", "orders.b"}, {"orders.b", "audit"}})
 	})
+
+	const key = "order-7"
+	shown := findInUI(t, browser, s.srv.URL(), key)
+	t.Logf("Chromium, %s: %q; %q; %d timeline rows", shown.URL, shown.MatchedText, shown.Summary, len(shown.Rows))
+	if err := checkShownChain(shown, key, string(store.IDMessageKey), key+" matched the Kafka message key", kafkajsChain); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestKafkaJSCorrelationFromFirstProducer: only checkout sets a correlation
