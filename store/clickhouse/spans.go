@@ -86,18 +86,9 @@ func foldable(e *event.Event, sp *event.Span) bool {
 	return true
 }
 
-// foldedCols are the event columns holding its span, in the order
-// foldedValues returns them.
+// foldedCols are the event columns holding its span (insertEvents
+// fills them).
 const foldedCols = `span, span_name, span_kind, status_code, status_message, span_attr_keys, span_attr_values`
-
-// foldedValues are the foldedCols values of an event whose span is f (ok)
-// or which has no span folded in.
-func foldedValues(f foldedSpan, ok bool) []any {
-	if !ok {
-		return []any{uint8(0), "", "", "", "", []string{}, []string{}}
-	}
-	return []any{uint8(1), f.name, f.kind, f.statusCode, f.statusMessage, f.extraKeys, f.extraValues}
-}
 
 // spanSelect reads a trace's spans: the spans table's rows and the event
 // rows holding a span, the events found by their start times in the

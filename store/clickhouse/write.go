@@ -58,19 +58,7 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 		})
 	}
 	if len(events) > 0 {
-		run(1, func() error {
-			return s.insert(ctx, "events", eventCols, len(events), func(i int) []any {
-				e := &events[i]
-				lt, ls := links(e.Links)
-				k, v := attrs(e.Attributes)
-				row := append(make([]any, 0, 37), day(e.StartNS), e.StartNS, e.TraceID, compactID(e.SpanID), e.EventID, e.EventType,
-					e.SchemaVersion, e.CorrelationID, e.CausationID, compactID(e.ParentSpanID), lt, ls, e.Service, e.Handler, e.System, e.Cluster,
-					e.Destination, e.Partition, e.Offset, e.ConsumerGroup, string(e.Op), string(e.Outcome), e.Error,
-					e.Attempt, e.DurationNS, e.PayloadSize, e.ReplayOf, k, v, e.MessageKey)
-				f, ok := folded[spanKey{e.TraceID, e.SpanID}]
-				return append(row, foldedValues(f, ok)...)
-			})
-		})
+		run(1, func() error { return s.insertEvents(ctx, events, folded) })
 	}
 	run(2, func() error {
 		if err := s.writeBroker(ctx, b); err != nil {
