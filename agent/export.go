@@ -52,8 +52,9 @@ type queue struct {
 	exported, dropped atomic.Uint64
 
 	// exporter goroutine only
-	names map[destKey]*destInfo
-	ros   []sdktrace.ReadOnlySpan
+	names   map[destKey]*destInfo
+	ros     []sdktrace.ReadOnlySpan
+	batches [][]entry
 }
 
 func newQueue(exp sdktrace.SpanExporter, cfg config, res *resource.Resource, scope instrumentation.Scope) *queue {
@@ -160,45 +161,70 @@ func (q *queue) run() {
 	}
 }
 
-// export sends one batch: the agent's own spans become spanViews, their
-// attributes built here, off the application's goroutines.
+// maxCoalesce is how many full batches one export may carry when they
+// wait: when the exporter has fallen behind, fewer and larger requests
+// catch up sooner than one round trip per batch.
+const maxCoalesce = 8
+
+// export sends batch b, and the full batches waiting behind it (up to
+// maxCoalesce in all), in one ExportSpans call: the agent's own spans
+// become spanViews, their attributes built here, off the application's
+// goroutines.
 func (q *queue) export(b []entry) {
 	if len(b) == 0 {
 		return
 	}
-	own := 0
-	for _, e := range b {
-		if e.own != nil {
-			own++
+	q.batches = append(q.batches[:0], b)
+	for len(q.batches) < maxCoalesce {
+		select {
+		case more := <-q.full:
+			q.batches = append(q.batches, more)
+			continue
+		default:
+		}
+		break
+	}
+	n, own := 0, 0
+	for _, b := range q.batches {
+		n += len(b)
+		for _, e := range b {
+			if e.own != nil {
+				own++
+			}
 		}
 	}
 	views := make([]spanView, own)
 	attrs := make([]attribute.KeyValue, 0, own*attrsPerSpan)
 	q.ros = q.ros[:0]
 	v := 0
-	for _, e := range b {
-		if e.own == nil {
-			q.ros = append(q.ros, e.sdk)
-			continue
+	for _, b := range q.batches {
+		for _, e := range b {
+			if e.own == nil {
+				q.ros = append(q.ros, e.sdk)
+				continue
+			}
+			attrs = views[v].fill(q, e.own, attrs)
+			q.ros = append(q.ros, &views[v])
+			v++
 		}
-		attrs = views[v].fill(q, e.own, attrs)
-		q.ros = append(q.ros, &views[v])
-		v++
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.timeout)
 	err := q.exp.ExportSpans(ctx, q.ros)
 	cancel()
 	if err != nil {
-		q.dropped.Add(uint64(len(b)))
+		q.dropped.Add(uint64(n))
 	} else {
-		q.exported.Add(uint64(len(b)))
+		q.exported.Add(uint64(n))
 	}
-	q.queued.Add(-int64(len(b)))
+	q.queued.Add(-int64(n))
 	clear(q.ros)
-	clear(b)
-	select {
-	case q.free <- b[:0]:
-	default:
+	for i, b := range q.batches {
+		clear(b)
+		select {
+		case q.free <- b[:0]:
+		default:
+		}
+		q.batches[i] = nil
 	}
 }
 
