@@ -47,6 +47,7 @@ func main() {
 	label := flag.String("label", "embedded", "the store's name in result lines")
 	direct := flag.Bool("direct", false, "load by deriving batches in-process and writing them to the store (no OTLP/HTTP, collector or spool): for the query timings at sizes the full pipeline takes too long to load on a shared machine; the events/s it reports is the store's alone")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (generator, collector and store) to this file")
+	chServer := flag.String("clickhouse", "", "load a ClickHouse store instead of an embedded one: private (a private server started for the run) or a clickhouse://host:port URL (see clickhouse.go)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -73,6 +74,15 @@ func main() {
 		defer os.RemoveAll(root)
 	}
 	b := bench{log: log, root: root, clients: *clients, runs: *runs, label: *label, now: time.Now(), direct: *direct}
+	if *chServer != "" {
+		base, stopServer, err := clickHouseServer(*chServer)
+		if err != nil {
+			fail(err)
+		}
+		stopOnFail = stopServer // fail exits without running defers
+		defer stopServer()
+		b.clickhouse = base
+	}
 	if *events > 0 {
 		if err := b.messaging(ctx, *events); err != nil {
 			fail(err)
@@ -90,7 +100,12 @@ func main() {
 	}
 }
 
+// stopOnFail stops what must not outlive the process (a private
+// ClickHouse server) when fail exits.
+var stopOnFail = func() {}
+
 func fail(err error) {
+	stopOnFail()
 	fmt.Fprintln(os.Stderr, "causeway-scale:", err)
 	os.Exit(1)
 }
@@ -105,6 +120,9 @@ type bench struct {
 	now     time.Time
 	// direct loads without OTLP/HTTP (loadDirect).
 	direct bool
+	// clickhouse is the base URL of the ClickHouse server the scenarios
+	// load (-clickhouse); empty: embedded stores.
+	clickhouse string
 }
 
 // result prints one result line: name, then value-unit pairs.

@@ -29,7 +29,7 @@ func (b *bench) openEmbedded(ctx context.Context, name string) (store.Store, str
 func (b *bench) messaging(ctx context.Context, n int) error {
 	orders := n / chainLen
 	name := fmt.Sprintf("%s/events=%d", b.label, orders*chainLen)
-	s, dir, err := b.openEmbedded(ctx, "messaging")
+	s, size, err := b.openStore(ctx, "messaging")
 	if err != nil {
 		return err
 	}
@@ -44,14 +44,11 @@ func (b *bench) messaging(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Close(); err != nil { // checkpoints the WAL into the file
-		return err
-	}
-	size, err := dirSize(dir)
+	bytes, err := size()
 	if err != nil {
 		return err
 	}
-	pairs := []any{rate, "events/s", float64(size) / float64(orders*chainLen), "bytes/event"}
+	pairs := []any{rate, "events/s", float64(bytes) / float64(orders*chainLen), "bytes/event"}
 	for _, q := range qs {
 		pairs = append(pairs, q.p50, q.name+"-p50-ms", q.p99, q.name+"-p99-ms")
 	}

@@ -86,6 +86,15 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartProcess starts a private server outside a test (or uses the one
+// CAUSEWAY_CLICKHOUSE_DSN names), for benchmark commands such as
+// cmd/causeway-scale. Call Close when done.
+func StartProcess() (*Server, error) { return start() }
+
+// Close stops a server from StartProcess and removes its directory (a
+// server named by CAUSEWAY_CLICKHOUSE_DSN is left alone).
+func (s *Server) Close() { s.Stop(); s.cleanup() }
+
 func unavailable(t testing.TB, err error) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
