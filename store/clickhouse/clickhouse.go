@@ -4,12 +4,15 @@
 // the "clickhouse" URL scheme: clickhouse://user:pass@host:9000/db.
 //
 // Schema (schema/*.sql, applied in order on open and recorded in
-// schema_migrations): events, spans and edges in MergeTree tables; index
-// tables fed by materialized views find a trace's, a correlation's or an
-// event id's time range without scanning; edges are kept sorted three
-// ways for the graph walk; flows_1m is a per-minute AggregatingMergeTree
-// fed by a materialized view, so flow maps never scan raw events (and
-// are minute-granular).
+// schema_migrations): events, spans and edges in MergeTree tables,
+// partitioned by day so retention drops whole days (retention.go); a
+// messaging span is kept in its event's row, not as a span row too
+// (spans.go), with span ids in binary (ids.go); index tables fed by
+// materialized views find a trace's, a correlation's, an event id's or a
+// message key's time range within the events query itself; edges are
+// kept sorted three ways for the graph walk; flows_1m is a per-minute
+// AggregatingMergeTree fed by a materialized view, so flow maps never
+// scan raw events (and are minute-granular).
 //
 // Exactly-once: a first write inserts directly. A write with Batch.Retry
 // first reads which of the batch's rows are already stored (by primary
