@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
 
 	"github.com/causeway-dev/causeway/agent/brokerconn/brokertest"
 	"github.com/causeway-dev/causeway/event"
@@ -41,6 +42,15 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	chtest.StopShared()
 	os.RemoveAll(dir)
+	// The tests' own HTTP clients keep idle connections in the default
+	// transport; anything else still running was leaked by a test.
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
