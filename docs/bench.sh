@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 : > "$out"
-for pkg in $(go list ./... | grep -E '/(collector|store|studio/replay|studio/server)(/|$)'); do
+for pkg in $(go list ./... | grep -E '/(collector|store|studio/replay|studio/server|studio/journey)(/|$)'); do
   short=${pkg#github.com/causeway-dev/causeway/}
   # prefix each result line with its package, so equal benchmark names stay apart
   go test -run '^$' -bench . -benchtime "${BENCHTIME:-2s}" -benchmem "$pkg" |
@@ -64,6 +64,20 @@ q_search=$(metric store/clickhouse.BenchmarkQueries10M/search-type-service-1h p5
 q_corr=$(metric store/clickhouse.BenchmarkQueries10M/correlation-lookup p50-ms)
 q_bytes=$(metric store/clickhouse.BenchmarkQueries10M/bytes-per-event event-bytes/event)
 q_bytesidx=$(metric store/clickhouse.BenchmarkQueries10M/bytes-per-event with-index-bytes/event)
+# journeys (#17): the ledger's cost on the store writer, the stuck query over 1M in-flight correlations
+jl_emb_plain=$(metric studio/journey.BenchmarkLedgerWrite/embedded plain-events/s)
+jl_emb_ledger=$(metric studio/journey.BenchmarkLedgerWrite/embedded ledger-events/s)
+jl_emb_cost=$(metric studio/journey.BenchmarkLedgerWrite/embedded cost-%)
+jl_ch_plain=$(metric studio/journey.BenchmarkLedgerWrite/clickhouse plain-events/s)
+jl_ch_ledger=$(metric studio/journey.BenchmarkLedgerWrite/clickhouse ledger-events/s)
+jl_ch_cost=$(metric studio/journey.BenchmarkLedgerWrite/clickhouse cost-%)
+jl_classify=$(metric studio/journey.BenchmarkClassify events/s)
+jl_stuck=$(metric store/clickhouse.BenchmarkLedger1M/stuck-groups p50-ms)
+jl_stuck_cpu=$(metric store/clickhouse.BenchmarkLedger1M/stuck-groups cpu-p50-ms)
+jl_stats=$(metric store/clickhouse.BenchmarkLedger1M/stats p50-ms)
+jl_stats_cpu=$(metric store/clickhouse.BenchmarkLedger1M/stats cpu-p50-ms)
+jl_step=$(metric store/clickhouse.BenchmarkLedger1M/stuck-entities-of-a-step p50-ms)
+jl_step_cpu=$(metric store/clickhouse.BenchmarkLedger1M/stuck-entities-of-a-step cpu-p50-ms)
 atmost() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "") print "n/a"; else if (v + 0 <= t) print "met"; else print "**not met**" }'; }
 dec() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else printf "%.1f", v }'; }
 live_p99=$(metric studio/server.BenchmarkLiveLatency p99-ms)
@@ -187,6 +201,20 @@ agent_row_name() {
   echo "| event search: type and service within an hour, 100 rows | $(dec "$q_search") ms | – |"
   echo "| events of one order by correlation id | $(dec "$q_corr") ms | – |"
   echo "| bytes per stored event on disk: events table / with its three index tables | $(dec "$q_bytes") / $(dec "$q_bytesidx") | ≤ 60: $(atmost "$q_bytes" 60) (events table) |"
+  echo
+  echo "Journeys (docs/journeys.md). The ledger's cost on the store writer: batches of 10,000 events, every one in a"
+  echo "journey (orders of five), written alternately straight to the store and through the ledger writer, same store,"
+  echo "same run (\`BenchmarkLedgerWrite\`; the classifier alone, \`BenchmarkClassify\`: $(fmt "$jl_classify") events/s). Queries over"
+  echo "1,000,000 in-flight correlations on ClickHouse 18.16 (two updates each, as inserted; \`BenchmarkLedger1M\`): wall p50,"
+  echo "and the server's CPU time per query, which the machine's load does not inflate."
+  echo
+  echo "| what | result | same run | target |"
+  echo "|---|---|---|---|"
+  echo "| ledger on the embedded store | $(fmt "$jl_emb_ledger") events/s with the ledger | $(fmt "$jl_emb_plain") events/s without | cost $(dec "$jl_emb_cost") % (≤ 10: $(atmost "$jl_emb_cost" 10)) |"
+  echo "| ledger on ClickHouse | $(fmt "$jl_ch_ledger") events/s with the ledger | $(fmt "$jl_ch_plain") events/s without | cost $(dec "$jl_ch_cost") % (≤ 10: $(atmost "$jl_ch_cost" 10)) |"
+  echo "| stuck entities grouped by step, 1M in flight | $(dec "$jl_stuck") ms p50 | server CPU $(dec "$jl_stuck_cpu") ms | ≤ 1,000 ms p50: $(atmost "$jl_stuck" 1000) |"
+  echo "| a journey's figures (attainment, counts, quantiles, stuck), 1M in flight | $(dec "$jl_stats") ms p50 | server CPU $(dec "$jl_stats_cpu") ms | – |"
+  echo "| 100 stuck entities of one step, oldest first, 1M in flight | $(dec "$jl_step") ms p50 | server CPU $(dec "$jl_step_cpu") ms | – |"
   echo
   echo "Store writes, rows/s (a row is an event, a span or an edge; embedded: batches of"
   echo "1,000 events plus their spans; ClickHouse: 10,000 events plus their spans, a private"
