@@ -3,11 +3,11 @@
 
 import { useEffect, useState } from 'react'
 import { api } from '../api/client'
-import { Badge, Modal, Refreshing } from '../ui/components'
+import { Badge, Link, Modal, Refreshing } from '../ui/components'
 import { Status } from '../ui/Status'
 import { fmtDateTime } from '../ui/format'
 import { useLiveData, useResource } from '../api/resource'
-import type { AlertEvent, Rule, RuleKind, RuleStatus } from '../api/types'
+import type { AlertEvent, AlertLink, Rule, RuleKind, RuleStatus } from '../api/types'
 
 const kinds: { kind: RuleKind; label: string; unit: string }[] = [
   { kind: 'lag_messages', label: 'Lag in messages', unit: 'messages (total of the group)' },
@@ -16,6 +16,8 @@ const kinds: { kind: RuleKind; label: string; unit: string }[] = [
   { kind: 'dlq_arrivals', label: 'DLQ arrivals', unit: 'dead letters within the window' },
   { kind: 'error_rate', label: 'Handler error rate', unit: 'ratio 0..1 within the window' },
   { kind: 'e2e_latency', label: 'End-to-end latency', unit: 'p99 seconds from one event type to another' },
+  { kind: 'journey_stuck', label: 'Journey: entities stuck', unit: 'entities stuck at one step' },
+  { kind: 'journey_slo', label: 'Journey: SLO attainment', unit: 'ratio 0..1 within the window (0: the journey’s target)' },
 ]
 const statuses = ['WARN', 'ERR', 'STOP', 'STALL', 'REWIND']
 
@@ -34,6 +36,10 @@ export function describeRule(r: Rule): string {
       return `error rate${scope} > ${(r.threshold * 100).toFixed(1)}% in ${r.window || '5m'}`
     case 'e2e_latency':
       return `p99 ${r.from_event_type} → ${r.to_event_type} > ${r.threshold} s in ${r.window || '5m'}`
+    case 'journey_stuck':
+      return `> ${r.threshold} ${r.journey} stuck${r.step ? ` at ${r.step}` : ' at a step'}`
+    case 'journey_slo':
+      return `${r.journey} SLO attainment < ${r.threshold ? `${(r.threshold * 100).toFixed(1)}%` : 'its target'} in ${r.window || '5m'}`
   }
 }
 
@@ -137,7 +143,10 @@ export function AlertsView() {
                         <Badge kind={e.status}>{e.status}</Badge>
                       </td>
                       <td>{e.rule_name}</td>
-                      <td>{e.summary}</td>
+                      <td>
+                        {e.summary}
+                        <AlertLinks links={e.links ?? []} />
+                      </td>
                       <td>
                         {e.delivered}
                         {e.failed?.length ? <span className="err" title={e.failed.join('\n')}> · {e.failed.length} failed</span> : ''}
@@ -198,6 +207,29 @@ function stripState(r: RuleStatus): Rule {
   return rule
 }
 
+// AlertLinks shows a notification's links to the views that explain it;
+// a link to this studio opens in the app, one to another (its public URL
+// differs) as a page.
+function AlertLinks({ links }: { links: AlertLink[] }) {
+  if (!links.length) return null
+  return (
+    <span className="alert-links">
+      {links.map((l) => {
+        const u = new URL(l.url, location.origin)
+        return u.origin === location.origin ? (
+          <Link key={l.url} to={u.pathname} params={Object.fromEntries(u.searchParams)} className="button small">
+            {l.label}
+          </Link>
+        ) : (
+          <a key={l.url} href={l.url} className="button small">
+            {l.label}
+          </a>
+        )
+      })}
+    </span>
+  )
+}
+
 function RuleEditor({ initial, isNew, onClose, onSaved }: { initial: Rule; isNew: boolean; onClose: () => void; onSaved: () => void }) {
   const [r, setR] = useState<Rule>({ ...initial, webhooks: initial.webhooks ?? [] })
   const [saving, setSaving] = useState<{ busy: boolean; error?: Error }>({ busy: false })
@@ -214,7 +246,9 @@ function RuleEditor({ initial, isNew, onClose, onSaved }: { initial: Rule; isNew
       statuses: k === 'lag_status' ? r.statuses : undefined,
       from_event_type: k === 'e2e_latency' ? r.from_event_type : undefined,
       to_event_type: k === 'e2e_latency' ? r.to_event_type : undefined,
-      window: ['dlq_arrivals', 'error_rate', 'e2e_latency'].includes(k) ? r.window || undefined : undefined,
+      journey: k === 'journey_stuck' || k === 'journey_slo' ? r.journey : undefined,
+      step: k === 'journey_stuck' ? r.step || undefined : undefined,
+      window: ['dlq_arrivals', 'error_rate', 'e2e_latency', 'journey_slo'].includes(k) ? r.window || undefined : undefined,
       for: r.for || undefined,
       threshold: k === 'lag_status' ? 0 : Number(r.threshold),
       webhooks: (r.webhooks ?? []).filter((w) => w.url.trim()),
@@ -280,6 +314,20 @@ function RuleEditor({ initial, isNew, onClose, onSaved }: { initial: Rule; isNew
             </label>
           </div>
         )}
+        {(k === 'journey_stuck' || k === 'journey_slo') && (
+          <div className="row2">
+            <label>
+              Journey
+              <input name="journey" value={r.journey ?? ''} onChange={(e) => set({ journey: e.target.value })} required />
+            </label>
+            {k === 'journey_stuck' && (
+              <label>
+                Step (empty: any one step)
+                <input name="step" value={r.step ?? ''} onChange={(e) => set({ step: e.target.value })} />
+              </label>
+            )}
+          </div>
+        )}
         {k === 'lag_status' ? (
           <fieldset className="checks">
             <legend>Fire on status</legend>
@@ -301,7 +349,7 @@ function RuleEditor({ initial, isNew, onClose, onSaved }: { initial: Rule; isNew
           </label>
         )}
         <div className="row2">
-          {(k === 'dlq_arrivals' || k === 'error_rate' || k === 'e2e_latency') && (
+          {(k === 'dlq_arrivals' || k === 'error_rate' || k === 'e2e_latency' || k === 'journey_slo') && (
             <label>
               Window
               <input name="window" value={r.window ?? ''} onChange={(e) => set({ window: e.target.value })} placeholder="5m" />

@@ -234,7 +234,7 @@ export interface ReplayPage {
   next_cursor: string
 }
 
-export type RuleKind = 'lag_messages' | 'lag_seconds' | 'lag_status' | 'dlq_arrivals' | 'error_rate' | 'e2e_latency'
+export type RuleKind = 'lag_messages' | 'lag_seconds' | 'lag_status' | 'dlq_arrivals' | 'error_rate' | 'e2e_latency' | 'journey_stuck' | 'journey_slo'
 
 export interface Webhook {
   url: string
@@ -251,6 +251,8 @@ export interface Rule {
   threshold: number
   from_event_type?: string
   to_event_type?: string
+  journey?: string
+  step?: string
   statuses?: string[]
   window?: string
   for?: string
@@ -273,6 +275,16 @@ export interface AlertEvent {
   at: string
   delivered: number
   failed?: string[]
+  // links open the views that explain the alert (on studio.public_url);
+  // samples are ids to look at.
+  links?: AlertLink[] | null
+  samples?: string[] | null
+}
+
+export interface AlertLink {
+  kind: 'lag' | 'dlq' | 'journey' | 'graph' | 'events' | string
+  label: string
+  url: string
 }
 
 // Journeys (GET /journeys…): a named business process, its entities in

@@ -194,8 +194,8 @@ function StepsRow({ steps, current, onPick }: { steps: StepView[]; current: stri
 }
 
 // StuckList lists the entities stuck at a step, with where each stopped
-// and why; live updates move an entity on (to completed after a replay)
-// before the list is refetched.
+// and why; live updates move an entity on at once (to completed after a
+// replay), the list itself is refetched at most every 5 s.
 function StuckList({ name, step }: { name: string; step: string }) {
   const res = useResource(
     async (signal) => {
@@ -203,9 +203,15 @@ function StuckList({ name, step }: { name: string; step: string }) {
       return { entities: entities.entities, report: report.steps.find((s) => s.step === step) }
     },
     [name, step],
+    // Refetched as the ledger changes (newly stuck entities), at most every 5 s.
+    { channel: 'journeys', filter: { journey: name }, throttleMs: 5000 },
   )
   const [updates, setUpdates] = useState<Map<string, LedgerUpdate>>(new Map())
-  useLiveData('journeys', { journey: name }, (d) => setUpdates((cur) => latestUpdates(cur, (d as JourneysFrame).updates ?? [])), res.reload)
+  // Only the listed entities' updates are kept.
+  const listed = new Set(res.data?.entities.map((e) => e.correlation_id))
+  useLiveData('journeys', { journey: name }, (d) =>
+    setUpdates((cur) => latestUpdates(cur, ((d as JourneysFrame).updates ?? []).filter((u) => listed.has(u.correlation_id)))),
+  )
   const now = Date.now()
   return (
     <div className="stuck-list">
