@@ -16,7 +16,7 @@ import (
 // transaction that also deletes what it copied, so that an upgrade
 // interrupted by a crash resumes where it stopped, and the flow rollups
 // count every event once. The old tables are dropped when empty.
-const upgradeChunk = 5000
+var upgradeChunk = 5000 // a variable for TestUpgrade
 
 // Schema-1 column lists (events as of migration 008).
 const (

@@ -71,13 +71,20 @@ func schemaV1(t testing.TB, dir string, b *store.Batch) {
 	}
 }
 
+// upgradeOrders is the orders upgradeData makes: 1,800 events, moved in
+// several chunks of testUpgradeChunk.
+const (
+	upgradeOrders    = 300
+	testUpgradeChunk = 500
+)
+
 // upgradeData is what a schema-1 store holds: orders whose events came
 // with their spans and edges as lineage derives them, plain spans, an
 // edge from another trace, a causation edge whose cause never arrived, and
-// events with every field set (more than one upgrade chunk in all).
+// events with every field set.
 func upgradeData() *store.Batch {
 	b := &store.Batch{}
-	for tr := 1; tr <= 1200; tr++ {
+	for tr := 1; tr <= upgradeOrders; tr++ {
 		var prev event.Event
 		for n := 0; n < 5; n++ {
 			e := storetest.Event(tr, tr*10+n)
@@ -128,6 +135,8 @@ func TestUpgrade(t *testing.T) {
 	dir := t.TempDir()
 	want := upgradeData()
 	schemaV1(t, dir, want)
+	defer func(n int) { upgradeChunk = n }(upgradeChunk)
+	upgradeChunk = testUpgradeChunk // several chunks, each its own transaction
 	s := open(t, dir)
 	ctx := context.Background()
 	ms, _ := migrations()
@@ -204,8 +213,8 @@ func TestUpgrade(t *testing.T) {
 	for _, e := range fm.Edges {
 		n, errs = n+e.Count, errs+e.Errors
 	}
-	if n != uint64(len(want.Events)) || errs != 1200 {
-		t.Fatalf("flow map after the upgrade: %d operations, %d errors; want %d and 1200", n, errs, len(want.Events))
+	if n != uint64(len(want.Events)) || errs != upgradeOrders {
+		t.Fatalf("flow map after the upgrade: %d operations, %d errors; want %d and %d", n, errs, len(want.Events), upgradeOrders)
 	}
 }
 
