@@ -6,8 +6,9 @@ LDFLAGS := -X main.version=$(VERSION)
 # MODULES are the repository's Go modules: the main one, the agent library
 # (agent/go.mod) and the event model it shares with the collector
 # (event/go.mod). The main module uses the other two through replace
-# directives; `./...` does not cross into them, so targets loop.
-MODULES := . agent event
+# directives; `./...` does not cross into them, so targets loop (the main
+# module last: its test run is the one the log closes on).
+MODULES := event agent .
 
 .DEFAULT_GOAL := help
 
