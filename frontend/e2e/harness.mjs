@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { createServer as createHTTPServer } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -71,15 +72,16 @@ export function tempDir(prefix) {
 }
 
 // startDemo runs `causeway demo` on free ports with its own data dir and
-// waits for the studio's health endpoint.
-export async function startDemo(bin, { orderEvery = '100ms' } = {}) {
+// waits for the studio's health endpoint; args are added to its command
+// line (e.g. ['--webhook', url]).
+export async function startDemo(bin, { orderEvery = '100ms', args: extra = [] } = {}) {
   if (!existsSync(bin)) throw new Error(`no causeway binary at ${bin}: run \`go build -o bin/causeway ./cmd/causeway\` (after \`npm run build\`) or set CAUSEWAY_BIN`)
   const dir = tempDir('causeway-e2e-')
   const [kafka, nats, otlpHTTP, otlpGRPC, listen] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()])
   const log = join(dir, 'demo.log')
   const fd = openSync(log, 'a')
   const args = ['demo', '--data', join(dir, 'data'), '--kafka-port', String(kafka), '--nats-port', String(nats),
-    '--otlp-http', `127.0.0.1:${otlpHTTP}`, '--otlp-grpc', `127.0.0.1:${otlpGRPC}`, '--listen', `127.0.0.1:${listen}`, '--order-every', orderEvery]
+    '--otlp-http', `127.0.0.1:${otlpHTTP}`, '--otlp-grpc', `127.0.0.1:${otlpGRPC}`, '--listen', `127.0.0.1:${listen}`, '--order-every', orderEvery, ...extra]
   const proc = spawn(bin, args, { stdio: ['ignore', fd, fd], detached: true })
   let exited = null
   proc.on('exit', (code, signal) => (exited = { code, signal }))
@@ -117,6 +119,27 @@ async function stopProcess(proc) {
   }, 8000)
   await gone
   clearTimeout(t)
+}
+
+// webhookReceiver is an alert webhook target on 127.0.0.1 (a free port)
+// that keeps the JSON notifications it receives, in order.
+export async function webhookReceiver() {
+  const received = []
+  const server = createHTTPServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      try {
+        received.push(JSON.parse(body))
+      } catch {
+        // not a JSON notification
+      }
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  onCleanup(() => new Promise((r) => server.close(r)))
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, received }
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
