@@ -51,6 +51,7 @@ type config struct {
 	token      string
 	sampler    sdktrace.Sampler
 	metaOnly   bool
+	minBackoff time.Duration // the first pause after a failed export
 }
 
 // WithService names the service (the `service.name` resource attribute).
@@ -134,7 +135,7 @@ type paddedCounter struct {
 // connect, so it succeeds while the collector is down.
 func New(ctx context.Context, opts ...Option) (*Agent, error) {
 	cfg := config{service: "unknown_service", endpoint: "http://127.0.0.1:4318", queueSize: DefaultQueueSize, batchSize: 512,
-		interval: time.Second, timeout: 5 * time.Second}
+		interval: time.Second, timeout: 5 * time.Second, minBackoff: minBackoff}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}

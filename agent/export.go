@@ -55,6 +55,12 @@ type queue struct {
 	names   map[destKey]*destInfo
 	ros     []sdktrace.ReadOnlySpan
 	batches [][]entry
+	backoff time.Duration    // after the last failed export, 0 after a success
+	resume  <-chan time.Time // ends the pause after a failed export
+
+	// paused: exports wait after a failure (set by the exporter
+	// goroutine; read by yield too).
+	paused atomic.Bool
 }
 
 func newQueue(exp sdktrace.SpanExporter, cfg config, res *resource.Resource, scope instrumentation.Scope) *queue {
@@ -95,9 +101,10 @@ func (q *queue) push(e entry) {
 // yield lets the exporter goroutine run when the queue is three quarters
 // full: on a busy machine, the goroutines ending spans can otherwise keep
 // both processors until the queue overflows. runtime.Gosched does not
-// block; the caller goes on at its next turn.
+// block; the caller goes on at its next turn. Not while exports pause
+// after a failure: the queue is meant to fill then.
 func (q *queue) yield(queued int64) {
-	if queued > int64(q.cfg.queueSize)/4*3 {
+	if queued > int64(q.cfg.queueSize)/4*3 && !q.paused.Load() {
 		runtime.Gosched()
 	}
 }
@@ -146,11 +153,20 @@ func (q *queue) run() {
 		}
 	}
 	for {
+		full := q.full
+		if q.paused.Load() {
+			full = nil // batches wait in the queue (new spans drop once it is full)
+		}
 		select {
-		case b := <-q.full:
+		case b := <-full:
 			q.export(b)
+		case <-q.resume:
+			q.resume = nil
+			q.paused.Store(false) // the next batch probes the collector
 		case <-tick.C:
-			q.export(q.take())
+			if !q.paused.Load() {
+				q.export(q.take())
+			}
 		case ack := <-q.flush:
 			drain()
 			close(ack)
@@ -160,6 +176,15 @@ func (q *queue) run() {
 		}
 	}
 }
+
+// Backoff after a failed export: exports pause for minBackoff, doubled
+// after each further failure up to maxBackoff. Meanwhile spans wait in the
+// queue (up to its bound) and go out when the collector is back, and a
+// down collector costs no encoding.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
 
 // maxCoalesce is how many full batches one export may carry when they
 // wait: when the exporter has fallen behind, fewer and larger requests
@@ -213,8 +238,12 @@ func (q *queue) export(b []entry) {
 	cancel()
 	if err != nil {
 		q.dropped.Add(uint64(n))
+		q.backoff = min(max(2*q.backoff, q.cfg.minBackoff), maxBackoff)
+		q.paused.Store(true)
+		q.resume = time.After(q.backoff)
 	} else {
 		q.exported.Add(uint64(n))
+		q.backoff = 0
 	}
 	q.queued.Add(-int64(n))
 	clear(q.ros)
