@@ -110,6 +110,7 @@ func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // read to the end: the connection is reused
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("agent: OTLP export to %s: %s: %s", e.url, resp.Status, bytes.TrimSpace(msg))
 	}
