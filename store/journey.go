@@ -98,7 +98,14 @@ type JourneyStatsQuery struct {
 	Within time.Duration
 	// StuckAfter is the journey's stuck age.
 	StuckAfter time.Duration
+	// Buckets, when above 0 (at most MaxJourneyBuckets), also splits
+	// [Since, Until) into that many equal slices: JourneyStats.Series.
+	// Both bounds must then be set.
+	Buckets int
 }
+
+// MaxJourneyBuckets bounds JourneyStatsQuery.Buckets.
+const MaxJourneyBuckets = 100
 
 // JourneyStats are a journey's figures (see JourneyStatsQuery). Entities
 // whose start was never seen are not counted.
@@ -124,6 +131,38 @@ type JourneyStats struct {
 	Slowest string `json:"slowest,omitempty"`
 	// Stuck counts every entity stuck at Now, whenever it started.
 	Stuck uint64 `json:"stuck"`
+	// Series are the figures of each slice when Buckets was asked for,
+	// oldest first (their Stuck and Slowest are not set).
+	Series []JourneyStats `json:"series,omitempty"`
+}
+
+// BucketOf returns the slice of q's window that t (ns) falls in, or -1.
+func (q JourneyStatsQuery) BucketOf(t uint64) int {
+	lo, hi := uint64(q.Since.UnixNano()), uint64(q.Until.UnixNano())
+	if q.Buckets <= 0 || t < lo || t >= hi {
+		return -1
+	}
+	return int((t - lo) * uint64(q.Buckets) / (hi - lo))
+}
+
+// BucketBounds returns slice i of q's window, [lo, hi) in ns: the times
+// BucketOf puts in slice i.
+func (q JourneyStatsQuery) BucketBounds(i int) (lo, hi uint64) {
+	from, to := uint64(q.Since.UnixNano()), uint64(q.Until.UnixNano())
+	n, w := uint64(q.Buckets), to-from
+	at := func(i uint64) uint64 { return from + (i*w+n-1)/n } // ceil(i·w/n)
+	return at(uint64(i)), at(uint64(i) + 1)
+}
+
+// CheckBuckets validates Buckets (errors wrap ErrInvalidQuery).
+func (q JourneyStatsQuery) CheckBuckets() error {
+	switch {
+	case q.Buckets < 0 || q.Buckets > MaxJourneyBuckets:
+		return Invalid("%d buckets, at most %d", q.Buckets, MaxJourneyBuckets)
+	case q.Buckets > 0 && (q.Since.IsZero() || q.Until.IsZero() || !q.Since.Before(q.Until)):
+		return Invalid("buckets need a window with both ends")
+	}
+	return nil
 }
 
 // StuckQuery selects the stuck entities of a journey at Now: open ones

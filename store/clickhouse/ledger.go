@@ -92,6 +92,9 @@ func horizon(now time.Time, d time.Duration) uint64 {
 // JourneyStats implements store.Ledger in one pass over the journey's entities.
 func (s *Store) JourneyStats(ctx context.Context, q store.JourneyStatsQuery) (st store.JourneyStats, err error) {
 	defer classify(ctx, &err)
+	if err := q.CheckBuckets(); err != nil {
+		return st, err
+	}
 	lo, hi := nsBounds(q.Since, q.Until)
 	within := uint64(max(0, q.Within.Nanoseconds()))
 	var qs []uint64
@@ -111,7 +114,42 @@ func (s *Store) JourneyStats(ctx context.Context, q store.JourneyStatsQuery) (st
 	} else {
 		st.Slowest = ""
 	}
-	return st, nil
+	if q.Buckets > 0 {
+		st.Series, err = s.journeySeries(ctx, q, lo, hi)
+	}
+	return st, err
+}
+
+// journeySeries is JourneyStats.Series in one pass: the window's entities
+// grouped by slice (store.JourneyStatsQuery.BucketOf).
+func (s *Store) journeySeries(ctx context.Context, q store.JourneyStatsQuery, lo, hi uint64) ([]store.JourneyStats, error) {
+	within := uint64(max(0, q.Within.Nanoseconds()))
+	rows, err := s.conn.Query(s.readContext(ctx), `SELECT toUInt64(intDiv((first - ?) * ?, ?)) AS b, count(), countIf(st = 'in_flight'),
+		countIf(st = 'completed'), countIf(st = 'failed'), countIf(st = 'compensated'), countIf(st = 'dead_lettered'),
+		countIf(done = 1 OR first <= ?), countIf(done = 1 AND lns - first <= ?), quantilesExactIf(0.5, 0.99)(lns - first, done = 1)
+		FROM `+ledgerEntities+` WHERE hs = 1 AND first >= ? AND first < ? GROUP BY b`,
+		lo, uint64(q.Buckets), hi-lo, horizon(q.Now, q.Within), within, q.Journey, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse store: journey series: %w", err)
+	}
+	defer rows.Close()
+	out := make([]store.JourneyStats, q.Buckets)
+	for rows.Next() {
+		var b uint64
+		var st store.JourneyStats
+		var qs []uint64
+		if err := rows.Scan(&b, &st.Started, &st.InFlight, &st.Completed, &st.Failed, &st.Compensated, &st.DeadLettered,
+			&st.Eligible, &st.Good, &qs); err != nil {
+			return nil, fmt.Errorf("clickhouse store: journey series: %w", err)
+		}
+		if st.Completed+st.Failed+st.Compensated > 0 && len(qs) == 2 {
+			st.P50NS, st.P99NS = qs[0], qs[1]
+		}
+		if b < uint64(len(out)) {
+			out[b] = st
+		}
+	}
+	return out, rows.Err()
 }
 
 // StuckGroups implements store.Ledger.

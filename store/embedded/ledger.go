@@ -92,15 +92,46 @@ const stuckCond = "done = 0 AND has_start = 1 AND (state = 'dead_lettered' OR fi
 // JourneyStats implements store.Ledger.
 func (s *Store) JourneyStats(ctx context.Context, q store.JourneyStatsQuery) (st store.JourneyStats, err error) {
 	defer store.MarkTimeout(ctx, &err)
+	if err := q.CheckBuckets(); err != nil {
+		return st, err
+	}
+	var lo, hi int64 = 0, -1 // -1: no upper bound
+	if !q.Since.IsZero() {
+		lo = q.Since.UnixNano()
+	}
+	if !q.Until.IsZero() {
+		hi = q.Until.UnixNano()
+	}
+	if st, err = s.windowStats(ctx, q, lo, hi); err != nil {
+		return st, err
+	}
+	for i := range q.Buckets {
+		blo, bhi := q.BucketBounds(i)
+		b, err := s.windowStats(ctx, q, int64(blo), int64(bhi))
+		if err != nil {
+			return st, err
+		}
+		b.Slowest = ""
+		st.Series = append(st.Series, b)
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM journey_ledger WHERE journey = ? AND `+stuckCond,
+		q.Journey, q.Now.UnixNano()-q.StuckAfter.Nanoseconds()).Scan(&st.Stuck)
+	if err != nil {
+		return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
+	}
+	return st, nil
+}
+
+// windowStats is JourneyStats without Stuck and Series over the entities
+// that started in [lo, hi) (hi -1: no bound).
+func (s *Store) windowStats(ctx context.Context, q store.JourneyStatsQuery, lo, hi int64) (st store.JourneyStats, err error) {
 	now := q.Now.UnixNano()
 	var w where
 	w.add("journey = ?", q.Journey)
 	w.add("has_start = 1")
-	if !q.Since.IsZero() {
-		w.add("first_ns >= ?", q.Since.UnixNano())
-	}
-	if !q.Until.IsZero() {
-		w.add("first_ns < ?", q.Until.UnixNano())
+	w.add("first_ns >= ?", lo)
+	if hi >= 0 {
+		w.add("first_ns < ?", hi)
 	}
 	within := q.Within.Nanoseconds()
 	args := append([]any{now - within, within}, w.args...)
@@ -132,11 +163,6 @@ func (s *Store) JourneyStats(ctx context.Context, q store.JourneyStatsQuery) (st
 			` AND done = 1 ORDER BY last_ns - first_ns DESC, correlation_id LIMIT 1`, w.args...).Scan(&st.Slowest); err != nil {
 			return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
 		}
-	}
-	err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM journey_ledger WHERE journey = ? AND `+stuckCond,
-		q.Journey, now-q.StuckAfter.Nanoseconds()).Scan(&st.Stuck)
-	if err != nil {
-		return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
 	}
 	return st, nil
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -141,7 +142,7 @@ func checkLedger(t *testing.T, l store.Ledger, what string) {
 	ctx := context.Background()
 	st, err := l.JourneyStats(ctx, statsQuery())
 	must(t, err)
-	if want := wantLedgerStats(); st != want {
+	if want := wantLedgerStats(); !reflect.DeepEqual(st, want) {
 		t.Fatalf("%s: stats\n got %+v\nwant %+v", what, st, want)
 	}
 	groups, err := l.StuckGroups(ctx, stuckQuery())
@@ -171,13 +172,31 @@ func testLedger(t *testing.T, h Harness) {
 	// The other journey is apart; an empty window counts nothing.
 	refund, err := l.JourneyStats(ctx, store.JourneyStatsQuery{Journey: "refund", Now: ledgerNow(), Within: time.Minute, StuckAfter: time.Hour})
 	must(t, err)
-	if refund != (store.JourneyStats{Started: 1, InFlight: 1, Eligible: 1}) {
+	if !reflect.DeepEqual(refund, store.JourneyStats{Started: 1, InFlight: 1, Eligible: 1}) {
 		t.Fatalf("refund stats %+v", refund)
 	}
 	q := statsQuery()
 	q.Until = q.Since
-	if st, err := l.JourneyStats(ctx, q); err != nil || st != (store.JourneyStats{Stuck: 6}) {
+	if st, err := l.JourneyStats(ctx, q); err != nil || !reflect.DeepEqual(st, store.JourneyStats{Stuck: 6}) {
 		t.Fatalf("empty window: %+v, %v", st, err)
+	}
+	// Two slices of [base, base+20s): what started in each.
+	q = statsQuery()
+	q.Since, q.Until, q.Buckets = time.Unix(0, int64(base)), time.Unix(0, int64(base)).Add(20*time.Second), 2
+	st, err := l.JourneyStats(ctx, q)
+	must(t, err)
+	want := []store.JourneyStats{
+		// ok-fast 3 s, ok-slow 40 s, dlq-1, dlq-2, lost-1..3, down-1
+		{Started: 8, InFlight: 4, Completed: 2, DeadLettered: 2, Eligible: 8, Good: 1, P50NS: uint64(40 * time.Second), P99NS: uint64(40 * time.Second)},
+		// failed 5 s, saga 20 s, straggler 4 s
+		{Started: 3, Completed: 1, Failed: 1, Compensated: 1, Eligible: 3, Good: 3, P50NS: uint64(5 * time.Second), P99NS: uint64(20 * time.Second)},
+	}
+	if st.Started != 11 || st.Stuck != 6 || !reflect.DeepEqual(st.Series, want) {
+		t.Fatalf("buckets: %+v\nseries %+v\nwant   %+v", st, st.Series, want)
+	}
+	q.Buckets = store.MaxJourneyBuckets + 1
+	if _, err := l.JourneyStats(ctx, q); !errors.Is(err, store.ErrInvalidQuery) {
+		t.Fatalf("too many buckets: %v", err)
 	}
 
 	// One step only, and the entries behind a group.
@@ -216,7 +235,7 @@ func testLedger(t *testing.T, h Harness) {
 			ledgerUpd(id, 5*time.Minute+time.Second, false, "shipped", "shipping", "shipments", event.OpPublish, store.JourneyCompleted, ""),
 		}))
 	}
-	st, err := l.JourneyStats(ctx, statsQuery())
+	st, err = l.JourneyStats(ctx, statsQuery())
 	must(t, err)
 	if st.Stuck != 4 || st.DeadLettered != 0 || st.Completed != 5 {
 		t.Fatalf("after the replay: %+v", st)

@@ -175,7 +175,7 @@ func TestLedgerWorkload(t *testing.T) {
 			Eligible: 29, Good: 20, P50NS: uint64(22 * ms), P99NS: uint64(22 * ms), Stuck: 9}
 		got := sum.Stats
 		got.Slowest = ""
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("stats\n got %+v\nwant %+v", got, want)
 		}
 		if sum.Attainment == nil || *sum.Attainment != 20.0/29 || sum.MeetsSLO {

@@ -37,7 +37,7 @@ type Registry struct {
 	config []Journey
 	log    *slog.Logger
 
-	mu     sync.Mutex // serialises Load, Put and Delete
+	mu     sync.Mutex // serialises Load, Put and Delete (store I/O included)
 	stored map[string]Journey
 	set    atomic.Pointer[Set]
 	loaded atomic.Int64 // Unix ns of the last Load
@@ -89,6 +89,10 @@ func (r *Registry) Set() *Set { return r.set.Load() }
 // Load reads the journeys defined through the API from the store. A
 // stored journey that no longer validates is skipped with a warning.
 func (r *Registry) Load(ctx context.Context) error {
+	// Held across the read: a Put of this process cannot land between
+	// the read and the swap and be lost until the next Load.
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	recs, err := r.ledger.Journeys(ctx)
 	if err != nil {
 		return fmt.Errorf("journeys: %w", err)
@@ -106,10 +110,8 @@ func (r *Registry) Load(ctx context.Context) error {
 		}
 		stored[j.Name] = j
 	}
-	r.mu.Lock()
 	r.stored = stored
 	r.compile()
-	r.mu.Unlock()
 	r.loaded.Store(time.Now().UnixNano())
 	return nil
 }

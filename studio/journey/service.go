@@ -131,10 +131,14 @@ func (s *Service) summary(ctx context.Context, j Journey, w Window, buckets int)
 		return Summary{}, store.Invalid("buckets %d: want 0 to %d", buckets, MaxBuckets)
 	}
 	now := s.now()
-	st, err := s.ledger.JourneyStats(ctx, s.statsQuery(j, w, now))
+	q := s.statsQuery(j, w, now)
+	q.Buckets = buckets
+	st, err := s.ledger.JourneyStats(ctx, q)
 	if err != nil {
 		return Summary{}, fmt.Errorf("journey %s: %w", j.Name, err)
 	}
+	series := st.Series
+	st.Series = nil
 	src, _ := s.reg.Source(j.Name)
 	sum := Summary{Name: j.Name, Definition: j, Source: src, Saga: j.Saga(), StepNames: j.StepNames(), Window: w, Stats: st,
 		Attainment: attainment(st.Good, st.Eligible), StuckSteps: []StepCount{}}
@@ -148,20 +152,10 @@ func (s *Service) summary(ctx context.Context, j Journey, w Window, buckets int)
 			sum.StuckSteps = append(sum.StuckSteps, StepCount{Step: st.Step, Count: st.Count})
 		}
 	}
-	if buckets > 0 {
-		step := w.Until.Sub(w.Since) / time.Duration(buckets)
-		for i := range buckets {
-			bw := Window{Since: w.Since.Add(time.Duration(i) * step), Until: w.Since.Add(time.Duration(i+1) * step)}
-			if i == buckets-1 {
-				bw.Until = w.Until
-			}
-			bs, err := s.ledger.JourneyStats(ctx, s.statsQuery(j, bw, now))
-			if err != nil {
-				return Summary{}, fmt.Errorf("journey %s: %w", j.Name, err)
-			}
-			sum.Series = append(sum.Series, Bucket{Since: bw.Since, Started: bs.Started, Completed: bs.Completed,
-				Eligible: bs.Eligible, Good: bs.Good, Attainment: attainment(bs.Good, bs.Eligible), P99NS: bs.P99NS})
-		}
+	for i, bs := range series {
+		lo, _ := q.BucketBounds(i)
+		sum.Series = append(sum.Series, Bucket{Since: time.Unix(0, int64(lo)), Started: bs.Started, Completed: bs.Completed,
+			Eligible: bs.Eligible, Good: bs.Good, Attainment: attainment(bs.Good, bs.Eligible), P99NS: bs.P99NS})
 	}
 	return sum, nil
 }
