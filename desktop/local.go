@@ -67,12 +67,17 @@ func startLocal(ctx context.Context, o Options, withDemo bool, log *slog.Logger)
 		// behind), which the desktop notifies.
 		l.demo.Configure(&col, &studio)
 	}
-	l.srv, err = server.Start(ctx, server.Setup{
+	setup := server.Setup{
 		Store:     "embedded://" + filepath.ToSlash(filepath.Join(l.dataDir, "store")),
 		Collector: col,
 		Studio:    studio,
 		Log:       log,
-	})
+	}
+	if withDemo {
+		// The journeys the demo's stuck-orders alert watches, as `causeway demo` has them.
+		setup.Journeys = demo.Journeys()
+	}
+	l.srv, err = server.Start(ctx, setup)
 	if err != nil {
 		return nil, fmt.Errorf("local studio: %w", err)
 	}

@@ -38,27 +38,33 @@ func TestAlertNotification(t *testing.T) {
 	}
 }
 
-// notificationService is a fake org.freedesktop.Notifications: it
-// numbers the notifications from 1 and keeps their actions.
+// notificationService is a fake org.freedesktop.Notifications: it keeps
+// the notifications, numbered from 1, and hands each to got while there
+// is room (a full channel never blocks the caller).
 type notificationService struct {
-	got     chan [2]string
-	mu      sync.Mutex
-	ids     uint32
-	actions map[uint32][]string
+	got   chan shownNote
+	mu    sync.Mutex
+	notes []shownNote
+}
+
+// shownNote is a notification the fake service was asked to show.
+type shownNote struct {
+	id            uint32
+	summary, body string
+	actions       []string
 }
 
 func (s *notificationService) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
 	hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
 	s.mu.Lock()
-	s.ids++
-	id := s.ids
-	if s.actions == nil {
-		s.actions = map[uint32][]string{}
-	}
-	s.actions[id] = actions
+	n := shownNote{id: uint32(len(s.notes) + 1), summary: summary, body: body, actions: actions}
+	s.notes = append(s.notes, n)
 	s.mu.Unlock()
-	s.got <- [2]string{summary, body}
-	return id, nil
+	select {
+	case s.got <- n:
+	default:
+	}
+	return n.id, nil
 }
 
 // serveNotifications connects to the bus at addr as the notification service.
@@ -69,7 +75,7 @@ func serveNotifications(t *testing.T, addr string) (*dbus.Conn, *notificationSer
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	svc := &notificationService{got: make(chan [2]string, 4)}
+	svc := &notificationService{got: make(chan shownNote, 16)}
 	if err := srv.Export(svc, notifyPath, notifyIface); err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +139,8 @@ func TestDBusNotifier(t *testing.T) {
 		}
 		select {
 		case got := <-svc.got:
-			if got != [2]string{"Causeway alert: payments behind", "lag 120 > 50"} {
-				t.Errorf("notification %q", got)
+			if got.summary != "Causeway alert: payments behind" || got.body != "lag 120 > 50" || len(got.actions) != 0 {
+				t.Errorf("notification %+v", got)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("notification %d: the notification service got nothing", i)
@@ -168,14 +174,11 @@ func TestDBusNotifierClick(t *testing.T) {
 		if err := n.Notify(Notification{Title: name, Body: "b", OnClick: func() { clicked <- name }}); err != nil {
 			t.Fatal(err)
 		}
-		<-svc.got
-		svc.mu.Lock()
-		defer svc.mu.Unlock()
-		id := svc.ids
-		if a := svc.actions[id]; len(a) != 2 || a[0] != "default" {
-			t.Fatalf("%s: actions %q, want the default action", name, a)
+		note := <-svc.got
+		if note.summary != name || len(note.actions) != 2 || note.actions[0] != "default" {
+			t.Fatalf("%+v: want %s with the default action", note, name)
 		}
-		return id
+		return note.id
 	}
 	emit := func(member string, args ...any) {
 		t.Helper()
@@ -207,12 +210,9 @@ func TestDBusNotifierClick(t *testing.T) {
 	if err := n.Notify(Notification{Title: "plain", Body: "b"}); err != nil {
 		t.Fatal(err)
 	}
-	<-svc.got
-	svc.mu.Lock()
-	if a := svc.actions[svc.ids]; len(a) != 0 {
-		t.Errorf("a notification nobody can open has actions %q", a)
+	if note := <-svc.got; len(note.actions) != 0 {
+		t.Errorf("a notification nobody can open has actions %q", note.actions)
 	}
-	svc.mu.Unlock()
 
 	// Close ends the waits for clicks (goleak in TestMain checks) and
 	// refuses later notifications.

@@ -117,7 +117,13 @@ func TestDesktopUnderXvfb(t *testing.T) {
 		t.Errorf("desktop.json after a run: %+v, %v", cfg, err)
 	}
 
-	// Second run, same data and config: a causation graph opened by --open.
+	// Second run, same data and config, now with a session bus and a
+	// notification service: a causation graph opened by --open; then a
+	// notification of one of the demo's alerts, whose click opens the
+	// alert's view in the window.
+	bus := privateSessionBus(t)
+	notifier, notes := serveNotifications(t, bus)
+	env = append(env, "DBUS_SESSION_BUS_ADDRESS="+bus) // the last value of a key wins
 	app = startApp(t, bin, env, append(args, "--open", "/graph?id="+corr), filepath.Join(artifacts, "desktop-graph.log"))
 	graph := app.waitReport(t, 90*time.Second, "the causation graph of "+corr+" with its waterfall", func(r report) bool {
 		return strings.HasPrefix(r.path, "/graph?") && r.elements["graph-canvas"] == 1 && r.elements["timeline-row"] >= 5 && r.status == "live"
@@ -125,6 +131,36 @@ func TestDesktopUnderXvfb(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	shot(t, display, filepath.Join(artifacts, "desktop-graph.png"))
 	t.Logf("causation graph of %s: %d events in the waterfall", corr, graph.elements["timeline-row"])
+
+	// The demo's alerts, the view each links to first, and what that view draws.
+	views := map[string]struct{ path, element string }{
+		"Causeway alert: analytics is falling behind": {"/lag?group=analytics", "lag-group"},
+		"Causeway alert: orders are stuck":            {"/journeys?journey=order&step=", "journey-step"},
+	}
+	var note shownNote
+	for deadline := time.After(3 * time.Minute); note.id == 0; {
+		select {
+		case n := <-notes.got:
+			if _, ok := views[n.summary]; ok {
+				note = n
+			}
+		case <-deadline:
+			t.Fatalf("no notification of the demo's alerts within 3 min; the app's log ends:\n%s", app.tail(30))
+		}
+	}
+	if len(note.actions) == 0 || note.actions[0] != "default" {
+		t.Fatalf("the notification %q cannot be clicked: actions %q", note.summary, note.actions)
+	}
+	if err := notifier.Emit(notifyPath, notifyIface+".ActionInvoked", note.id, "default"); err != nil {
+		t.Fatal(err)
+	}
+	view := views[note.summary]
+	shown := app.waitReport(t, 60*time.Second, "the view of the clicked notification "+note.summary+" ("+view.path+")", func(r report) bool {
+		return strings.HasPrefix(r.path, view.path) && r.elements[view.element] >= 1
+	})
+	time.Sleep(2 * time.Second)
+	shot(t, display, filepath.Join(artifacts, "desktop-alert-view.png"))
+	t.Logf("notification %q clicked: the window shows %s", note.summary, shown.path)
 	app.stop(t)
 }
 
