@@ -4,7 +4,8 @@
 import { useSyncExternalStore } from 'react'
 
 const routeListeners = new Set<() => void>()
-window.addEventListener('popstate', () => routeListeners.forEach((fn) => fn()))
+// (Guarded so that modules importing this render outside a browser too: tests.)
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => routeListeners.forEach((fn) => fn()))
 const subscribeRoute = (fn: () => void) => {
   routeListeners.add(fn)
   return () => routeListeners.delete(fn)
