@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Query errors every backend wraps, so that callers (the API) tell a
@@ -41,7 +42,15 @@ func MarkTimeout(ctx context.Context, err *error) {
 	if *err == nil || errors.Is(*err, ErrQueryTimeout) {
 		return
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(*err, context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(*err, context.DeadlineExceeded) || deadlinePassed(ctx) {
 		*err = fmt.Errorf("%w: %w", ErrQueryTimeout, *err)
 	}
+}
+
+// deadlinePassed reports whether ctx's deadline is behind the clock. A
+// driver that sets its connection's read deadline from ctx's can fail
+// with an i/o timeout a moment before ctx's own timer marks it done.
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
