@@ -6,10 +6,9 @@
 //   CAUSEWAY_BIN=../bin/causeway npm run e2e
 
 import { mkdirSync } from 'node:fs'
-import { createServer } from 'node:http'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanup, inkedPixels, launch, onCleanup, poll, requireChromium, startDemo, watch } from './harness.mjs'
+import { cleanup, inkedPixels, launch, onCleanup, poll, requireChromium, startDemo, watch, webhookReceiver } from './harness.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const artifacts = join(here, 'artifacts')
@@ -52,26 +51,6 @@ async function graphOf(api, corr) {
 // Each step first waits, through the API, for the data it will look for
 // on screen (a loaded machine may store it late); the UI is then asked to
 // show what is known to be there, within the page's timeout.
-// webhookReceiver is a local webhook target (loopback, a free port) that
-// keeps the JSON notifications it receives.
-async function webhookReceiver() {
-  const received = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => (body += c))
-    req.on('end', () => {
-      try {
-        received.push(JSON.parse(body))
-      } catch {
-        // not a JSON notification
-      }
-      res.writeHead(204).end()
-    })
-  })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  onCleanup(() => new Promise((r) => server.close(r)))
-  return { url: `http://127.0.0.1:${server.address().port}/hook`, received }
-}
 
 // putRule creates an alert rule over the API.
 async function putRule(api, rule) {
