@@ -115,7 +115,8 @@ agent_section() {
   echo "row, interleaved; each column shows the row's best run (most records/s, least CPU, most drops). The"
   echo "20 µs handler computes for 20 µs of CPU time; the consuming goroutine is locked to its thread, and"
   echo "\"consumer records/s\" is the inverse of that thread's CPU time per record: the rate the consumer sustains"
-  echo "on a processor of its own, which is the throughput when the handler is the bottleneck. Wall records/s"
+  echo "on a processor of its own, which is the throughput when the handler is the bottleneck (in these rows the"
+  echo "records are produced before the consumer starts, so that it has its core to itself). Wall records/s"
   echo "beside it depend on what else the shared machine runs (the process is idle much of the time while"
   echo "other processes hold both cores)."
   echo
