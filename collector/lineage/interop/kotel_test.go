@@ -132,7 +132,8 @@ func runKotelChain(t *testing.T, brokers []string, otlpAddr string, linkSpans bo
 // TestKotelChain runs the chain with franz-go services traced only by
 // kotel (no Causeway agent), in kotel's default mode (a consumer span is
 // the child of the producer's) and in LinkSpans mode (a new root linked
-// to it): every order id finds its six events, connected, as a message key.
+// to it): every order id finds its six events, connected, as a message key,
+// in the API and in the UI's search box.
 func TestKotelChain(t *testing.T) {
 	for _, mode := range []struct {
 		name      string
@@ -163,6 +164,7 @@ func TestKotelChain(t *testing.T) {
 				return s.checkFlows([]string{"checkout", "shipper", "audit"}, []string{"orders.a", "orders.b"},
 					[][2]string{{"checkout", "orders.a"}, {"orders.a", "shipper"}, {"shipper", "orders.b"}, {"orders.b", "audit"}})
 			})
+			searchInUI(t, s, "order-7", kotelChain)
 		})
 	}
 }

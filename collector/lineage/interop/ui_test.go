@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/frontend"
+	"github.com/causeway-dev/causeway/store"
 )
 
 // shownGraph is what frontend/e2e/find-id.mjs saw on the causation graph
@@ -60,6 +61,20 @@ func browserScript(t *testing.T) string {
 		t.Skip("the UI search in Chromium: " + missing)
 	}
 	return filepath.Join(fe, "e2e", "find-id.mjs")
+}
+
+// searchInUI is a chain's last step, as a user would take it: in headless
+// Chromium, `/`, the order id typed into the studio's search box and
+// Enter show the chain's events and say the id matched the Kafka message
+// key. Called after the API's checks, so that a machine without a browser
+// still runs those (the UI step then skips, or fails under CI=true).
+func searchInUI(t *testing.T, s *studio, key string, hops []hop) {
+	t.Helper()
+	shown := findInUI(t, browserScript(t), s.srv.URL(), key)
+	t.Logf("Chromium, %s: %q; %q; %d timeline rows", shown.URL, shown.MatchedText, shown.Summary, len(shown.Rows))
+	if err := checkShownChain(shown, key, string(store.IDMessageKey), key+" matched the Kafka message key", hops); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // findInUI types id into the studio's search box (the `/` shortcut) in
