@@ -10,6 +10,8 @@ import { fmtDuration } from '../ui/format'
 interface Props {
   layout: CLayout
   selected: number | null
+  // marked: the stuck point a journey links to, ringed and labelled.
+  marked?: number | null
   onSelect: (i: number) => void
   // arrivedAt is when the graph's data arrived (performance.now()); the
   // time to the first painted frame is reported through onPainted.
@@ -33,7 +35,7 @@ const markStyle = (c: ReturnType<typeof colors>, m: EdgeMark) =>
   m === 'retry' ? { color: c.warn, dash: [], label: 'retry' } :
   { color: c.edge, dash: [], label: '' }
 
-export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPainted }: Props) {
+export function CausationCanvas({ layout, selected, marked = null, onSelect, arrivedAt, onPainted }: Props) {
   const wrap = useRef<HTMLDivElement>(null)
   const canvas = useRef<HTMLCanvasElement>(null)
   const view = useRef<View>({ x: 0, y: 0, k: 1 })
@@ -135,7 +137,22 @@ export function CausationCanvas({ layout, selected, onSelect, arrivedAt, onPaint
       ctx.fillText(d, n.x + NODE_W - 8 - dw, n.y + 46)
       ctx.fillText(clip(ctx, `${ev.op} ${ev.destination ?? ''}`, NODE_W - 26 - dw), n.x + 12, n.y + 46)
     }
-  }, [layout, selected])
+    if (marked !== null && nodes[marked] && visible(nodes[marked])) {
+      const n = nodes[marked]
+      ctx.strokeStyle = c.err
+      ctx.lineWidth = 2
+      ctx.setLineDash([5, 3])
+      ctx.beginPath()
+      ctx.roundRect(n.x - 5, n.y - 5, NODE_W + 10, NODE_H + 10, 9)
+      ctx.stroke()
+      ctx.setLineDash([])
+      if (detail) {
+        ctx.fillStyle = c.err
+        ctx.font = '700 10px system-ui, sans-serif'
+        ctx.fillText('STUCK HERE', n.x, n.y - 9)
+      }
+    }
+  }, [layout, selected, marked])
 
   const schedule = useCallback(() => {
     if (!frame.current) frame.current = requestAnimationFrame(draw)

@@ -106,7 +106,7 @@ export function CausationView({ params }: { params: URLSearchParams }) {
                 {follow && <span className="muted">following live</span>}
               </div>
               <div className="graph-layout">
-                <CausationCanvas layout={layout} selected={selected} onSelect={setSelected} arrivedAt={found!.arrivedAt} onPainted={setPaintMs} />
+                <CausationCanvas layout={layout} selected={selected} marked={stuckAt >= 0 ? stuckAt : null} onSelect={setSelected} arrivedAt={found!.arrivedAt} onPainted={setPaintMs} />
                 <div className="graph-side">
                   {(journeyParam || eventParam) && corr && <StuckPoint correlationId={corr} journey={journeyParam} events={found!.graph.nodes} />}
                   <Timeline layout={layout} selected={selected} onSelect={setSelected} />
