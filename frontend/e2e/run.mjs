@@ -324,7 +324,9 @@ async function main() {
     await page.goto(demo.url + '/journeys')
     await page.locator(`[data-testid=journey-tile][data-name="${journey}"]`).click()
     await page.locator(`[data-testid=journey-step][data-step="${stuck.entity.step}"]`).click()
-    await page.locator(`[data-testid=stuck-entity][data-id="${stuck.entity.correlation_id}"]`).waitFor()
+    // The ledger may move an entity out of the stuck list for a while (a
+    // side consumer's late event) and back once it is older than stuck_after.
+    await page.locator(`[data-testid=stuck-entity][data-id="${stuck.entity.correlation_id}"]`).waitFor({ timeout: 90_000 })
     await shot(page, '08-journey-stuck')
   })
 
@@ -350,7 +352,7 @@ async function main() {
     await page.goto(link.url)
     await page.evaluate(() => (window.__notReloaded = true))
     const row = page.locator(`[data-testid=stuck-entity][data-id="${stuck.entity.correlation_id}"]`)
-    await row.waitFor()
+    await row.waitFor({ timeout: 90_000 })
     await click(row.locator('a'))
     await page.waitForURL(/\/graph\?/)
     const before = await page.locator('[data-testid=entity-state]').getAttribute('data-state')
