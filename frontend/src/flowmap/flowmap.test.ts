@@ -121,6 +121,18 @@ describe('the demo flow map', () => {
     expect(q.crossings).toBe(0) // measured on the captured map
   })
 
+  it('continues a deep flow on the next row from a topic drawn at the end of one and the start of the next', async () => {
+    const { drawn, pos } = await layoutFlow(m)
+    const cont = drawn.nodes.filter((n) => n.continues)
+    expect(cont.length).toBeGreaterThan(0)
+    for (const ref of cont) {
+      expect(ref.kind).toBe('destination')
+      expect(drawn.edges.some((e) => e.source === ref.id)).toBe(false)
+      expect(pos.get(ref.refOf!)!.y).toBeGreaterThan(pos.get(ref.id)!.y) // below, on a later row
+      expect(pos.get(ref.refOf!)!.x).toBeLessThan(pos.get(ref.id)!.x) // at its start
+    }
+  })
+
   it('draws each service once, with its consumer groups, but for the refund', () => {
     const services = m.nodes.filter((n) => n.kind === 'service' && !n.refOf).map((n) => n.name)
     expect(new Set(services).size).toBe(services.length)
