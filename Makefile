@@ -54,6 +54,10 @@ test: deps frontend interop-deps ## Install what is missing, vet, run every test
 bench: ## Run the benchmarks and write docs/benchmarks.md
 	bash docs/bench.sh
 
+.PHONY: bench-10m
+bench-10m: ## make bench plus the embedded store's scale run at 10M events (about half an hour more)
+	SCALE_10M=1 bash docs/bench.sh
+
 .PHONY: lint
 lint: ## gofmt, go vet, every module tidy, and the main module on the agent in this tree
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -24,6 +24,20 @@ for spec in kafka:${AGENT_KAFKA_RECORDS:-100000} natsagent:${AGENT_NATS_MSGS:-50
     awk -v p="agent/$pkg" '/^Benchmark/ { $1 = p "." $1 } { print }' | tee -a "$out"
 done
 
+# The embedded store at scale (#15, cmd/causeway-scale): 1M messaging
+# events through OTLP/HTTP (10M too with SCALE_10M=1, about half an hour:
+# make bench-10m), and the same plain spans into Causeway and, as the peer,
+# Jaeger v2 + Badger: JAEGER names a Jaeger v1.75.0 binary built outside
+# the repo (docs/benchmarks.md says how); without it that row is n/a.
+scale_sizes=1000000
+if [ -n "${SCALE_10M:-}" ]; then scale_sizes="1000000 10000000"; fi
+for n in $scale_sizes; do
+  plain=""
+  if [ "$n" = 1000000 ]; then plain="-ceiling -plain 1000000 ${JAEGER:+-jaeger $JAEGER}"; fi
+  # shellcheck disable=SC2086
+  go run ./cmd/causeway-scale -events "$n" $plain | tee -a "$out"
+done
+
 # ClickHouse at scale (#15): the same cmd/causeway-scale load and queries
 # into a ClickHouse store on a private 18.16 server started for the run
 # (same 2 cores): 1M messaging events, 10M too with SCALE_10M=1.
@@ -231,6 +245,27 @@ agent_row_name() {
   echo "18.16 server on the same 2 cores): embedded $(fmt "$embw"), ClickHouse $(fmt "$chw")."
   echo "The collector-to-ClickHouse row above sets the full pipeline against"
   echo "clickhouse-client's Native insert of the same rows."
+  echo
+  echo "The embedded store at scale (\`cmd/causeway-scale\`): orders of five Kafka messaging events (one trace and"
+  echo "correlation id each, spread over the last 24 h) sent over OTLP/HTTP by 4 clients into a collector writing to a"
+  echo "fresh store; stored events/s from the first request until the store confirmed the last span; bytes on disk"
+  echo "are every file of the store's directory after close; each query's p50/p99 over 50 runs. The plain-span row"
+  echo "sends the same spans without messaging attributes to Causeway and to Jaeger v2 (v1.75.0) with Badger."
+  echo
+  echo "| store, events | stored events/s (target ≥ 50,000) | bytes/event (≤ 300) | flow map 1 h p50 / p99 ms (≤ 100 at 10M) | graph by correlation | events by type, 1 h | events by correlation | newest 100 (lookups ≤ 20 ms p50 at 10M) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for n in $scale_sizes; do
+    b="scale.BenchmarkScale/embedded/events=$n"
+    q() { echo "$(dec "$(metric "$b" "$1-p50-ms")") / $(dec "$(metric "$b" "$1-p99-ms")")"; }
+    echo "| embedded, $n | $(fmt "$(metric "$b" events/s)") ($(atleast "$(metric "$b" events/s)" 50000)) | $(fmt "$(metric "$b" bytes/event)") ($(atmost "$(metric "$b" bytes/event)" 300)) | $(q flowmap-1h) | $(q graph-correlation) | $(q events-by-type-1h) | $(q events-by-correlation) | $(q newest-100) |"
+  done
+  cw=$(metric scale.BenchmarkScale/embedded-plain/spans=1000000 spans/s)
+  jg=$(metric scale.BenchmarkScale/jaeger-badger-plain/spans=1000000 spans/s)
+  echo
+  echo "Plain spans stored per second, same run: Causeway embedded $(fmt "$cw"), Jaeger v2 + Badger $(fmt "$jg"): ratio $(ratio "$cw" "$jg") (target ≥ 2.00: $(met "$(ratio "$cw" "$jg")" 2.00))."
+  ceil=$(metric scale.BenchmarkScale/discard/events=1000000 events/s)
+  echo "The pipeline's ceiling on this machine, same run (generator, OTLP/HTTP, spool and lineage into a store that"
+  echo "discards every batch): $(fmt "$ceil") events/s; the embedded store reached $(ratio "$(metric scale.BenchmarkScale/embedded/events=1000000 events/s)" "$ceil") of it."
   echo
   echo "ClickHouse at scale (\`cmd/causeway-scale -clickhouse private\`): the same orders of five Kafka messaging"
   echo "events over OTLP/HTTP (4 clients) through a collector into a ClickHouse 18.16 store on a private server"

@@ -45,6 +45,7 @@ func main() {
 	clients := flag.Int("clients", 4, "concurrent OTLP/HTTP clients")
 	runs := flag.Int("runs", 50, "runs of each query for its p50 and p99")
 	label := flag.String("label", "embedded", "the store's name in result lines")
+	ceiling := flag.Bool("ceiling", false, "also load the messaging events into a collector whose store discards every batch: the pipeline's ceiling (generator, OTLP/HTTP, spool, lineage) on this machine, in the same run")
 	direct := flag.Bool("direct", false, "load by deriving batches in-process and writing them to the store (no OTLP/HTTP, collector or spool): for the query timings at sizes the full pipeline takes too long to load on a shared machine; the events/s it reports is the store's alone")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (generator, collector and store) to this file")
 	chServer := flag.String("clickhouse", "", "load a ClickHouse store instead of an embedded one: private (a private server started for the run) or a clickhouse://host:port URL (see clickhouse.go)")
@@ -86,6 +87,11 @@ func main() {
 	if *events > 0 {
 		if err := b.messaging(ctx, *events); err != nil {
 			fail(err)
+		}
+		if *ceiling {
+			if err := b.discarding(ctx, *events); err != nil {
+				fail(err)
+			}
 		}
 	}
 	if *plain > 0 {
@@ -142,7 +148,7 @@ func result(name string, pairs ...any) {
 
 // collectorFor starts a collector writing to s, OTLP/HTTP on a free
 // loopback port, with a spool that never refuses a load.
-func (b *bench) collectorFor(ctx context.Context, s store.Store, spool string) (*collector.Collector, error) {
+func (b *bench) collectorFor(ctx context.Context, s store.Writer, spool string) (*collector.Collector, error) {
 	cfg := collector.DefaultConfig()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.SpoolDir = "127.0.0.1:0", collector.Off, spool
 	cfg.MaxSpoolBytes = 32 << 30
@@ -158,7 +164,7 @@ func (b *bench) collectorFor(ctx context.Context, s store.Store, spool string) (
 
 // load sends w through a fresh collector into the store at storeURL and
 // returns when the store confirmed every span, with the rate.
-func (b *bench) load(ctx context.Context, s store.Store, name string, w workload) (perSec float64, err error) {
+func (b *bench) load(ctx context.Context, s store.Writer, name string, w workload) (perSec float64, err error) {
 	if b.direct {
 		return b.loadDirect(ctx, s, w)
 	}
@@ -200,7 +206,7 @@ func (b *bench) load(ctx context.Context, s store.Store, name string, w workload
 
 // loadDirect derives each request's batch in-process (two goroutines) and
 // writes it to s, the collector's work less HTTP and the spool.
-func (b *bench) loadDirect(ctx context.Context, s store.Store, w workload) (float64, error) {
+func (b *bench) loadDirect(ctx context.Context, s store.Writer, w workload) (float64, error) {
 	began := time.Now()
 	batches := make(chan *store.Batch, 4)
 	var next atomic.Int64

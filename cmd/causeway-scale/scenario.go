@@ -149,3 +149,21 @@ func dirSize(dir string) (int64, error) {
 	})
 	return n, err
 }
+
+// discard is a store.Writer that keeps nothing.
+type discard struct{}
+
+func (discard) Write(context.Context, *store.Batch) error { return nil }
+
+// discarding loads n messaging events into a collector that discards
+// them: the events/s the rest of the pipeline allows on this machine.
+func (b *bench) discarding(ctx context.Context, n int) error {
+	orders := n / chainLen
+	w := workload{orders: orders, span: loadSpan, now: b.now, perRequest: 200}
+	rate, err := b.load(ctx, discard{}, "discard", w)
+	if err != nil {
+		return err
+	}
+	result(fmt.Sprintf("discard/events=%d", orders*chainLen), rate, "events/s")
+	return nil
+}
