@@ -94,17 +94,63 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 		query = "WITH " + strings.Join(with, ", ") + " " + query
 		args = append(withArgs, args...)
 	}
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
+	// Without an id filter the read is a scan in start-time order, which
+	// ClickHouse 18.16 does not stop early: it reads every matching row
+	// before the LIMIT. Such a read wants the newest rows, so it looks in
+	// the hour before its anchor (now, the cursor or Until) first, then
+	// the day, then everywhere: a window holds every row newer than its
+	// start, so when it has more than a page, the page is the same.
+	windows := []time.Duration{0}
+	if len(with) == 0 {
+		windows = []time.Duration{time.Hour, 24 * time.Hour, 0}
 	}
-	query += " ORDER BY start_ns DESC, " + idTextSQL("span_id") + " DESC LIMIT 1 BY trace_id, span_id LIMIT ?"
-	args = append(args, limit+1)
+	anchor := time.Now()
+	if q.Cursor != "" {
+		anchor = time.Unix(0, int64(cur.StartNS))
+	}
+	if !q.Until.IsZero() && q.Until.Before(anchor) {
+		anchor = q.Until
+	}
+	for _, w := range windows {
+		cond, wargs := where, args
+		if w > 0 {
+			from := anchor.Add(-w)
+			if !q.Since.IsZero() && !from.After(q.Since) {
+				w = 0 // the query's own Since is narrower: this is the last read
+			} else {
+				cond, wargs = append(cond[:len(cond):len(cond)], "start_ns >= ?"), append(args[:len(args):len(args)], uint64(from.UnixNano()))
+			}
+		}
+		sql := query
+		if len(cond) > 0 {
+			sql += " WHERE " + strings.Join(cond, " AND ")
+		}
+		sql += " ORDER BY start_ns DESC, " + idTextSQL("span_id") + " DESC LIMIT 1 BY trace_id, span_id LIMIT ?"
+		events, err := s.scanEvents(ctx, sql, append(wargs[:len(wargs):len(wargs)], limit+1))
+		if err != nil {
+			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+		}
+		if w > 0 && len(events) <= limit {
+			continue // the window may lack older rows of the page: widen it
+		}
+		page := store.EventPage{Events: events}
+		if len(page.Events) > limit {
+			page.Events = page.Events[:limit]
+			page.Next = store.CursorAfter(page.Events[limit-1])
+		}
+		return page, nil
+	}
+	panic("unreachable: the last window is unbounded")
+}
+
+// scanEvents runs an eventSelect query.
+func (s *Store) scanEvents(ctx context.Context, query string, args []any) ([]event.Event, error) {
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
-		return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
-	page := store.EventPage{Events: []event.Event{}}
+	out := []event.Event{}
 	for rows.Next() {
 		var e event.Event
 		var lt, ls, ak, av []string
@@ -113,19 +159,12 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 			&e.CorrelationID, &e.CausationID, &e.ParentSpanID, &lt, &ls, &e.Service, &e.Handler, &e.System,
 			&e.Cluster, &e.Destination, &e.Partition, &e.Offset, &e.ConsumerGroup, &op, &outcome, &e.Error,
 			&e.Attempt, &e.DurationNS, &e.PayloadSize, &e.ReplayOf, &ak, &av, &e.MessageKey); err != nil {
-			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+			return nil, err
 		}
 		e.Op, e.Outcome, e.Links, e.Attributes = event.Op(op), event.Outcome(outcome), toLinks(lt, ls), toMap(ak, av)
-		page.Events = append(page.Events, e)
+		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
-	}
-	if len(page.Events) > limit {
-		page.Events = page.Events[:limit]
-		page.Next = store.CursorAfter(page.Events[limit-1])
-	}
-	return page, nil
+	return out, rows.Err()
 }
 
 func nonEmpty(s string) []string {
