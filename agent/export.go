@@ -55,6 +55,9 @@ type queue struct {
 	names   map[destKey]*destInfo
 	ros     []sdktrace.ReadOnlySpan
 	batches [][]entry
+	reuse   bool // the exporter keeps nothing: views and attrs serve every batch
+	views   []spanView
+	attrs   []attribute.KeyValue
 	backoff time.Duration    // after the last failed export, 0 after a success
 	resume  <-chan time.Time // ends the pause after a failed export
 
@@ -70,7 +73,7 @@ func newQueue(exp sdktrace.SpanExporter, cfg config, res *resource.Resource, sco
 	q := &queue{exp: exp, cfg: cfg, res: res, scope: scope,
 		full: make(chan []entry, batches), free: make(chan []entry, batches),
 		flush: make(chan chan struct{}), done: make(chan struct{}), stopped: make(chan struct{}),
-		names: map[destKey]*destInfo{}}
+		names: map[destKey]*destInfo{}, reuse: cfg.exporter == nil}
 	q.cur = make([]entry, 0, min(cfg.batchSize, cfg.queueSize))
 	go q.run()
 	return q
@@ -218,8 +221,7 @@ func (q *queue) export(b []entry) {
 			}
 		}
 	}
-	views := make([]spanView, own)
-	attrs := make([]attribute.KeyValue, 0, own*attrsPerSpan)
+	views, attrs := q.buffers(own)
 	q.ros = q.ros[:0]
 	v := 0
 	for _, b := range q.batches {
@@ -247,6 +249,13 @@ func (q *queue) export(b []entry) {
 	}
 	q.queued.Add(-int64(n))
 	clear(q.ros)
+	if q.reuse { // let go of the spans and their strings
+		clear(views)
+		clear(attrs)
+		if cap(attrs) > cap(q.attrs) {
+			q.attrs = attrs[:0]
+		}
+	}
 	for i, b := range q.batches {
 		clear(b)
 		select {
@@ -255,6 +264,24 @@ func (q *queue) export(b []entry) {
 		}
 		q.batches[i] = nil
 	}
+}
+
+// buffers returns room for the views of own spans and their attributes.
+// The agent's own OTLP exporter copies what it is handed into its request
+// and keeps nothing, so its buffers serve batch after batch; an exporter
+// given with WithExporter may keep the spans (tracetest.InMemoryExporter
+// does), so it gets fresh ones every time.
+func (q *queue) buffers(own int) ([]spanView, []attribute.KeyValue) {
+	if !q.reuse {
+		return make([]spanView, own), make([]attribute.KeyValue, 0, own*attrsPerSpan)
+	}
+	if cap(q.views) < own {
+		q.views = make([]spanView, own)
+	}
+	if cap(q.attrs) < own*attrsPerSpan {
+		q.attrs = make([]attribute.KeyValue, 0, own*attrsPerSpan)
+	}
+	return q.views[:own], q.attrs[:0]
 }
 
 // ForceFlush exports what is queued.
