@@ -27,21 +27,57 @@ func (s JourneyState) Terminal() bool {
 	return s == JourneyCompleted || s == JourneyFailed || s == JourneyCompensated
 }
 
-// terminalRank is the bit that puts terminal updates above every other in
-// LedgerRank. Event times in ns stay below it until the year 2116.
-const terminalRank = uint64(1) << 62
+// The bits of LedgerRank, highest first (bit 63 stays clear: the
+// embedded store keeps ranks as SQLite's signed integers).
+const (
+	rankTerminal   = uint64(1) << 62 // a terminal update
+	rankStepShift  = 54              // 8 bits of step position
+	rankDLQShift   = 52              // 2 bits: dead-lettered, with a reason
+	rankTimeBits   = 52              // event time in µs: until the year 2112
+	rankTimeMask   = uint64(1)<<rankTimeBits - 1
+	rankDLQ        = uint64(2) << rankDLQShift
+	rankDLQReason  = uint64(1) << rankDLQShift
+	rankStepValues = 256
+)
+
+// MaxLedgerSteps is the most steps (start, steps, compensation and
+// outcomes together) a journey can have: LedgerUpdate.StepIndex is below it.
+const MaxLedgerSteps = rankStepValues
 
 // LedgerRank orders the updates of one ledger entry: the entry shows the
-// update of greatest rank. Terminal updates rank above all others (a late
-// straggler after completion does not reopen it; failed then compensated
-// ends compensated), then the later event wins (a dead-lettered entity
-// replayed and processed moves on).
+// update of greatest rank. The rules, most significant first:
+//
+//  1. A terminal update (completed, failed, compensated) ranks above every
+//     other: a straggler after completion does not reopen the entry;
+//     between terminal updates the later event wins (failed then
+//     compensated ends compensated).
+//  2. Then the place in the journey: the update of the furthest step
+//     (StepIndex) wins, so an entity only moves forward. A later event of
+//     an earlier step (a replay published again at the start step, a slow
+//     side consumer processing the start event) never moves it back.
+//  3. At the same step, a dead-lettering ranks above any other update:
+//     a dead-lettered entity stays dead-lettered until an update of a
+//     later step or a terminal one arrives (a replay whose downstream
+//     steps succeed moves it on; the replayed message processed again at
+//     the dead-lettered step does not by itself). Among dead-letterings,
+//     one that says why (Reason) ranks above one that does not (the
+//     process event that failed carries the error, the publish to the DLQ
+//     that follows it does not).
+//  4. Then the later event (by microsecond): a dead-lettered entity
+//     replayed and dead-lettered again shows the second reason.
+//
+// Equal ranks are updates of the same step, class and microsecond.
 func LedgerRank(u LedgerUpdate) uint64 {
-	r := u.AtNS &^ terminalRank
-	if u.State.Terminal() {
-		r |= terminalRank
+	r := (u.AtNS / 1000) & rankTimeMask
+	switch {
+	case u.State.Terminal():
+		return r | rankTerminal
+	case u.State == JourneyDeadLettered && u.Reason != "":
+		r |= rankDLQ | rankDLQReason
+	case u.State == JourneyDeadLettered:
+		r |= rankDLQ
 	}
-	return r
+	return r | uint64(min(max(u.StepIndex, 0), rankStepValues-1))<<rankStepShift
 }
 
 // LedgerUpdate is what one event, or several events of one entity in a
@@ -58,6 +94,10 @@ type LedgerUpdate struct {
 	Start bool `json:"start"`
 	// Step is the name of the journey step the event belongs to.
 	Step string `json:"step"`
+	// StepIndex is Step's position in the journey (the start 0, then its
+	// steps, compensation steps and outcomes in order), below
+	// MaxLedgerSteps: an entity's place moves only forward (LedgerRank).
+	StepIndex int `json:"step_index"`
 	// Service, Destination and Op are the event's.
 	Service     string   `json:"service"`
 	Destination string   `json:"destination"`

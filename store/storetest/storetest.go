@@ -76,6 +76,7 @@ func RunAll(t *testing.T, h Harness) {
 		{"Retention", testRetention},
 		{"Ledger", testLedger},
 		{"LedgerRestart", testLedgerRestart},
+		{"LedgerOrder", testLedgerOrder},
 		{"LookupPrecedence", testLookupPrecedence},
 		{"MessageKeyQuery", testMessageKeyQuery},
 		{"InheritedCorrelation", testInheritedCorrelation},

@@ -23,6 +23,8 @@ type rule struct {
 	journey int
 	step    Step
 	role    role
+	// index is the step's position in its journey (Journey.StepNames).
+	index int
 }
 
 // Set is a compiled list of journeys that classifies events. It is
@@ -39,9 +41,11 @@ func NewSet(js []Journey) *Set {
 	for i, j := range js {
 		j = j.WithDefaults()
 		s.journeys = append(s.journeys, j)
+		index := 0
 		add := func(r role, steps ...Step) {
 			for _, st := range steps {
-				ru := rule{journey: i, step: st, role: r}
+				ru := rule{journey: i, step: st, role: r, index: index}
+				index++
 				if st.EventType != "" {
 					s.byType[st.EventType] = append(s.byType[st.EventType], ru)
 				} else {
@@ -104,7 +108,7 @@ func (m *match) offer(r rule, e *event.Event) {
 // update is the ledger update of e for the matched rule.
 func (s *Set) update(m match, e *event.Event) store.LedgerUpdate {
 	u := store.LedgerUpdate{Journey: s.journeys[m.rule.journey].Name, CorrelationID: e.CorrelationID, AtNS: e.StartNS,
-		Step: m.rule.step.StepName(), Service: e.Service, Destination: e.Destination, Op: e.Op, EventID: e.EventID,
+		Step: m.rule.step.StepName(), StepIndex: m.rule.index, Service: e.Service, Destination: e.Destination, Op: e.Op, EventID: e.EventID,
 		State: store.JourneyInFlight}
 	if e.Outcome != event.OutcomeOK && e.Outcome != "" {
 		u.Reason = e.Error

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/store"
 )
 
 // Journey is a named business process.
@@ -172,6 +173,9 @@ func (j Journey) Validate() error {
 	}
 	if len(j.Success) == 0 && len(j.Compensated) == 0 {
 		return bad("no success (or, for a saga, compensated) outcome")
+	}
+	if n := len(j.StepNames()); n > store.MaxLedgerSteps {
+		return bad("%d steps in all (start, steps, compensation, outcomes), at most %d", n, store.MaxLedgerSteps)
 	}
 	names := map[string]string{}
 	for _, g := range []struct {
