@@ -419,6 +419,9 @@ func (v *spanView) fill(q *queue, s *span, buf []attribute.KeyValue) []attribute
 		if s.ev.Type != "" {
 			buf = append(buf, attribute.String(event.AttrEventType, s.ev.Type))
 		}
+		if s.ev.SchemaVersion != "" {
+			buf = append(buf, attribute.String(event.AttrSchemaVersion, s.ev.SchemaVersion))
+		}
 		if s.ev.CausationID != "" {
 			buf = append(buf, attribute.String(event.AttrCausationID, s.ev.CausationID))
 		}
@@ -433,6 +436,9 @@ func (v *spanView) fill(q *queue, s *span, buf []attribute.KeyValue) []attribute
 		}
 		if s.ev.Type != "" {
 			buf = append(buf, attribute.String(event.AttrEventType, s.ev.Type))
+		}
+		if s.ev.SchemaVersion != "" {
+			buf = append(buf, attribute.String(event.AttrSchemaVersion, s.ev.SchemaVersion))
 		}
 	case event.OpSettle:
 		if s.hasID {

@@ -30,8 +30,8 @@ type HeaderList interface {
 
 // msgHeaders are the Causeway headers of one message, read in one pass.
 type msgHeaders struct {
-	id, typ, corr, cause, replayOf string
-	hasSource, hasTime             bool
+	id, typ, corr, cause, replayOf, schema string
+	hasSource, hasTime                     bool
 	// hasTraceContext: a traceparent header is present (valid or not),
 	// so writing one replaces it.
 	hasTraceContext bool
@@ -49,7 +49,7 @@ func (m *msgHeaders) read(h Headers) {
 	}
 	m.id, m.typ = h.Get(event.HeaderEventID), h.Get(event.HeaderEventType)
 	m.corr, m.cause = h.Get(event.HeaderCorrelationID), h.Get(event.HeaderCausationID)
-	m.replayOf = h.Get(event.HeaderReplayOf)
+	m.replayOf, m.schema = h.Get(event.HeaderReplayOf), h.Get(event.HeaderSchemaVersion)
 	m.hasSource = h.Get(event.HeaderEventSource) != ""
 	m.hasTime = h.Get(event.HeaderEventTime) != ""
 	if tp := h.Get(event.HeaderTraceparent); tp != "" {
@@ -61,7 +61,7 @@ func (m *msgHeaders) read(h Headers) {
 // readList reads a HeaderList in one pass. The id values are copied into
 // one string (one allocation), of which the fields are substrings.
 func (m *msgHeaders) readList(l HeaderList) {
-	var id, typ, corr, cause, replayOf, tp, ts []byte
+	var id, typ, corr, cause, replayOf, schema, tp, ts []byte
 	for i, n := 0, l.HeaderCount(); i < n; i++ {
 		k, v := l.HeaderAt(i)
 		if len(v) == 0 {
@@ -78,6 +78,8 @@ func (m *msgHeaders) readList(l HeaderList) {
 			cause = first(cause, v)
 		case event.HeaderReplayOf:
 			replayOf = first(replayOf, v)
+		case event.HeaderSchemaVersion:
+			schema = first(schema, v)
 		case event.HeaderEventSource:
 			m.hasSource = true
 		case event.HeaderEventTime:
@@ -92,16 +94,17 @@ func (m *msgHeaders) readList(l HeaderList) {
 		m.hasTraceContext = true
 		m.remote = parseTraceparent(tp, string(ts))
 	}
-	total := len(id) + len(typ) + len(corr) + len(cause) + len(replayOf)
+	total := len(id) + len(typ) + len(corr) + len(cause) + len(replayOf) + len(schema)
 	if total == 0 {
 		return
 	}
 	var arr [256]byte
-	buf := append(append(append(append(append(arr[:0], id...), typ...), corr...), cause...), replayOf...)
+	buf := append(append(append(append(append(append(arr[:0], id...), typ...), corr...), cause...), replayOf...), schema...)
 	s := string(buf)
 	at := 0
 	cut := func(n int) string { at += n; return s[at-n : at] }
 	m.id, m.typ, m.corr, m.cause, m.replayOf = cut(len(id)), cut(len(typ)), cut(len(corr)), cut(len(cause)), cut(len(replayOf))
+	m.schema = cut(len(schema))
 }
 
 // first keeps the first value of a header, as Get does.

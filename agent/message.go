@@ -40,6 +40,9 @@ type Event struct {
 	Type          string
 	CorrelationID string
 	CausationID   string
+	// SchemaVersion is the payload's schema version, from the message's
+	// causeway-schema-version header when it has one.
+	SchemaVersion string
 }
 
 type eventKey struct{}
@@ -158,7 +161,7 @@ func (a *Agent) StartPublish(ctx context.Context, h Headers, d Destination, even
 		return s, s
 	}
 	s.kind, s.parent, s.start, s.d = trace.SpanKindProducer, parent, now.UnixNano(), d
-	s.ev = Event{ID: id, Type: typ, CorrelationID: corr, CausationID: cause}
+	s.ev = Event{ID: id, Type: typ, CorrelationID: corr, CausationID: cause, SchemaVersion: m.schema}
 	s.replayOf = m.replayOf
 	if op, ok := ctx.Value(opKey{}).(event.Op); ok && op != event.OpPublish {
 		s.pubOp = op
@@ -217,7 +220,7 @@ func (a *Agent) StartProcess(ctx context.Context, h Headers, d Destination, atte
 	}
 	s := newSpan(ctx, a, event.OpProcess, sampled && !a.cfg.metaOnly)
 	s.sc = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: newSpanID(), TraceFlags: flags(sampled)})
-	s.ev = Event{ID: m.id, Type: m.typ, CorrelationID: m.corr, CausationID: m.cause}
+	s.ev = Event{ID: m.id, Type: m.typ, CorrelationID: m.corr, CausationID: m.cause, SchemaVersion: m.schema}
 	if s.record != nil {
 		s.kind, s.link, s.start, s.d, s.attempt = trace.SpanKindConsumer, m.remote, start.UnixNano(), d, attempt
 		s.hasID, s.hasCorr, s.replayOf = m.id != "", m.corr != "", m.replayOf
