@@ -319,7 +319,7 @@ func (d *demoProc) orderIDs(t *testing.T, n int) []string {
 }
 
 // checkJourneysAndAlerts: every message the shop publishes has an event
-// type; the order journey and the refund saga are
+// type and a schema version; the order journey and the refund saga are
 // defined, orders dead-lettered by the fraud-check outage show up stuck
 // at the order's first step, and both example alerts fire within two
 // minutes of the start, their notifications linking into this studio (the
@@ -334,10 +334,8 @@ func (d *demoProc) checkJourneysAndAlerts(t *testing.T) {
 	for _, e := range page.Events {
 		if e.Op == event.OpPublish && e.Service != "causeway-replay" {
 			published++
-			// The shop also sends causeway-schema-version: 1 with every
-			// message; the agent does not record it on spans yet.
-			if e.EventType == "" {
-				t.Fatalf("a %s publish to %s without its event type: %+v", e.Service, e.Destination, e)
+			if e.EventType == "" || e.SchemaVersion == "" {
+				t.Fatalf("a %s publish to %s without its event type or schema version: %+v", e.Service, e.Destination, e)
 			}
 		}
 	}
