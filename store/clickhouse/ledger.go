@@ -152,7 +152,23 @@ func (s *Store) journeySeries(ctx context.Context, q store.JourneyStatsQuery, lo
 	return out, rows.Err()
 }
 
-// StuckGroups implements store.Ledger.
+// openEntities is the subquery of a journey's entities for the stuck list
+// (its one parameter is the journey), from journey_open (schema
+// 010_journey_open.sql) read with FINAL: each correlation's rows merged in
+// sort order, four numeric states each. cid, first, hs (a start was
+// seen), done (the greatest rank is terminal), ph (the place's hash, bit
+// 0 set when dead-lettered).
+const openEntities = `(SELECT correlation_id AS cid, finalizeAggregation(first_ns) AS first, finalizeAggregation(has_start) AS hs,
+	finalizeAggregation(rank) >= 4611686018427387904 AS done, finalizeAggregation(place) AS ph
+	FROM journey_open FINAL WHERE journey = ?)`
+
+// openStuckWhere selects the stuck entities of openEntities; its
+// parameter is the stuck horizon (ns).
+const openStuckWhere = `hs = 1 AND done = 0 AND (bitAnd(ph, 1) = 1 OR first < ?)`
+
+// StuckGroups implements store.Ledger: one pass over journey_open groups
+// the stuck entities by place hash (count, oldest, the oldest samples),
+// then journey_places names the places.
 func (s *Store) StuckGroups(ctx context.Context, q store.StuckQuery) (_ []store.StuckGroup, err error) {
 	defer classify(ctx, &err)
 	samples := q.Samples
@@ -162,32 +178,43 @@ func (s *Store) StuckGroups(ctx context.Context, q store.StuckQuery) (_ []store.
 	if samples > 100 {
 		return nil, store.Invalid("%d samples per group, at most 100", samples)
 	}
-	stepCond := ""
-	args := []any{samples, q.Journey, horizon(q.Now, q.StuckAfter)}
-	if q.Step != "" {
-		stepCond = " AND step = ?"
-		args = append(args, q.Step)
-	}
-	rows, err := s.conn.Query(s.readContext(ctx), `SELECT pl, count() AS n, min(first) AS oldest,
-		arraySlice(arraySort((c, f) -> f, groupArray(cid), groupArray(first)), 1, ?)
-		FROM `+ledgerEntities+` WHERE `+stuckWhere+stepCond+` GROUP BY pl`, args...)
+	rows, err := s.conn.Query(s.readContext(ctx), `SELECT ph, count() AS n, min(first) AS oldest,
+		arrayMap(t -> tupleElement(t, 2), arraySlice(arraySort(groupArray((first, cid))), 1, ?))
+		FROM `+openEntities+` WHERE `+openStuckWhere+` GROUP BY ph`, samples, q.Journey, horizon(q.Now, q.StuckAfter))
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store: stuck groups: %w", err)
 	}
 	defer rows.Close()
 	out := []store.StuckGroup{}
+	var hashes []uint64
 	for rows.Next() {
 		var g store.StuckGroup
-		var pl string
-		if err := rows.Scan(&pl, &g.Count, &g.OldestNS, &g.Samples); err != nil {
+		var ph uint64
+		if err := rows.Scan(&ph, &g.Count, &g.OldestNS, &g.Samples); err != nil {
 			return nil, fmt.Errorf("clickhouse store: stuck groups: %w", err)
 		}
-		g.State, g.Step, g.Service, g.Destination, g.Op, g.Reason = unpackPlace(pl)
+		hashes = append(hashes, ph)
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("clickhouse store: stuck groups: %w", err)
 	}
+	places, err := s.placeNames(ctx, q.Journey, hashes)
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for i, g := range out {
+		pl, ok := places[hashes[i]]
+		if !ok {
+			return nil, fmt.Errorf("clickhouse store: stuck groups: place %d of journey %q has no name", hashes[i], q.Journey)
+		}
+		g.State, g.Step, g.Service, g.Destination, g.Op, g.Reason = unpackPlace(pl)
+		if q.Step == "" || g.Step == q.Step {
+			kept = append(kept, g)
+		}
+	}
+	out = kept
 	// The largest first, then the oldest, then by place (as the embedded store).
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -199,6 +226,30 @@ func (s *Store) StuckGroups(ctx context.Context, q store.StuckQuery) (_ []store.
 		return slices.Compare(ka, kb) < 0
 	})
 	return out, nil
+}
+
+// placeNames returns the packed places (packPlace) of a journey's place
+// hashes from journey_places.
+func (s *Store) placeNames(ctx context.Context, journey string, hashes []uint64) (map[uint64]string, error) {
+	out := make(map[uint64]string, len(hashes))
+	if len(hashes) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn.Query(s.readContext(ctx), `SELECT ph, any(pl) FROM journey_places WHERE journey = ? AND has(?, ph) GROUP BY ph`,
+		journey, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse store: stuck places: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ph uint64
+		var pl string
+		if err := rows.Scan(&ph, &pl); err != nil {
+			return nil, fmt.Errorf("clickhouse store: stuck places: %w", err)
+		}
+		out[ph] = pl
+	}
+	return out, rows.Err()
 }
 
 // LedgerEntries implements store.Ledger.

@@ -48,6 +48,8 @@ var chRetentionTables = []chRetentionTable{
 	{name: "edges_by_from_event", dateCol: "date"},
 	{name: "flows_1m", dateCol: "minute"},
 	{name: "journey_ledger", dateCol: "date"},
+	{name: "journey_open", dateCol: "date"},
+	{name: "journey_places", dateCol: "date"},
 	{name: "dlq", broker: true, dateCol: "date"},
 	{name: "lag", broker: true, dateCol: "date"},
 	{name: "alert_events", broker: true, timeNSCol: "time_ns"},
