@@ -68,7 +68,12 @@ func main() {
 				log.Error("stopping", "error", err)
 			}
 		},
-		Linux: &linux.Options{ProgramName: "causeway-desktop", WebviewGpuPolicy: linux.WebviewGpuPolicyOnDemand},
+		// Never: WebKitGTK's accelerated compositing leaves composited
+		// layers (the flow map's and the causation graph's canvas)
+		// unpainted where there is no GPU to do it — virtual machines,
+		// remote X, Xvfb — while the rest of the page draws. The UI is DOM
+		// and SVG, which the software path draws without trouble.
+		Linux: &linux.Options{ProgramName: "causeway-desktop", WebviewGpuPolicy: linux.WebviewGpuPolicyNever},
 	})
 	if err != nil {
 		log.Error("window", "error", err)

@@ -108,7 +108,7 @@ func TestDesktopUnderXvfb(t *testing.T) {
 		t.Error("the app did not log live updates arriving at the webview")
 	}
 	time.Sleep(2 * time.Second) // the layout settles, edges get their rates
-	shot(t, display, filepath.Join(artifacts, "desktop-flowmap.png"))
+	shot(t, display, filepath.Join(artifacts, "desktop-flowmap.png"), graphArea)
 	t.Logf("flow map: %d nodes, %d live frames received by the webview (%v)", rendered.elements["flow-node"], rendered.frames, rendered.channels)
 
 	corr := finishedOrder(t, "http://"+studio)
@@ -129,7 +129,7 @@ func TestDesktopUnderXvfb(t *testing.T) {
 		return strings.HasPrefix(r.path, "/graph?") && r.elements["graph-canvas"] == 1 && r.elements["timeline-row"] >= 5 && r.status == "live"
 	})
 	time.Sleep(2 * time.Second)
-	shot(t, display, filepath.Join(artifacts, "desktop-graph.png"))
+	shot(t, display, filepath.Join(artifacts, "desktop-graph.png"), graphArea)
 	t.Logf("causation graph of %s: %d events in the waterfall", corr, graph.elements["timeline-row"])
 
 	// The demo's alerts, the view each links to first, and what that view draws.
@@ -159,7 +159,7 @@ func TestDesktopUnderXvfb(t *testing.T) {
 		return strings.HasPrefix(r.path, view.path) && r.elements[view.element] >= 1
 	})
 	time.Sleep(2 * time.Second)
-	shot(t, display, filepath.Join(artifacts, "desktop-alert-view.png"))
+	shot(t, display, filepath.Join(artifacts, "desktop-alert-view.png"), image.Rectangle{})
 	t.Logf("notification %q clicked: the window shows %s", note.summary, shown.path)
 	app.stop(t)
 }
@@ -393,7 +393,16 @@ func finishedOrder(t *testing.T, studio string) string {
 
 // shot takes a screenshot of the whole screen and fails when it is blank:
 // a real page has many colours and contrast.
-func shot(t *testing.T, display, path string) {
+// graphArea is a part of the screen that the flow map and the causation
+// graph draw nodes into (below the view's header, right of the sidebar),
+// and that holds plain background while a view still says "Loading…" or
+// when the webview leaves its canvas unpainted.
+var graphArea = image.Rect(300, 200, 900, 750)
+
+// shot takes a screenshot into path and fails the test when it looks
+// blank, or when drawn (if not empty) holds no drawing: under a dozen
+// colours.
+func shot(t *testing.T, display, path string, drawn image.Rectangle) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -414,6 +423,18 @@ func shot(t *testing.T, display, path string) {
 	t.Logf("%s: %d colours, luminance standard deviation %.3f", filepath.Base(path), colours, stddev)
 	if colours < 64 || stddev < 0.05 {
 		t.Errorf("%s looks blank: %d colours, luminance standard deviation %.3f", path, colours, stddev)
+	}
+	if drawn.Empty() {
+		return
+	}
+	sub, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	})
+	if !ok {
+		t.Fatalf("%s: cannot crop a %T", path, img)
+	}
+	if n, _ := imageStats(sub.SubImage(drawn)); n < 12 {
+		t.Errorf("%s: nothing drawn in %v (%d colours): the view was still loading, or the webview did not paint its canvas", path, drawn, n)
 	}
 }
 
