@@ -72,10 +72,7 @@ func (s *Store) prepareInserts() error {
 	return nil
 }
 
-func (in *inserter) sql(rows int) string {
-	row := "(" + placeholders(in.ncols) + ")"
-	return "INSERT OR IGNORE INTO " + in.table + " (" + in.cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
-}
+func (in *inserter) sql(rows int) string { return insertSQL(in.table, in.cols, in.ncols, rows) }
 
 // add queues one row's values and writes a full statement's worth.
 func (in *inserter) add(ctx context.Context, tx *sql.Tx, vals ...any) error {

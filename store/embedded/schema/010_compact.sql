@@ -14,7 +14,7 @@
 --   lookups by the causing event's id); edges keeps the others.
 -- * flow_minute holds per-minute flow-map aggregates kept on ingest.
 -- The old tables are renamed here and copied into the new ones by the Go
--- half of this migration (migrate010.go), then dropped.
+-- half of this migration (upgrade.go), then dropped.
 DROP INDEX events_start;
 DROP INDEX events_correlation;
 DROP INDEX events_event_id;
