@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/causeway-dev/causeway/event"
@@ -142,7 +143,7 @@ func sameSpan(a, b *event.Span) bool {
 	return a.TraceID == b.TraceID && a.SpanID == b.SpanID && a.Name == b.Name && a.Kind == b.Kind &&
 		a.StatusCode == b.StatusCode && a.StatusMessage == b.StatusMessage && a.StartNS == b.StartNS &&
 		a.DurationNS == b.DurationNS && a.ParentSpanID == b.ParentSpanID && a.Service == b.Service &&
-		len(a.Attributes) == len(b.Attributes) && func() bool {
+		slices.Equal(a.Links, b.Links) && len(a.Attributes) == len(b.Attributes) && func() bool {
 		for k, v := range a.Attributes {
 			if w, ok := b.Attributes[k]; !ok || w != v {
 				return false
