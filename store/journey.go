@@ -123,6 +123,10 @@ type LedgerEntry struct {
 	State         JourneyState `json:"state"`
 	EventID       string       `json:"event_id"`
 	Reason        string       `json:"reason,omitempty"`
+	// StepIndex is Step's position in the journey (LedgerUpdate.StepIndex):
+	// the stores leave it 0, the journey service fills it from the
+	// definition, so that a client can rank live updates against the entry.
+	StepIndex int `json:"step_index"`
 }
 
 // JourneyStatsQuery asks for a journey's figures: over the entities that

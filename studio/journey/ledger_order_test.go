@@ -88,10 +88,10 @@ func TestLedgerOrdering(t *testing.T) {
 			}
 			at := func(d time.Duration) uint64 { return uint64(s.t0.Add(d).UnixNano()) }
 			want := map[string]string{
-				c("dlq"):     fmt.Sprintf("dead_lettered order.placed payments process %q %d", "cannot parse order", at(10*ms)),
-				c("again"):   fmt.Sprintf("dead_lettered order.placed payments process %q %d", "fraud-check still unavailable", at(time.Minute+10*ms)),
-				c("paid"):    fmt.Sprintf("in_flight payment payments publish %q %d", "", at(time.Minute+12*ms)),
-				c("shipped"): fmt.Sprintf("completed order.shipped shipping publish %q %d", "", at(time.Minute+22*ms)),
+				c("dlq"):     fmt.Sprintf("dead_lettered order.placed(0) payments process %q %d", "cannot parse order", at(10*ms)),
+				c("again"):   fmt.Sprintf("dead_lettered order.placed(0) payments process %q %d", "fraud-check still unavailable", at(time.Minute+10*ms)),
+				c("paid"):    fmt.Sprintf("in_flight payment(1) payments publish %q %d", "", at(time.Minute+12*ms)),
+				c("shipped"): fmt.Sprintf("completed order.shipped(2) shipping publish %q %d", "", at(time.Minute+22*ms)),
 			}
 			es, err := svc.Entities(ctx, "order", EntityQuery{Window: Window{Since: s.t0.Add(-time.Minute), Until: time.Now()}, Limit: 100})
 			if err != nil {
@@ -99,7 +99,7 @@ func TestLedgerOrdering(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, e := range es {
-				got[e.CorrelationID] = fmt.Sprintf("%s %s %s %s %q %d", e.State, e.Step, e.Service, e.Op, e.Reason, e.LastNS)
+				got[e.CorrelationID] = fmt.Sprintf("%s %s(%d) %s %s %q %d", e.State, e.Step, e.StepIndex, e.Service, e.Op, e.Reason, e.LastNS)
 			}
 			for id, wa := range want {
 				if got[id] != wa {

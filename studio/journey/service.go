@@ -302,5 +302,9 @@ func (s *Service) Entities(ctx context.Context, name string, q EntityQuery) ([]s
 	if err != nil {
 		return nil, fmt.Errorf("journey %s: %w", j.Name, err)
 	}
+	steps := j.StepNames()
+	for i := range out {
+		out[i].StepIndex = max(slices.Index(steps, out[i].Step), 0)
+	}
 	return out, nil
 }

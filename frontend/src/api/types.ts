@@ -411,6 +411,8 @@ export interface LedgerEntry {
   state: JourneyState
   event_id: string
   reason?: string
+  // step_index is the step's position in the journey: a place moves only forward.
+  step_index?: number
 }
 
 export interface LedgerUpdate {
@@ -425,6 +427,7 @@ export interface LedgerUpdate {
   state: JourneyState
   event_id: string
   reason?: string
+  step_index?: number
 }
 
 // JourneysFrame is a frame of the journeys live channel: the ledger

@@ -54,6 +54,20 @@ describe('applyUpdates', () => {
     expect(applyUpdates([done], latestUpdates(new Map(), [up('in_flight', 400)]))[0]).toBe(done)
     expect(latestUpdates(new Map(), [up('completed', 300), up('in_flight', 400)]).get('order-7')!.state).toBe('completed')
   })
+  it('moves an entity only forward: a late event of an earlier step leaves it dead-lettered', () => {
+    const dead: LedgerEntry = { ...entry, step: 'placed', step_index: 0, op: 'process', last_ns: 100 }
+    const analytics: LedgerUpdate = { ...up('in_flight', 500), step: 'placed', step_index: 0, service: 'analytics-service', op: 'process', destination: 'orders.placed' }
+    expect(applyUpdates([dead], latestUpdates(new Map(), [analytics]))[0]).toBe(dead)
+    // The DLQ publish that follows the failed process event carries no reason: the reason stays.
+    const dlqPublish: LedgerUpdate = { ...up('dead_lettered', 150), step: 'placed', step_index: 0, op: 'dead_letter' }
+    expect(applyUpdates([dead], latestUpdates(new Map(), [dlqPublish]))[0]).toBe(dead)
+    // Dead-lettered again after a replay: the new reason.
+    const again: LedgerUpdate = { ...up('dead_lettered', 600), step: 'placed', step_index: 0, op: 'process', reason: 'fraud-check still down' }
+    expect(applyUpdates([dead], latestUpdates(new Map(), [again, analytics]))[0]).toMatchObject({ state: 'dead_lettered', reason: 'fraud-check still down', last_ns: 600 })
+    // The replay goes through payment: a later step moves it on, and the replay's own late start-step event does not move it back.
+    const paid: LedgerUpdate = { ...up('in_flight', 300), step: 'paid', step_index: 1, service: 'payment-service' }
+    expect(applyUpdates([dead], latestUpdates(new Map(), [paid, analytics]))[0]).toMatchObject({ state: 'in_flight', step: 'paid', step_index: 1, last_ns: 300 })
+  })
   it('leaves other correlations and older updates alone', () => {
     expect(applyUpdates([entry], latestUpdates(new Map(), [up('completed', 300, 'order-8')]))[0]).toBe(entry)
     expect(applyUpdates([entry], latestUpdates(new Map(), [up('in_flight', 50)]))[0]).toBe(entry)

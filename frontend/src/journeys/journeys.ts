@@ -59,17 +59,37 @@ export function sparkPath(values: (number | null | undefined)[], w: number, h: n
 
 const terminal = new Set<JourneyState>(['completed', 'failed', 'compensated'])
 
+// placeKey is where an entity stands, as the ledger ranks it
+// (store.LedgerRank), most significant first: a terminal state above all
+// (then the later event), else the step's position in the journey, at one
+// step a dead-lettering (one that says why first), then the later event.
+function placeKey(state: JourneyState, stepIndex: number | undefined, reason: string | undefined, atNS: number): number[] {
+  if (terminal.has(state)) return [1, 0, 0, atNS]
+  return [0, stepIndex ?? 0, state === 'dead_lettered' ? (reason ? 2 : 1) : 0, atNS]
+}
+
+// outranks reports whether place a ranks at or above place b.
+function outranks(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return a[i] > b[i]
+  }
+  return true
+}
+
+const updateKey = (u: LedgerUpdate) => placeKey(u.state, u.step_index, u.reason, u.at_ns)
+
 // applyUpdates returns the entries with the live updates of their
-// correlations applied, as the ledger ranks them: a terminal update wins
-// over any other, else the later event does.
+// correlations applied, as the ledger ranks them (placeKey): an entity
+// only moves forward, so a late event of an earlier step (the slow
+// analytics consumer processing order.placed) leaves a dead-lettered
+// order where it is.
 export function applyUpdates(entries: LedgerEntry[], updates: Map<string, LedgerUpdate>): LedgerEntry[] {
   if (!updates.size) return entries
   return entries.map((e) => {
     const u = updates.get(e.correlation_id)
     if (!u || u.journey !== e.journey) return e
-    const newer = terminal.has(u.state) ? !terminal.has(e.state) || u.at_ns >= e.last_ns : !terminal.has(e.state) && u.at_ns >= e.last_ns
-    if (!newer) return e
-    return { ...e, state: u.state, step: u.step, service: u.service, destination: u.destination, op: u.op, event_id: u.event_id, last_ns: u.at_ns, reason: u.reason }
+    if (!outranks(updateKey(u), placeKey(e.state, e.step_index, e.reason, e.last_ns))) return e
+    return { ...e, state: u.state, step: u.step, step_index: u.step_index, service: u.service, destination: u.destination, op: u.op, event_id: u.event_id, last_ns: u.at_ns, reason: u.reason }
   })
 }
 
@@ -79,8 +99,7 @@ export function latestUpdates(into: Map<string, LedgerUpdate>, updates: LedgerUp
   const out = new Map(into)
   for (const u of updates) {
     const cur = out.get(u.correlation_id)
-    const rank = (x: LedgerUpdate) => (terminal.has(x.state) ? 1 : 0) * 2 ** 53 + x.at_ns
-    if (!cur || rank(u) >= rank(cur)) out.set(u.correlation_id, u)
+    if (!cur || outranks(updateKey(u), updateKey(cur))) out.set(u.correlation_id, u)
   }
   return out
 }
