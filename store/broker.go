@@ -93,9 +93,14 @@ type DLQQuery struct {
 	// IDs, when set, selects these entries only (at most MaxLimit).
 	IDs                      []string
 	Source, Original, Reason string
-	Since, Until             time.Time
-	Limit                    int
-	Cursor                   string
+	// CorrelationID and EventID, when set, select the entries of that
+	// correlation or of that event (its DLQEntry.CorrelationID or
+	// EventID). Both stores index them, so an entity's dead letters are
+	// one read however far back they lie.
+	CorrelationID, EventID string
+	Since, Until           time.Time
+	Limit                  int
+	Cursor                 string
 }
 
 // DLQPage is one page of DLQ entries.

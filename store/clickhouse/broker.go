@@ -176,6 +176,17 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (_ store.DLQPage, err
 			where, args = append(where, f.col+" = ?"), append(args, f.v)
 		}
 	}
+	// An entity's entries: their ids from the index tables of schema 011
+	// (GLOBAL IN: in cluster mode those are Distributed), then dlq read by
+	// its sorting key.
+	for _, f := range []struct{ table, col, v string }{
+		{"dlq_by_correlation", "correlation_id", q.CorrelationID}, {"dlq_by_event_id", "event_id", q.EventID},
+	} {
+		if f.v != "" {
+			where = append(where, fmt.Sprintf("id GLOBAL IN (SELECT id FROM %s WHERE %s = ?) AND %s = ?", f.table, f.col, f.col))
+			args = append(args, f.v, f.v)
+		}
+	}
 	if len(q.IDs) > store.MaxLimit {
 		return store.DLQPage{}, fmt.Errorf("clickhouse store: dlq: %w", store.Invalid("at most %d ids", store.MaxLimit))
 	}

@@ -51,6 +51,8 @@ var chRetentionTables = []chRetentionTable{
 	{name: "journey_open", dateCol: "date"},
 	{name: "journey_places", dateCol: "date"},
 	{name: "dlq", broker: true, dateCol: "date"},
+	{name: "dlq_by_correlation", broker: true, dateCol: "date"},
+	{name: "dlq_by_event_id", broker: true, dateCol: "date"},
 	{name: "lag", broker: true, dateCol: "date"},
 	{name: "alert_events", broker: true, timeNSCol: "time_ns"},
 	{name: "replay_items", broker: true, timeNSCol: "time_ns"},

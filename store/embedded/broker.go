@@ -89,41 +89,11 @@ func (s *Store) Lag(ctx context.Context, q store.LagQuery) (_ []store.LagSample,
 // DLQEntry for one.
 func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (_ store.DLQPage, err error) {
 	defer store.MarkTimeout(ctx, &err)
-	limit, err := store.Limit(q.Limit)
+	query, args, limit, err := dlqSQL(q)
 	if err != nil {
 		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", err)
 	}
-	cur, err := store.ParseCursor(q.Cursor)
-	if err != nil {
-		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", err)
-	}
-	where, args := []string{"1=1"}, []any{}
-	for _, f := range []struct{ col, v string }{{"source", q.Source}, {"original", q.Original}, {"reason", q.Reason}} {
-		if f.v != "" {
-			where, args = append(where, f.col+" = ?"), append(args, f.v)
-		}
-	}
-	if len(q.IDs) > store.MaxLimit {
-		return store.DLQPage{}, fmt.Errorf("embedded store: dlq: %w", store.Invalid("at most %d ids", store.MaxLimit))
-	}
-	if len(q.IDs) > 0 {
-		where = append(where, "id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.IDs)), ",")+")")
-		for _, id := range q.IDs {
-			args = append(args, id)
-		}
-	}
-	if !q.Since.IsZero() {
-		where, args = append(where, "time_ns >= ?"), append(args, q.Since.UnixNano())
-	}
-	if !q.Until.IsZero() {
-		where, args = append(where, "time_ns < ?"), append(args, q.Until.UnixNano())
-	}
-	if q.Cursor != "" {
-		where = append(where, "time_ns <= ? AND (time_ns < ? OR id < ?)")
-		args = append(args, int64(cur.StartNS), int64(cur.StartNS), cur.SpanID)
-	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+strings.Replace(dlqCols, "payload,", "NULL,", 1)+" FROM dlq WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY time_ns DESC, id DESC LIMIT ?", append(args, limit+1)...)
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.DLQPage{}, fmt.Errorf("embedded store %q: dlq: %w", s.dir, err)
 	}
@@ -177,4 +147,49 @@ func scanDLQ(r scanner) (store.DLQEntry, error) {
 		return d, fmt.Errorf("dlq entry %s headers: %w", d.ID, err)
 	}
 	return d, nil
+}
+
+// dlqSQL is the query of a DLQ page (payloads left out) and its
+// arguments: limit+1 rows, newest first.
+func dlqSQL(q store.DLQQuery) (query string, args []any, limit int, err error) {
+	if limit, err = store.Limit(q.Limit); err != nil {
+		return "", nil, 0, err
+	}
+	cur, err := store.ParseCursor(q.Cursor)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	where := []string{"1=1"}
+	for _, f := range []struct{ col, v string }{{"source", q.Source}, {"original", q.Original}, {"reason", q.Reason}} {
+		if f.v != "" {
+			where, args = append(where, f.col+" = ?"), append(args, f.v)
+		}
+	}
+	// "col != ''" lets SQLite use the partial indexes of schema 011.
+	for _, f := range []struct{ col, v string }{{"correlation_id", q.CorrelationID}, {"event_id", q.EventID}} {
+		if f.v != "" {
+			where, args = append(where, f.col+" = ? AND "+f.col+" != ''"), append(args, f.v)
+		}
+	}
+	if len(q.IDs) > store.MaxLimit {
+		return "", nil, 0, store.Invalid("at most %d ids", store.MaxLimit)
+	}
+	if len(q.IDs) > 0 {
+		where = append(where, "id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.IDs)), ",")+")")
+		for _, id := range q.IDs {
+			args = append(args, id)
+		}
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, "time_ns >= ?"), append(args, q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		where, args = append(where, "time_ns < ?"), append(args, q.Until.UnixNano())
+	}
+	if q.Cursor != "" {
+		where = append(where, "time_ns <= ? AND (time_ns < ? OR id < ?)")
+		args = append(args, int64(cur.StartNS), int64(cur.StartNS), cur.SpanID)
+	}
+	return "SELECT " + strings.Replace(dlqCols, "payload,", "NULL,", 1) + " FROM dlq WHERE " +
+		strings.Join(where, " AND ") + " ORDER BY time_ns DESC, id DESC LIMIT ?", append(args, limit+1), limit, nil
 }

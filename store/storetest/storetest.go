@@ -66,6 +66,7 @@ func RunAll(t *testing.T, h Harness) {
 		{"Restart", testRestart},
 		{"LagSeries", testLagSeries},
 		{"DLQ", testDLQ},
+		{"DLQLookup", testDLQLookup},
 		{"ReplayLog", testReplayLog},
 		{"ReplayPages", testReplayPages},
 		{"AlertLog", testAlertLog},
