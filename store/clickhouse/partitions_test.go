@@ -129,15 +129,24 @@ func TestDailyPartitionsMigration(t *testing.T) {
 	if got := partitionIDs(t, old, "events"); fmt.Sprint(got) != "[202610 202611]" {
 		t.Fatalf("schema 7 events partitions %v, want the two months", got)
 	}
+	// The tables retention knows that schema 7 had (later migrations add more).
+	var tables []chRetentionTable
 	before := map[string]uint64{}
 	for _, table := range chRetentionTables {
-		before[table.name] = rowCount(t, old, table.name)
+		var exists uint8
+		if err := old.conn.QueryRow(context.Background(), "EXISTS TABLE "+table.name).Scan(&exists); err != nil {
+			t.Fatal(err)
+		}
+		if exists == 1 {
+			tables = append(tables, table)
+			before[table.name] = rowCount(t, old, table.name)
+		}
 	}
 	old.Close()
 
 	s := open(t, srv.DSN(db))
 	defer s.Close()
-	for _, table := range chRetentionTables {
+	for _, table := range tables {
 		if got := rowCount(t, s, table.name); got != before[table.name] {
 			t.Errorf("%s: %d rows after the migration, %d before", table.name, got, before[table.name])
 		}
