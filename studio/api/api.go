@@ -488,7 +488,7 @@ func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := store.DLQQuery{Source: p.str("source"), Original: p.str("original"), Reason: p.str("reason"),
-		Since: win.Since, Until: win.Until, Limit: min(p.int("limit"), a.cfg.MaxEvents), Cursor: p.str("cursor")}
+		CorrelationID: p.str("correlation_id"), EventID: p.str("event_id"), Since: win.Since, Until: win.Until, Limit: min(p.int("limit"), a.cfg.MaxEvents), Cursor: p.str("cursor")}
 	if p.err != nil {
 		writeError(w, p.err)
 		return
