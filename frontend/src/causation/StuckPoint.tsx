@@ -24,11 +24,13 @@ async function entityOf(journey: string, corr: string, signal: AbortSignal): Pro
 }
 
 export function StuckPoint({ correlationId, journey, events }: { correlationId: string; journey: string | null; events: CwEvent[] }) {
-  const deadLettered = events.some((e) => e.op === 'dead_letter' || e.outcome === 'dead_lettered')
+  // The consumed message that was dead-lettered (its event id is its DLQ
+  // entry's), else the publish to the DLQ.
+  const dead = events.find((e) => e.outcome === 'dead_lettered') ?? events.find((e) => e.op === 'dead_letter')
   return (
     <div className="stuck-point" data-testid="stuck-point">
       {journey && <EntityState journey={journey} corr={correlationId} />}
-      {deadLettered && <DeadLetter corr={correlationId} />}
+      {dead && <DeadLetter corr={correlationId} eventId={dead.event_id} />}
     </div>
   )
 }
@@ -58,8 +60,8 @@ function EntityState({ journey, corr }: { journey: string; corr: string }) {
   )
 }
 
-function DeadLetter({ corr }: { corr: string }) {
-  const res = useResource((signal) => findDLQEntry(api.dlq, corr, signal), [corr], { channel: 'dlq', throttleMs: 5000 })
+function DeadLetter({ corr, eventId }: { corr: string; eventId: string }) {
+  const res = useResource((signal) => findDLQEntry(api.dlq, { correlationId: corr, eventId }, signal), [corr, eventId], { channel: 'dlq', throttleMs: 5000 })
   const [replaying, setReplaying] = useState(false)
   return (
     <Status of={res} what="its dead letter">
@@ -78,7 +80,7 @@ function DeadLetter({ corr }: { corr: string }) {
             {replaying && <ReplayDialog source={{ dlq_ids: [entry.id] }} title={`Replay the dead letter of ${corr}`} correlationId={corr} onClose={() => setReplaying(false)} />}
           </div>
         ) : (
-          <span className="muted small">Dead-lettered; its DLQ entry is not among the newest 2,000.</span>
+          <span className="muted small">Dead-lettered; no DLQ entry of {corr} in the query window (it may have passed retention).</span>
         )
       }
     </Status>
