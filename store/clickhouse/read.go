@@ -24,13 +24,23 @@ var eventSelect = `SELECT start_ns, trace_id, ` + idTextSQL("span_id") + `, even
 // named name), and the events table, sorted by start time, is read only
 // between the two. One round trip instead of two. (ClickHouse computes a
 // scalar subquery before it reads, so the primary key takes the range;
-// it would not take an IN (subquery) set under GLOBAL, which a cluster's
-// Distributed index tables need.)
+// 18.16 does not use an IN (subquery) set under GLOBAL for the key. A
+// cluster asks for the range first: clusterRange.)
 func idRange(name, table, col string, ids []string) (with, where string, withArgs, whereArgs []any) {
 	in, args := inList(col, ids)
 	with = "(SELECT (min(start_ns), max(start_ns)) FROM " + table + " WHERE " + in + ") AS " + name
 	where = "start_ns >= tupleElement(" + name + ", 1) AND start_ns <= tupleElement(" + name + ", 2) AND " + in
 	return with, where, args, args
+}
+
+// clusterRange is idRange's range as a query of its own, for clusters.
+func (s *Store) clusterRange(ctx context.Context, table, col string, ids []string) (lo, hi uint64, found bool, err error) {
+	in, args := inList(col, ids)
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count(), min(start_ns), max(start_ns) FROM "+table+" WHERE "+in, args...).Scan(&n, &lo, &hi); err != nil {
+		return 0, 0, false, fmt.Errorf("%s: %w", table, err)
+	}
+	return lo, hi, n > 0, nil
 }
 
 // Events implements store.Reader.
@@ -62,6 +72,23 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 		}
 		if len(f.ids) > maxIn {
 			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", store.Invalid("at most %d %s values per query", maxIn, f.col))
+		}
+		if s.cluster != "" {
+			// A cluster evaluates a WITH scalar subquery on the initiator
+			// and again on each shard: under concurrent writes the two
+			// differ and the query fails ("different expressions with the
+			// same alias"). Ask for the range first instead.
+			lo, hi, found, err := s.clusterRange(ctx, f.table, f.col, f.ids)
+			if err != nil {
+				return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
+			}
+			if !found {
+				return store.EventPage{Events: []event.Event{}}, nil
+			}
+			in, a := inList(f.col, f.ids)
+			where = append(where, "start_ns >= ? AND start_ns <= ? AND "+in)
+			args = append(append(args, lo, hi), a...)
+			continue
 		}
 		w, cond, wa, a := idRange(fmt.Sprintf("range%d", len(with)), f.table, f.col, f.ids)
 		with, where = append(with, w), append(where, cond)
