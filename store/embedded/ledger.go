@@ -49,18 +49,36 @@ func (s *Store) UpdateLedger(ctx context.Context, updates []store.LedgerUpdate) 
 		return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
 	}
 	defer tx.Rollback()
+	if err := s.upsertLedger(ctx, tx, updates); err != nil {
+		return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
+	}
+	return nil
+}
+
+var _ store.LedgerWriter = (*Store)(nil)
+
+// WriteLedger implements store.LedgerWriter: the batch and its ledger
+// updates in one transaction (one commit, one fsync of the WAL).
+func (s *Store) WriteLedger(ctx context.Context, b *store.Batch, updates []store.LedgerUpdate) error {
+	return s.write(ctx, b, updates)
+}
+
+// ledgerUpsertSQL is the upsert of n ledger rows.
+func ledgerUpsertSQL(n int) string {
 	row := "(" + placeholders(14) + ")"
-	upsert := func(n int) string {
-		return "INSERT INTO journey_ledger (" + ledgerCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",") + ledgerUpsert
+	return "INSERT INTO journey_ledger (" + ledgerCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",") + ledgerUpsert
+}
+
+// upsertLedger merges updates into journey_ledger within tx, in
+// statements of ledgerRowsPerInsert rows (prepared once per store).
+func (s *Store) upsertLedger(ctx context.Context, tx *sql.Tx, updates []store.LedgerUpdate) error {
+	if len(updates) == 0 {
+		return nil
 	}
-	// The full-size statement is parsed once per call, not once per chunk.
 	var full *sql.Stmt
-	if len(updates) >= ledgerRowsPerInsert {
-		if full, err = tx.PrepareContext(ctx, upsert(ledgerRowsPerInsert)); err != nil {
-			return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
-		}
-		defer full.Close()
-	}
 	args := make([]any, 0, 14*ledgerRowsPerInsert)
 	for len(updates) > 0 {
 		n := min(len(updates), ledgerRowsPerInsert)
@@ -71,17 +89,17 @@ func (s *Store) UpdateLedger(ctx context.Context, updates []store.LedgerUpdate) 
 		}
 		var err error
 		if n == ledgerRowsPerInsert {
+			if full == nil {
+				full = tx.StmtContext(ctx, s.inserts["journey_ledger"])
+			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, upsert(n), args...)
+			_, err = tx.ExecContext(ctx, ledgerUpsertSQL(n), args...)
 		}
 		if err != nil {
-			return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
+			return err
 		}
 		updates = updates[n:]
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
 	}
 	return nil
 }

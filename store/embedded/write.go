@@ -62,6 +62,8 @@ func (s *Store) prepareInserts() error {
 	for name, q := range map[string]string{
 		"events":      insertSQL("events", eventCols, eventColCount, eventsPerInsert),
 		"flow_minute": upsertFlowSQL,
+		// journey_ledger merges ledger updates (ledger.go).
+		"journey_ledger": ledgerUpsertSQL(ledgerRowsPerInsert),
 	} {
 		st, err := s.w.Prepare(q)
 		if err != nil {
@@ -106,8 +108,12 @@ func (in *inserter) flush(ctx context.Context, tx *sql.Tx) error {
 // Write implements store.Writer: the whole batch in one transaction, so
 // that it is stored entirely or not at all. Every row is INSERT OR IGNORE
 // on its key, so b.Retry needs no special handling.
-func (s *Store) Write(ctx context.Context, b *store.Batch) error {
-	if b.Len() == 0 {
+func (s *Store) Write(ctx context.Context, b *store.Batch) error { return s.write(ctx, b, nil) }
+
+// write is Write, merging a batch's journey ledger updates in the same
+// transaction (WriteLedger, ledger.go).
+func (s *Store) write(ctx context.Context, b *store.Batch, ledger []store.LedgerUpdate) error {
+	if b.Len() == 0 && len(ledger) == 0 {
 		return nil
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -121,6 +127,9 @@ func (s *Store) Write(ctx context.Context, b *store.Batch) error {
 	}
 	if err := s.writeBroker(ctx, tx, b); err != nil {
 		return fmt.Errorf("embedded store %q: write of %d rows: %w", s.dir, b.Len(), err)
+	}
+	if err := s.upsertLedger(ctx, tx, ledger); err != nil {
+		return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("embedded store %q: commit: %w", s.dir, err)

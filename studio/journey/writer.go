@@ -40,13 +40,25 @@ func NewWriter(w store.Writer, l store.Ledger, reg *Registry) *Writer {
 func (w *Writer) OnUpdate(fn func([]store.LedgerUpdate)) { w.onUpdate = fn }
 
 // Write implements store.Writer: the batch's ledger updates are written
-// beside the batch (concurrently: on ClickHouse the two inserts overlap),
-// and Write returns nil only when both are stored.
+// with the batch in one write when the store is a store.LedgerWriter (the
+// embedded store: one transaction), else beside it (concurrently: on
+// ClickHouse the two inserts overlap); Write returns nil only when both
+// are stored.
 func (w *Writer) Write(ctx context.Context, b *store.Batch) error {
 	w.reg.refresh(ctx, ReloadEvery)
 	ups := w.reg.Set().Updates(b.Events)
 	if len(ups) == 0 {
 		return w.w.Write(ctx, b)
+	}
+	if lw, ok := w.w.(store.LedgerWriter); ok {
+		// One write of both (the embedded store: one transaction).
+		if err := lw.WriteLedger(ctx, b, ups); err != nil {
+			return err
+		}
+		if w.onUpdate != nil {
+			w.onUpdate(ups)
+		}
+		return nil
 	}
 	ledgerErr := make(chan error, 1)
 	go func() { ledgerErr <- w.ledger.UpdateLedger(ctx, ups) }()
