@@ -48,6 +48,20 @@ async function graphOf(api, corr) {
   return getJSON(api + '/graph?correlation_id=' + encodeURIComponent(corr) + '&max_nodes=2000')
 }
 
+// fraudQuiet waits until a replay cannot land in one of the demo's
+// fraud-check outages (7 s every two minutes, demo.fraudCheckDown), where
+// a replayed order is dead-lettered again: the newest fraud-check dead
+// letter is more than 10 s old (the outage is over, retries included) and
+// less than 90 s (the next one is at least 20 s away).
+async function fraudQuiet(api) {
+  await poll('the fraud-check outage over, the next one 20 s away or more', async () => {
+    const letters = (await getJSON(api + '/dlq?limit=1000')).entries ?? []
+    const newest = Math.max(0, ...letters.filter((d) => /fraud-check/.test(d.reason)).map((d) => d.time_ns))
+    const age = Date.now() - newest / 1e6
+    return newest > 0 && age > 10_000 && age < 90_000
+  }, 150_000)
+}
+
 // Each step first waits, through the API, for the data it will look for
 // on screen (a loaded machine may store it late); the UI is then asked to
 // show what is known to be there, within the page's timeout.
@@ -224,6 +238,7 @@ async function main() {
   })
 
   await step('single replay through the UI succeeds', async () => {
+    await fraudQuiet(api)
     await page.locator(`[data-testid=dlq-row][data-id="${one.id}"] [data-testid=replay-one]`).click()
     const dlg = page.locator('[data-testid=replay-dialog]')
     await dlg.locator('[data-testid=replay-preview][data-count="1"]').waitFor()
@@ -248,6 +263,7 @@ async function main() {
   })
 
   await step('bulk replay needs the typed count', async () => {
+    await fraudQuiet(api)
     await page.keyboard.press('Escape')
     await page.locator('[data-testid=replay-dialog]').waitFor({ state: 'detached' })
     for (const e of dead.filter((x) => x.id !== one.id).slice(0, 2)) await page.locator(`[data-testid=dlq-row][data-id="${e.id}"] input[type=checkbox]`).check()

@@ -23,10 +23,15 @@ async function entityOf(journey: string, corr: string, signal: AbortSignal): Pro
   return recent.entities.find((e) => e.correlation_id === corr) ?? null
 }
 
+function newest(events: CwEvent[]): CwEvent | undefined {
+  return events.reduce<CwEvent | undefined>((a, e) => (!a || e.start_ns > a.start_ns ? e : a), undefined)
+}
+
 export function StuckPoint({ correlationId, journey, events }: { correlationId: string; journey: string | null; events: CwEvent[] }) {
-  // The consumed message that was dead-lettered (its event id is its DLQ
-  // entry's), else the publish to the DLQ.
-  const dead = events.find((e) => e.outcome === 'dead_lettered') ?? events.find((e) => e.op === 'dead_letter')
+  // The newest consumed message that was dead-lettered (its event id is
+  // its DLQ entry's; a replay dead-lettered again is a newer one), else
+  // the newest publish to the DLQ.
+  const dead = newest(events.filter((e) => e.outcome === 'dead_lettered')) ?? newest(events.filter((e) => e.op === 'dead_letter'))
   return (
     <div className="stuck-point" data-testid="stuck-point">
       {journey && <EntityState journey={journey} corr={correlationId} />}
