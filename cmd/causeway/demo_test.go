@@ -389,4 +389,58 @@ func (d *demoProc) checkJourneysAndAlerts(t *testing.T) {
 		}
 		return ""
 	})
+	// A dead-lettered order stays dead-lettered, with the handler's error
+	// as its reason, after the slow analytics consumer processed its
+	// order.placed: a later event of the start step does not move it back.
+	eventually(t, time.Minute, func() string {
+		var st struct {
+			Steps []struct {
+				Step   string
+				Places []struct {
+					Service, State, Reason string
+					Samples                []string
+				}
+			}
+		}
+		if err := getJSON(t, d.api+"/journeys/order/stuck", &st); err != nil {
+			return err.Error()
+		}
+		for _, s := range st.Steps {
+			for _, p := range s.Places {
+				if p.State != string(store.JourneyDeadLettered) {
+					continue
+				}
+				if p.Reason == "" {
+					return fmt.Sprintf("dead-lettered at %s by %s without a reason", s.Step, p.Service)
+				}
+				for _, id := range p.Samples {
+					var page struct{ Events []event.Event }
+					if err := getJSON(t, d.api+"/events?correlation_id="+id, &page); err != nil {
+						return err.Error()
+					}
+					if processedAfterDeadLetter(page.Events, "analytics-service") {
+						return ""
+					}
+				}
+			}
+		}
+		return fmt.Sprintf("no order stuck dead-lettered that analytics processed since: %+v", st.Steps)
+	})
+}
+
+// processedAfterDeadLetter reports whether service processed a message of
+// events after its last dead-lettering.
+func processedAfterDeadLetter(events []event.Event, service string) bool {
+	var dead uint64
+	for _, e := range events {
+		if e.Op == event.OpDeadLetter {
+			dead = max(dead, e.StartNS)
+		}
+	}
+	for _, e := range events {
+		if dead > 0 && e.Service == service && e.Op == event.OpProcess && e.StartNS > dead {
+			return true
+		}
+	}
+	return false
 }

@@ -7,8 +7,9 @@
 -- materialized view folds them into journey_ledger as aggregate states,
 -- so a read merges at most a few rows per correlation: first_ns is the
 -- minimum, has_start and rank the maximum, and place, event_id and
--- last_ns those of the greatest rank (terminal states above the others,
--- then the latest event). Each is a String or a UInt64: argMax of a tuple
+-- last_ns those of the greatest rank (store.LedgerRank: terminal states
+-- above the others, then the furthest step, a dead-lettering, the latest
+-- event). Each is a String or a UInt64: argMax of a tuple
 -- is about ten times slower to merge on 18.16. Every merge is idempotent,
 -- so a retried batch changes nothing. Partitioned by day (the update's)
 -- like every table retention drops days of (migration 008).
