@@ -176,16 +176,22 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (_ store.DLQPage, err
 			where, args = append(where, f.col+" = ?"), append(args, f.v)
 		}
 	}
-	// An entity's entries: their ids from the index tables of schema 011
-	// (GLOBAL IN: in cluster mode those are Distributed), then dlq read by
-	// its sorting key.
+	// An entity's entries: their ids from the index tables of schema 011,
+	// then dlq read by its sorting key.
 	for _, f := range []struct{ table, col, v string }{
 		{"dlq_by_correlation", "correlation_id", q.CorrelationID}, {"dlq_by_event_id", "event_id", q.EventID},
 	} {
-		if f.v != "" {
-			where = append(where, fmt.Sprintf("id GLOBAL IN (SELECT id FROM %s WHERE %s = ?) AND %s = ?", f.table, f.col, f.col))
-			args = append(args, f.v, f.v)
+		if f.v == "" {
+			continue
 		}
+		cond, a, none, err := s.dlqIndexed(ctx, f.table, f.col, f.v)
+		if err != nil {
+			return store.DLQPage{}, err
+		}
+		if none {
+			return store.DLQPage{Entries: []store.DLQEntry{}}, nil
+		}
+		where, args = append(where, cond+" AND "+f.col+" = ?"), append(append(args, a...), f.v)
 	}
 	if len(q.IDs) > store.MaxLimit {
 		return store.DLQPage{}, fmt.Errorf("clickhouse store: dlq: %w", store.Invalid("at most %d ids", store.MaxLimit))
@@ -216,6 +222,44 @@ func (s *Store) DLQ(ctx context.Context, q store.DLQQuery) (_ store.DLQPage, err
 		page.Next = store.Cursor{StartNS: last.TimeNS, SpanID: last.ID}.Encode()
 	}
 	return page, nil
+}
+
+// dlqIndexed is the condition on dlq.id that selects the entries whose
+// col is v, through its index table: on one server an IN subquery, which
+// 18.16 turns into a set read by dlq's primary key (GLOBAL IN there reads
+// the whole table). In cluster mode the index table is Distributed and a
+// subquery would run again on each shard, so the ids are asked first and
+// bound as a list (GLOBAL IN, correct but read in full on every shard,
+// only beyond maxIn of them); none says there are no such entries.
+func (s *Store) dlqIndexed(ctx context.Context, table, col, v string) (cond string, args []any, none bool, err error) {
+	sub := fmt.Sprintf("SELECT id FROM %s WHERE %s = ?", table, col)
+	if s.cluster == "" {
+		return "id IN (" + sub + ")", []any{v}, false, nil
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT id FROM "+table+" WHERE "+col+" = ? LIMIT ?", v, maxIn+1)
+	if err != nil {
+		return "", nil, false, fmt.Errorf("clickhouse store: dlq: %s: %w", table, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return "", nil, false, fmt.Errorf("clickhouse store: dlq: %s: %w", table, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, false, fmt.Errorf("clickhouse store: dlq: %s: %w", table, err)
+	}
+	switch {
+	case len(ids) == 0:
+		return "", nil, true, nil
+	case len(ids) > maxIn:
+		return "id GLOBAL IN (" + sub + ")", []any{v}, false, nil
+	}
+	cond, args = inList("id", ids)
+	return cond, args, false, nil
 }
 
 // DLQEntry implements store.Reader.
