@@ -9,7 +9,9 @@
 -- read with FINAL, which merges each correlation's rows in sort order (no
 -- hash table), so a stuck query reads four fixed-size states per
 -- correlation. journey_places turns a place hash back into its fields
--- (a few rows per place and day). Both fed from journey_ledger_in, like
+-- (a few rows per place and day). Two places of one journey with the same
+-- 63-bit hash would share a group: with thousands of places, a chance
+-- below 10^-12. Both fed from journey_ledger_in, like
 -- journey_ledger, and partitioned by day for retention.
 CREATE TABLE IF NOT EXISTS journey_open (
     date Date,
