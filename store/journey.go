@@ -28,7 +28,8 @@ func (s JourneyState) Terminal() bool {
 }
 
 // The bits of LedgerRank, highest first (bit 63 stays clear: the
-// embedded store keeps ranks as SQLite's signed integers).
+// embedded store keeps ranks as SQLite's signed integers; ClickHouse's
+// journey_open tells a terminal entity by rank >= 1<<62).
 const (
 	rankTerminal   = uint64(1) << 62 // a terminal update
 	rankStepShift  = 54              // 8 bits of step position
