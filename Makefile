@@ -55,7 +55,7 @@ bench: ## Run the benchmarks and write docs/benchmarks.md
 	bash docs/bench.sh
 
 .PHONY: bench-10m
-bench-10m: ## make bench plus the embedded store's scale run at 10M events (about half an hour more)
+bench-10m: ## make bench plus the embedded and ClickHouse stores' scale runs at 10M events (about an hour more)
 	SCALE_10M=1 bash docs/bench.sh
 
 .PHONY: lint
