@@ -73,6 +73,7 @@ func main() {
 	}
 	if !*keep {
 		defer os.RemoveAll(root)
+		removeOnFail = func() { os.RemoveAll(root) }
 	}
 	b := bench{log: log, root: root, clients: *clients, runs: *runs, label: *label, now: time.Now(), direct: *direct}
 	if *chServer != "" {
@@ -110,8 +111,12 @@ func main() {
 // ClickHouse server) when fail exits.
 var stopOnFail = func() {}
 
+// removeOnFail removes the run's data directory when fail exits (unless -keep).
+var removeOnFail = func() {}
+
 func fail(err error) {
 	stopOnFail()
+	removeOnFail()
 	fmt.Fprintln(os.Stderr, "causeway-scale:", err)
 	os.Exit(1)
 }
