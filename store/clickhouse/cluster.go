@@ -21,12 +21,14 @@ import (
 
 // shardKeys are the Distributed tables' sharding expressions: the events
 // of one correlation on one shard (a causation graph is mostly answered
-// by one shard's rows), a trace's spans on one shard, and every version
+// by one shard's rows) and those without a correlation id by their trace
+// (else every event of an instrumentation that sets none, kafkajs say,
+// would land on one shard), a trace's spans on one shard, and every version
 // of a DLQ entry, a replay or a rule on one shard so that FINAL and
 // LIMIT 1 BY collapse them. Tables fed by materialized views are written
 // on each shard locally; their key does not matter.
 var shardKeys = map[string]string{
-	"events":       "cityHash64(correlation_id)",
+	"events":       "cityHash64(if(correlation_id = '', trace_id, correlation_id))",
 	"spans":        "cityHash64(trace_id)",
 	"dlq":          "cityHash64(id)",
 	"replays":      "cityHash64(id)",
