@@ -24,6 +24,7 @@ import (
 
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/store"
+	"github.com/causeway-dev/causeway/studio/journey"
 )
 
 // Kind is what a rule watches.
@@ -88,21 +89,9 @@ type Rule struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"updated_at,omitempty"`
 }
 
-// Duration is a time.Duration written as "30s" in JSON and YAML.
-type Duration time.Duration
-
-// MarshalText writes the duration as "30s".
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText reads "30s".
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written as "30s" in JSON and YAML: the
+// type journeys' SLOs are written in, so rules and journeys read alike.
+type Duration = journey.Duration
 
 // Validate reports the first problem with a rule.
 func (r *Rule) Validate() error {
