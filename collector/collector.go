@@ -13,7 +13,8 @@
 //
 // Memory is bounded: the receivers hold at most MaxConcurrentRequests
 // requests and MaxInflightBytes decoded request bytes at once, the writer
-// at most about BatchSpans spans, and everything else waits on disk. When
+// at most about twice BatchSpans spans (one batch being stored while the
+// next is derived), and everything else waits on disk. When
 // the spool reaches MaxSpoolBytes (the store has been down or slow for
 // long enough) receivers answer 429 / RESOURCE_EXHAUSTED with a retry
 // delay, which OTLP clients honour. Slow and stalled clients hold next to
@@ -663,15 +664,55 @@ func (c *Collector) spoolBytes() int64 {
 	return c.spool.Bytes()
 }
 
+// pending is a derived batch on its way from the writer's deriving
+// goroutine (gather) to its storing one (storeLoop), with the spool
+// records it holds.
+type pending struct {
+	batch *store.Batch
+	// recs are the records derived into batch (quarantined ones are not).
+	recs []spool.Record
+	// last is the spool position to commit once batch is stored.
+	last uint64
+}
+
 // writeLoop moves spooled requests to the store until ctx is cancelled.
+// Two goroutines share the work, so that decoding and deriving the next
+// batch overlaps the store's write of the current one: gather takes
+// records from the spool and derives them into a batch, storeLoop writes
+// it and commits the spool. They pass two batches back and forth, so the
+// writer holds at most two batches (see BatchSpans).
 func (c *Collector) writeLoop(ctx context.Context) {
+	// Batches are reused for every write: store.Writer and OnStored do
+	// not keep them, and growing fresh slices of 368-byte events for every
+	// write cost more CPU than decoding and deriving the requests.
+	free := make(chan *pending, 2)
+	for range 2 {
+		free <- &pending{batch: &store.Batch{}}
+	}
+	full := make(chan *pending)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(full)
+		c.gather(ctx, free, full)
+	}()
+	c.storeLoop(ctx, full, free)
+	<-done
+}
+
+// gather derives spooled records into batches taken from free and hands
+// each one to full, until ctx is cancelled or the spool closes.
+func (c *Collector) gather(ctx context.Context, free <-chan *pending, full chan<- *pending) {
 	readBackoff := 100 * time.Millisecond
-	// One batch is reused for every write: store.Writer and OnStored do not
-	// keep it, and growing fresh slices of 368-byte events for every write
-	// cost more CPU than decoding and deriving the requests.
-	batch := &store.Batch{}
-	var recBuf []spool.Record
+	var p *pending // the batch being filled
 	for {
+		if p == nil {
+			select {
+			case p = <-free:
+			case <-ctx.Done():
+				return
+			}
+		}
 		rec, err := c.spool.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, spool.ErrClosed) {
@@ -690,11 +731,9 @@ func (c *Collector) writeLoop(ctx context.Context) {
 			continue
 		}
 		readBackoff = 100 * time.Millisecond
-		reset(batch)
 		// Records that cannot be derived are quarantined as they are
-		// taken; recs are the ones in batch (see quarantine.go).
-		recs := recBuf[:0]
-		spans, ok := c.take(ctx, batch, &recs, rec)
+		// taken; p.recs are the ones in the batch (see quarantine.go).
+		spans, ok := c.take(ctx, p.batch, &p.recs, rec)
 		first, last := rec.Seq, rec.Seq
 		deadline := time.Now().Add(c.cfg.FlushInterval)
 		for ok && spans < c.cfg.BatchSpans {
@@ -705,21 +744,41 @@ func (c *Collector) writeLoop(ctx context.Context) {
 				break
 			}
 			var n int
-			n, ok = c.take(ctx, batch, &recs, rec)
+			n, ok = c.take(ctx, p.batch, &p.recs, rec)
 			spans += n
 			last = rec.Seq
 		}
 		if !ok {
 			return // shutting down before a quarantined record was on disk
 		}
-		recBuf = recs
-		if len(recs) > 0 {
-			batch.Retry = first < c.retryUpTo // holds records that may have been written before the restart
-			if !c.writeRecords(ctx, batch, recs, &last) {
-				return // shutting down: the records stay in the spool
-			}
+		p.batch.Retry = first < c.retryUpTo // holds records that may have been written before the restart
+		p.last = last
+		select {
+		case full <- p:
+			p = nil
+		case <-ctx.Done():
+			return
 		}
-		clear(recBuf)
+	}
+}
+
+// storeLoop writes the batches gather derives, in order, and commits the
+// spool past each one once the store confirms it.
+func (c *Collector) storeLoop(ctx context.Context, full <-chan *pending, free chan<- *pending) {
+	for {
+		var p *pending
+		select {
+		case p = <-full:
+		case <-ctx.Done():
+			return
+		}
+		if p == nil {
+			return // gather stopped
+		}
+		last := p.last
+		if len(p.recs) > 0 && !c.writeRecords(ctx, p.batch, p.recs, &last, full, free) {
+			return // shutting down: the records stay in the spool
+		}
 		if err := c.spool.Commit(last); err != nil {
 			// The batch is stored but not marked: it will be written again
 			// with Retry after a restart, which the store tolerates. The
@@ -727,7 +786,17 @@ func (c *Collector) writeLoop(ctx context.Context) {
 			c.spoolErrors.Add(1)
 			c.log.Error("spool commit failed", "error", err)
 		}
+		p.reset()
+		free <- p // free has room for every batch there is
 	}
+}
+
+// reset empties p for reuse, keeping no record data or strings alive while
+// it waits in free.
+func (p *pending) reset() {
+	reset(p.batch)
+	clear(p.recs)
+	p.recs = p.recs[:0]
 }
 
 // reset empties b for reuse, keeping its slices' capacity but none of the

@@ -150,9 +150,11 @@ func (c *Collector) stored(b *store.Batch) {
 
 // writeRecords stores batch, derived from recs, retrying with backoff; it
 // returns false only when ctx ends first. After QuarantineAfter failures
-// it goes record by record (writeSingly), taking a few more records from
-// the spool first when recs holds just one; *last is moved past those.
-func (c *Collector) writeRecords(ctx context.Context, batch *store.Batch, recs []spool.Record, last *uint64) bool {
+// it goes record by record (writeSingly), taking the records of the next
+// derived batch first when recs holds just one (takeMore); *last is moved
+// past those.
+func (c *Collector) writeRecords(ctx context.Context, batch *store.Batch, recs []spool.Record, last *uint64,
+	next <-chan *pending, free chan<- *pending) bool {
 	backoff := 100 * time.Millisecond
 	for attempts := 1; ; attempts++ {
 		err := c.tryWrite(ctx, batch)
@@ -165,10 +167,7 @@ func (c *Collector) writeRecords(ctx context.Context, batch *store.Batch, recs [
 		c.log.Warn("store write failed; retrying", "rows", batch.Len(), "records", len(recs), "attempt", attempts, "retry_in", backoff, "error", err)
 		if attempts >= c.cfg.QuarantineAfter {
 			if len(recs) == 1 {
-				var ok bool
-				if recs, ok = c.takeMore(ctx, recs, last); !ok {
-					return false
-				}
+				recs = takeMore(recs, last, next, free)
 			}
 			if len(recs) > 1 {
 				return c.writeSingly(ctx, recs)
@@ -183,26 +182,22 @@ func (c *Collector) writeRecords(ctx context.Context, batch *store.Batch, recs [
 	}
 }
 
-// takeMore adds up to 16 records already waiting in the spool to recs,
-// so that writing them tells a down store from a poison record.
-func (c *Collector) takeMore(ctx context.Context, recs []spool.Record, last *uint64) ([]spool.Record, bool) {
-	var scratch store.Batch
-	for range 16 {
-		if !c.spool.Pending() {
-			break
+// takeMore adds the records of the next derived batch to recs when gather
+// has one ready, so that writing them tells a down store from a poison
+// record, and returns that batch to free.
+func takeMore(recs []spool.Record, last *uint64, next <-chan *pending, free chan<- *pending) []spool.Record {
+	select {
+	case p := <-next:
+		if p == nil {
+			return recs // gather stopped
 		}
-		rec, err := c.spool.Next(ctx)
-		if err != nil {
-			break
-		}
-		*last = rec.Seq
-		reset(&scratch)
-		var ok bool
-		if _, ok = c.take(ctx, &scratch, &recs, rec); !ok {
-			return recs, false
-		}
+		recs = append(recs, p.recs...)
+		*last = p.last
+		p.reset()
+		free <- p
+	default:
 	}
-	return recs, true
+	return recs
 }
 
 // writeSingly stores recs one record per write, in passes, until each is

@@ -74,8 +74,9 @@ type segment struct {
 }
 
 // Spool is a durable FIFO of records. Append, Bytes, Done and Pending are
-// safe for concurrent use; Next and Commit must be called by one reader
-// goroutine, and not concurrently with Close.
+// safe for concurrent use; Next must be called by one reader goroutine and
+// Commit by one goroutine (the reader or another, committing records
+// Next returned), neither concurrently with Close.
 type Spool struct {
 	dir  string
 	opts Options
@@ -459,7 +460,9 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 		s.closeReader()
 		return Record{}, fmt.Errorf("spool read %s record %d: %w", seg.path, seq, err)
 	}
+	s.mu.Lock() // Commit and Pending read rseq
 	s.rseq++
+	s.mu.Unlock()
 	return Record{Seq: seq, Data: data}, nil
 }
 
