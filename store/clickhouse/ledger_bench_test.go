@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,38 +68,6 @@ func millionInFlight(b testing.TB) (*Store, int) {
 	return benchLedger.store, benchLedger.n
 }
 
-// serverCPU returns the CPU time (user and system) the clickhouse-server
-// processes this test process started have used, and whether there are
-// any (none when CAUSEWAY_CLICKHOUSE_DSN names an outside server). On this
-// shared machine a query's wall time grows with everybody's load; the CPU
-// the server spent on it does not.
-func serverCPU() (time.Duration, bool) {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks uint64
-	found := false
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid … utime(14) stime(15): split after the comm.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || !strings.Contains(s[:i], "clickhouse") {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 13 || f[1] != strconv.Itoa(os.Getpid()) {
-			continue
-		}
-		u, _ := strconv.ParseUint(f[11], 10, 64)
-		st, _ := strconv.ParseUint(f[12], 10, 64)
-		ticks += u + st
-		found = true
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond, found // USER_HZ = 100
-}
-
 // timedCPU runs fn b.N times and reports the p50 and p99 wall time and,
 // when the server is this process's child, the p50 of the server's CPU
 // time per run, all in ms.
@@ -110,13 +76,13 @@ func timedCPU(b *testing.B, fn func() error) {
 	cpu := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c0, ok := serverCPU()
+		c0, ok := chtest.ServerCPU()
 		t := time.Now()
 		if err := fn(); err != nil {
 			b.Fatal(err)
 		}
 		wall = append(wall, time.Since(t))
-		if c1, _ := serverCPU(); ok {
+		if c1, _ := chtest.ServerCPU(); ok {
 			cpu = append(cpu, c1-c0)
 		}
 	}
