@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,11 +15,17 @@ import (
 // journey_ledger, upserted on ingest. The upsert keeps the smallest
 // first_ns, the largest has_start, and every other column from the update
 // of greatest rank (store.LedgerRank); SQLite evaluates each SET
-// expression against the row as it was, so the CASE tests see the old rank.
+// expression against the row as it was, so the CASE tests see the old
+// rank. A row's place (state, step, service, destination, op, reason) is
+// a number into journey_places (schema 012); reads go through the view
+// journey_entries, which joins the two.
 
 var _ store.Ledger = (*Store)(nil)
 
-const ledgerCols = `journey, correlation_id, first_ns, has_start, rank, done, last_ns, step, service, destination, op, state, event_id, reason`
+const ledgerCols = `journey, correlation_id, first_ns, has_start, rank, done, last_ns, place, event_id`
+
+// ledgerColCount is the number of ledgerCols.
+const ledgerColCount = 9
 
 // ledgerUpsert is the ON CONFLICT clause of every ledger insert.
 const ledgerUpsert = ` ON CONFLICT (journey, correlation_id) DO UPDATE SET
@@ -27,13 +34,8 @@ const ledgerUpsert = ` ON CONFLICT (journey, correlation_id) DO UPDATE SET
 	rank = max(rank, excluded.rank),
 	done = CASE WHEN excluded.rank > rank THEN excluded.done ELSE done END,
 	last_ns = CASE WHEN excluded.rank > rank THEN excluded.last_ns ELSE last_ns END,
-	step = CASE WHEN excluded.rank > rank THEN excluded.step ELSE step END,
-	service = CASE WHEN excluded.rank > rank THEN excluded.service ELSE service END,
-	destination = CASE WHEN excluded.rank > rank THEN excluded.destination ELSE destination END,
-	op = CASE WHEN excluded.rank > rank THEN excluded.op ELSE op END,
-	state = CASE WHEN excluded.rank > rank THEN excluded.state ELSE state END,
-	event_id = CASE WHEN excluded.rank > rank THEN excluded.event_id ELSE event_id END,
-	reason = CASE WHEN excluded.rank > rank THEN excluded.reason ELSE reason END`
+	place = CASE WHEN excluded.rank > rank THEN excluded.place ELSE place END,
+	event_id = CASE WHEN excluded.rank > rank THEN excluded.event_id ELSE event_id END`
 
 // ledgerRowsPerInsert bounds the rows of one upsert statement.
 const ledgerRowsPerInsert = 64
@@ -68,7 +70,7 @@ func (s *Store) WriteLedger(ctx context.Context, b *store.Batch, updates []store
 
 // ledgerUpsertSQL is the upsert of n ledger rows.
 func ledgerUpsertSQL(n int) string {
-	row := "(" + placeholders(14) + ")"
+	row := "(" + placeholders(ledgerColCount) + ")"
 	return "INSERT INTO journey_ledger (" + ledgerCols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",") + ledgerUpsert
 }
 
@@ -78,16 +80,19 @@ func (s *Store) upsertLedger(ctx context.Context, tx *sql.Tx, updates []store.Le
 	if len(updates) == 0 {
 		return nil
 	}
+	places, err := ledgerPlaces(ctx, tx, updates)
+	if err != nil {
+		return err
+	}
 	var full *sql.Stmt
-	args := make([]any, 0, 14*ledgerRowsPerInsert)
-	for len(updates) > 0 {
-		n := min(len(updates), ledgerRowsPerInsert)
+	args := make([]any, 0, ledgerColCount*ledgerRowsPerInsert)
+	for i := 0; i < len(updates); {
+		n := min(len(updates)-i, ledgerRowsPerInsert)
 		args = args[:0]
-		for _, u := range updates[:n] {
+		for k, u := range updates[i : i+n] {
 			args = append(args, u.Journey, u.CorrelationID, int64(u.First()), u.Start, int64(store.LedgerRank(u)), u.State.Terminal(),
-				int64(u.AtNS), u.Step, u.Service, u.Destination, string(u.Op), string(u.State), u.EventID, u.Reason)
+				int64(u.AtNS), places[i+k], u.EventID)
 		}
-		var err error
 		if n == ledgerRowsPerInsert {
 			if full == nil {
 				full = tx.StmtContext(ctx, s.inserts["journey_ledger"])
@@ -99,9 +104,53 @@ func (s *Store) upsertLedger(ctx context.Context, tx *sql.Tx, updates []store.Le
 		if err != nil {
 			return err
 		}
-		updates = updates[n:]
+		i += n
 	}
 	return nil
+}
+
+// ledgerPlace is the place of a ledger update: what journey_places keeps.
+type ledgerPlace struct {
+	state, step, service, destination, op, reason string
+}
+
+// ledgerPlaces returns the journey_places number of each update's place,
+// adding the places not stored yet, within tx (a batch has a handful of
+// places: one lookup each; no cache outlives tx, so a rolled back number
+// is never used).
+func ledgerPlaces(ctx context.Context, tx *sql.Tx, updates []store.LedgerUpdate) ([]int64, error) {
+	ids := map[ledgerPlace]int64{}
+	out := make([]int64, len(updates))
+	for i := range updates {
+		u := &updates[i]
+		p := ledgerPlace{string(u.State), u.Step, u.Service, u.Destination, string(u.Op), u.Reason}
+		id, ok := ids[p]
+		if !ok {
+			var err error
+			if id, err = ledgerPlaceID(ctx, tx, p); err != nil {
+				return nil, fmt.Errorf("journey place: %w", err)
+			}
+			ids[p] = id
+		}
+		out[i] = id
+	}
+	return out, nil
+}
+
+// ledgerPlaceID returns p's number, adding p to journey_places if needed.
+func ledgerPlaceID(ctx context.Context, tx *sql.Tx, p ledgerPlace) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM journey_places WHERE step = ? AND service = ? AND destination = ? AND op = ?
+		AND state = ? AND reason = ?`, p.step, p.service, p.destination, p.op, p.state, p.reason).Scan(&id)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return id, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO journey_places (state, step, service, destination, op, reason) VALUES (?,?,?,?,?,?)`,
+		p.state, p.step, p.service, p.destination, p.op, p.reason)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // stuckCond selects the stuck entities (done = 0 first: the partial index).
@@ -132,7 +181,7 @@ func (s *Store) JourneyStats(ctx context.Context, q store.JourneyStatsQuery) (st
 		b.Slowest = ""
 		st.Series = append(st.Series, b)
 	}
-	err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM journey_ledger WHERE journey = ? AND `+stuckCond,
+	err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM journey_entries WHERE journey = ? AND `+stuckCond,
 		q.Journey, q.Now.UnixNano()-q.StuckAfter.Nanoseconds()).Scan(&st.Stuck)
 	if err != nil {
 		return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
@@ -157,7 +206,7 @@ func (s *Store) windowStats(ctx context.Context, q store.JourneyStatsQuery, lo, 
 		coalesce(sum(state = 'in_flight'), 0), coalesce(sum(state = 'completed'), 0), coalesce(sum(state = 'failed'), 0),
 		coalesce(sum(state = 'compensated'), 0), coalesce(sum(state = 'dead_lettered'), 0),
 		coalesce(sum(done = 1 OR first_ns <= ?), 0), coalesce(sum(done = 1 AND last_ns - first_ns <= ?), 0)
-		FROM journey_ledger`+w.String(), args...).Scan(&st.Started, &st.InFlight, &st.Completed, &st.Failed,
+		FROM journey_entries`+w.String(), args...).Scan(&st.Started, &st.InFlight, &st.Completed, &st.Failed,
 		&st.Compensated, &st.DeadLettered, &st.Eligible, &st.Good)
 	if err != nil {
 		return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
@@ -171,13 +220,13 @@ func (s *Store) windowStats(ctx context.Context, q store.JourneyStatsQuery, lo, 
 		}{{0.5, &st.P50NS}, {0.99, &st.P99NS}} {
 			k := min(uint64(qt.level*float64(terminal)), terminal-1)
 			var d int64
-			if err = s.r.QueryRowContext(ctx, `SELECT last_ns - first_ns AS d FROM journey_ledger`+w.String()+
+			if err = s.r.QueryRowContext(ctx, `SELECT last_ns - first_ns AS d FROM journey_entries`+w.String()+
 				` AND done = 1 ORDER BY d LIMIT 1 OFFSET ?`, append(w.args, int64(k))...).Scan(&d); err != nil {
 				return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
 			}
 			*qt.out = uint64(d)
 		}
-		if err = s.r.QueryRowContext(ctx, `SELECT correlation_id FROM journey_ledger`+w.String()+
+		if err = s.r.QueryRowContext(ctx, `SELECT correlation_id FROM journey_entries`+w.String()+
 			` AND done = 1 ORDER BY last_ns - first_ns DESC, correlation_id LIMIT 1`, w.args...).Scan(&st.Slowest); err != nil {
 			return st, fmt.Errorf("embedded store %q: journey stats: %w", s.dir, err)
 		}
@@ -199,7 +248,7 @@ func (s *Store) StuckGroups(ctx context.Context, q store.StuckQuery) (_ []store.
 	w.add("journey = ? AND "+stuckCond, q.Journey, q.Now.UnixNano()-q.StuckAfter.Nanoseconds())
 	w.eq("step", q.Step)
 	const key = "step, service, destination, op, state, reason"
-	rows, err := s.r.QueryContext(ctx, `SELECT `+key+`, count(*), min(first_ns) FROM journey_ledger`+w.String()+
+	rows, err := s.r.QueryContext(ctx, `SELECT `+key+`, count(*), min(first_ns) FROM journey_entries`+w.String()+
 		` GROUP BY `+key+` ORDER BY count(*) DESC, min(first_ns), `+key, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store %q: stuck groups: %w", s.dir, err)
@@ -224,7 +273,7 @@ func (s *Store) StuckGroups(ctx context.Context, q store.StuckQuery) (_ []store.
 		return nil, fmt.Errorf("embedded store %q: stuck groups: %w", s.dir, err)
 	}
 	rows, err = s.r.QueryContext(ctx, `SELECT `+key+`, correlation_id FROM (SELECT `+key+`, correlation_id,
-		row_number() OVER (PARTITION BY `+key+` ORDER BY first_ns, correlation_id) AS n FROM journey_ledger`+w.String()+
+		row_number() OVER (PARTITION BY `+key+` ORDER BY first_ns, correlation_id) AS n FROM journey_entries`+w.String()+
 		`) WHERE n <= ? ORDER BY n`, append(w.args, samples)...)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store %q: stuck samples: %w", s.dir, err)
@@ -271,7 +320,7 @@ func (s *Store) LedgerEntries(ctx context.Context, q store.LedgerQuery) (_ []sto
 	}
 	w.in("state", states)
 	rows, err := s.r.QueryContext(ctx, `SELECT journey, correlation_id, first_ns, last_ns, step, service, destination, op, state, event_id, reason
-		FROM journey_ledger`+w.String()+order+` LIMIT ?`, append(w.args, limit)...)
+		FROM journey_entries`+w.String()+order+` LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store %q: ledger entries: %w", s.dir, err)
 	}
