@@ -60,6 +60,8 @@ type Store struct {
 	oldest chOldest
 	// ttl is the TTL retention last set per table (servers with TTL only).
 	ttl ttlState
+	// places are the journey places written (ledgerplaces.go).
+	places placeCache
 }
 
 var _ store.Store = (*Store)(nil)

@@ -13,18 +13,36 @@ import (
 	"github.com/causeway-dev/causeway/store"
 )
 
-// The journey ledger (issue #17, schema/007_journeys.sql): updates go into
-// journey_ledger_in, whose materialized view folds them into aggregate
-// states in journey_ledger (minimum first time, maximum start flag and
-// rank, the arg-max row by rank). Reads merge each correlation's states
-// in ledgerEntities, then filter and count the merged entities.
+// The journey ledger (issue #17, schema/007_journeys.sql and
+// 012_journey_ledger_one_table.sql): updates go into journey_ledger_in,
+// whose materialized view folds them into aggregate states in
+// journey_open (minimum first time, maximum start flag and rank, and the
+// place hash, event id and time of the greatest rank); journey_places
+// names each place hash. Reads merge each correlation's states in
+// ledgerEntities, then filter and count the merged entities.
 
 var _ store.Ledger = (*Store)(nil)
 
-// UpdateLedger implements store.Ledger: one insert of every update.
+// UpdateLedger implements store.Ledger: the places not stored yet, then
+// one insert of every update.
 func (s *Store) UpdateLedger(ctx context.Context, updates []store.LedgerUpdate) error {
 	if len(updates) == 0 {
 		return nil
+	}
+	pls := make([]string, len(updates))
+	var places []placeKey
+	seen := map[placeKey]bool{}
+	for i := range updates {
+		u := &updates[i]
+		pls[i] = packPlace(u.State, u.Step, u.Service, u.Destination, u.Op, u.Reason)
+		if k := placeKeyOf(u.AtNS, u.Journey, pls[i]); !seen[k] {
+			seen[k] = true
+			places = append(places, k)
+		}
+	}
+	// Names first: a stuck list never meets a place hash it cannot name.
+	if err := s.writePlaces(ctx, places); err != nil {
+		return err
 	}
 	return s.insert(ctx, "journey_ledger_in", "date, journey, correlation_id, at_ns, first_at, start, ord, pl, eid",
 		len(updates), func(i int) []any {
@@ -34,7 +52,7 @@ func (s *Store) UpdateLedger(ctx context.Context, updates []store.LedgerUpdate) 
 				start = 1
 			}
 			return []any{time.Unix(0, int64(u.AtNS)).UTC(), u.Journey, u.CorrelationID, u.AtNS, u.First(), start, store.LedgerRank(*u),
-				packPlace(u.State, u.Step, u.Service, u.Destination, u.Op, u.Reason), u.EventID}
+				pls[i], u.EventID}
 		})
 }
 
@@ -59,14 +77,18 @@ func unpackPlace(pl string) (st store.JourneyState, step, service, dest string, 
 	return store.JourneyState(f[0]), f[1], f[2], f[3], event.Op(f[4]), f[5]
 }
 
-// ledgerEntities is the subquery of a journey's merged entities (its one
-// parameter is the journey): cid, first, hs (a start was seen), pl (the
-// packed place), eid and lns (the shown update's event id and time), st
-// and step (from pl), and done (st is terminal).
-const ledgerEntities = `(SELECT cid, first, hs, pl, eid, lns, splitByChar('\x1F', pl) AS f, f[1] AS st, f[2] AS step,
-	st IN ('completed', 'failed', 'compensated') AS done FROM
-	(SELECT correlation_id AS cid, minMerge(first_ns) AS first, maxMerge(has_start) AS hs, argMaxMerge(place) AS pl,
-	argMaxMerge(event_id) AS eid, argMaxMerge(last_ns) AS lns FROM journey_ledger WHERE journey = ? GROUP BY correlation_id))`
+// ledgerEntities is the subquery of a journey's merged entities (its two
+// parameters are the journey, twice): cid, first, hs (a start was seen),
+// done (the greatest rank is terminal), pl (the packed place of the
+// update of greatest rank, named through journey_places), eid and lns
+// (that update's event id and time), st and step (from pl). Each
+// correlation's rows are merged by GROUP BY, not FINAL: rows of one
+// correlation on two days lie in two partitions, which FINAL keeps apart.
+const ledgerEntities = `(SELECT cid, first, hs, done, pl, eid, lns, splitByChar('\x1F', pl) AS f, f[1] AS st, f[2] AS step FROM
+	(SELECT correlation_id AS cid, minMerge(first_ns) AS first, maxMerge(has_start) AS hs,
+	maxMerge(rank) >= 4611686018427387904 AS done, argMaxMerge(place) AS ph,
+	argMaxMerge(event_id) AS eid, argMaxMerge(last_ns) AS lns FROM journey_open WHERE journey = ? GROUP BY correlation_id)
+	ANY LEFT JOIN (SELECT ph, any(pl) AS pl FROM journey_places WHERE journey = ? GROUP BY ph) USING ph)`
 
 // stuckWhere selects the stuck entities of ledgerEntities; its parameter
 // is the stuck horizon (ns).
@@ -104,7 +126,7 @@ func (s *Store) JourneyStats(ctx context.Context, q store.JourneyStatsQuery) (st
 		quantilesExactIf(0.5, 0.99)(lns - first, w AND done = 1), argMaxIf(cid, lns - first, w AND done = 1),
 		countIf(`+stuckWhere+`)
 		FROM (SELECT *, first >= ? AND first < ? AS w FROM `+ledgerEntities+` WHERE hs = 1)`,
-		horizon(q.Now, q.Within), within, horizon(q.Now, q.StuckAfter), lo, hi, q.Journey)
+		horizon(q.Now, q.Within), within, horizon(q.Now, q.StuckAfter), lo, hi, q.Journey, q.Journey)
 	if err = row.Scan(&st.Started, &st.InFlight, &st.Completed, &st.Failed, &st.Compensated, &st.DeadLettered,
 		&st.Eligible, &st.Good, &qs, &st.Slowest, &st.Stuck); err != nil {
 		return st, fmt.Errorf("clickhouse store: journey stats: %w", err)
@@ -128,7 +150,7 @@ func (s *Store) journeySeries(ctx context.Context, q store.JourneyStatsQuery, lo
 		countIf(st = 'completed'), countIf(st = 'failed'), countIf(st = 'compensated'), countIf(st = 'dead_lettered'),
 		countIf(done = 1 OR first <= ?), countIf(done = 1 AND lns - first <= ?), quantilesExactIf(0.5, 0.99)(lns - first, done = 1)
 		FROM `+ledgerEntities+` WHERE hs = 1 AND first >= ? AND first < ? GROUP BY b`,
-		lo, uint64(q.Buckets), hi-lo, horizon(q.Now, q.Within), within, q.Journey, lo, hi)
+		lo, uint64(q.Buckets), hi-lo, horizon(q.Now, q.Within), within, q.Journey, q.Journey, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store: journey series: %w", err)
 	}
@@ -260,7 +282,7 @@ func (s *Store) LedgerEntries(ctx context.Context, q store.LedgerQuery) (_ []sto
 		return nil, err
 	}
 	lo, hi := nsBounds(q.Since, q.Until)
-	args := []any{q.Journey}
+	args := []any{q.Journey, q.Journey}
 	where := "hs = 1"
 	order := " ORDER BY first DESC, cid DESC"
 	if !q.StuckAt.IsZero() {

@@ -170,6 +170,8 @@ func (s *Store) ApplyRetention(ctx context.Context, p store.RetentionPolicy) (st
 	}
 	if !p.EventsBefore.IsZero() {
 		s.oldest.ns.Store(p.EventsBefore.UnixNano())
+		// Days of journey_places went: their places are written again.
+		s.places.reset()
 	}
 	return res, nil
 }
