@@ -20,7 +20,8 @@ import (
 // steps (step 0's every other one dead-lettered), all started in the
 // last two hours.
 // The server generates the updates (INSERT … SELECT FROM numbers) into
-// journey_ledger_in, so the materialized view folds them as on ingest.
+// journey_ledger_in, so the materialized view folds them as on ingest,
+// and their places into journey_places_in, as UpdateLedger writes them.
 var benchLedger struct {
 	once  sync.Once
 	store *Store
@@ -44,21 +45,25 @@ func millionInFlight(b testing.TB) (*Store, int) {
 		start := uint64(time.Now().Add(-2 * time.Hour).UnixNano())
 		step := uint64(time.Hour) / uint64(n)
 		// Update 2k is correlation k's start, 2k+1 its step (1 ms later).
-		q := fmt.Sprintf(`INSERT INTO journey_ledger_in (date, journey, correlation_id, at_ns, first_at, start, ord, pl, eid)
-		SELECT toDate(intDiv(t, 1000000000)), 'bench', concat('corr-', toString(k)), t, t, s, t,
+		updates := fmt.Sprintf(`SELECT toDate(intDiv(t, 1000000000)) AS date, 'bench' AS journey, concat('corr-', toString(k)), t, t, s, t,
 			concat(if(s = 0 AND k %% 10 = 0, 'dead_lettered', 'in_flight'), '\x1F',
 				if(s = 1, 'placed', concat('step-', toString(k %% 5))), '\x1F',
 				if(s = 1, 'shop', concat('service-', toString(k %% 5))), '\x1F',
 				if(s = 1, 'orders', concat('topic-', toString(k %% 5))), '\x1F',
 				if(s = 1 OR k %% 10 != 0, 'publish', 'dead_letter'), '\x1F',
-				if(s = 0 AND k %% 10 = 0, 'card declined', '')),
+				if(s = 0 AND k %% 10 = 0, 'card declined', '')) AS pl,
 			concat('evt-', toString(number))
 		FROM (SELECT number, intDiv(number, 2) AS k, toUInt8(number %% 2 = 0) AS s,
 			%d + k * %d + (1 - s) * 1000000 AS t FROM numbers(%d))`, start, step, 2*n)
-		if err := s.conn.Exec(ctx, q); err != nil {
-			s.Close()
-			benchLedger.err = err
-			return
+		for _, q := range []string{
+			`INSERT INTO journey_places_in (date, journey, pl) SELECT DISTINCT date, journey, pl FROM (` + updates + `)`,
+			`INSERT INTO journey_ledger_in (date, journey, correlation_id, at_ns, first_at, start, ord, pl, eid) ` + updates,
+		} {
+			if err := s.conn.Exec(ctx, q); err != nil {
+				s.Close()
+				benchLedger.err = err
+				return
+			}
 		}
 		benchLedger.store, benchLedger.n = s, n
 	})
