@@ -82,13 +82,14 @@ func (s *Set) Len() int { return len(s.journeys) }
 // match is the best rule of one journey an event matched, by priority:
 // a terminal outcome (published, or its op), the start (published, or
 // its op), a step, then a start or outcome step met by another op (the
-// payment service processing order.placed is still at that step).
+// payment service processing order.placed is still at that step). rule
+// points into the Set's index, which never changes.
 type match struct {
-	rule     rule
+	rule     *rule
 	priority int
 }
 
-func (m *match) offer(r rule, e *event.Event) {
+func (m *match) offer(r *rule, e *event.Event) {
 	p := 0
 	switch {
 	case r.role >= roleSuccess && r.step.matches(e, true):
@@ -105,26 +106,34 @@ func (m *match) offer(r rule, e *event.Event) {
 	}
 }
 
-// update is the ledger update of e for the matched rule.
-func (s *Set) update(m match, e *event.Event) store.LedgerUpdate {
-	u := store.LedgerUpdate{Journey: s.journeys[m.rule.journey].Name, CorrelationID: e.CorrelationID, AtNS: e.StartNS,
-		Step: m.rule.step.StepName(), StepIndex: m.rule.index, Service: e.Service, Destination: e.Destination, Op: e.Op, EventID: e.EventID,
-		State: store.JourneyInFlight}
-	if e.Outcome != event.OutcomeOK && e.Outcome != "" {
-		u.Reason = e.Error
-	}
+// state is the state e puts its entity in, for the matched rule.
+func (m match) state(e *event.Event) store.JourneyState {
 	switch {
 	case m.priority == 4 && m.rule.role == roleSuccess:
-		u.State = store.JourneyCompleted
+		return store.JourneyCompleted
 	case m.priority == 4 && m.rule.role == roleFailure:
-		u.State = store.JourneyFailed
+		return store.JourneyFailed
 	case m.priority == 4 && m.rule.role == roleCompensated:
-		u.State = store.JourneyCompensated
+		return store.JourneyCompensated
 	case e.Op == event.OpDeadLetter || e.Outcome == event.OutcomeDeadLettered:
-		u.State = store.JourneyDeadLettered
+		return store.JourneyDeadLettered
 	}
-	u.Start = m.priority == 3
-	return u
+	return store.JourneyInFlight
+}
+
+// reason is the error e gives its entity: a failed event's error.
+func reason(e *event.Event) string {
+	if e.Outcome != event.OutcomeOK && e.Outcome != "" {
+		return e.Error
+	}
+	return ""
+}
+
+// update is the ledger update of e for the matched rule.
+func (s *Set) update(m match, e *event.Event) store.LedgerUpdate {
+	return store.LedgerUpdate{Journey: s.journeys[m.rule.journey].Name, CorrelationID: e.CorrelationID, AtNS: e.StartNS,
+		Step: m.rule.step.StepName(), StepIndex: m.rule.index, Service: e.Service, Destination: e.Destination, Op: e.Op, EventID: e.EventID,
+		State: m.state(e), Reason: reason(e), Start: m.priority == 3}
 }
 
 // Updates classifies events and returns the ledger updates they make:
@@ -140,9 +149,17 @@ func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 		journey int
 		corr    string
 	}
+	// entry is one entity's fold so far: its event of greatest rank (the
+	// update is built once, at the end), the earliest time, a start seen.
+	type entry struct {
+		m     match
+		e     *event.Event
+		rank  uint64
+		first uint64
+		start bool
+	}
 	at := map[key]int{}
-	var out []store.LedgerUpdate
-	var ranks []uint64
+	var entries []entry
 	best := make([]match, len(s.journeys))
 	var touched []int
 	for i := range events {
@@ -152,7 +169,8 @@ func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 		}
 		touched = touched[:0]
 		for _, list := range [][]rule{s.byType[e.EventType], s.byDest[e.Destination]} {
-			for _, r := range list {
+			for k := range list {
+				r := &list[k]
 				if best[r.journey].priority == 0 && !slices.Contains(touched, r.journey) {
 					touched = append(touched, r.journey)
 				}
@@ -165,26 +183,29 @@ func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 			if m.priority == 0 {
 				continue
 			}
-			u := s.update(m, e)
-			rank := store.LedgerRank(u)
+			// LedgerRank reads the time, state, reason and step only.
+			rank := store.LedgerRank(store.LedgerUpdate{AtNS: e.StartNS, State: m.state(e), Reason: reason(e), StepIndex: m.rule.index})
+			start := m.priority == 3
 			k := key{j, e.CorrelationID}
 			n, seen := at[k]
 			if !seen {
-				at[k] = len(out)
-				out, ranks = append(out, u), append(ranks, rank)
+				at[k] = len(entries)
+				entries = append(entries, entry{m: m, e: e, rank: rank, first: e.StartNS, start: start})
 				continue
 			}
-			prev := &out[n]
-			first, start := min(prev.First(), u.AtNS), prev.Start || u.Start
-			if rank > ranks[n] {
-				*prev, ranks[n] = u, rank
+			en := &entries[n]
+			en.first, en.start = min(en.first, e.StartNS), en.start || start
+			if rank > en.rank {
+				en.m, en.e, en.rank = m, e, rank
 			}
-			prev.FirstNS, prev.Start = first, start
 		}
 	}
-	for i := range out {
-		if out[i].FirstNS == out[i].AtNS {
-			out[i].FirstNS = 0 // the update's own time
+	out := make([]store.LedgerUpdate, len(entries))
+	for i, en := range entries {
+		out[i] = s.update(en.m, en.e)
+		out[i].Start = en.start
+		if en.first < out[i].AtNS {
+			out[i].FirstNS = en.first // else 0: the update's own time
 		}
 	}
 	return out
@@ -194,13 +215,16 @@ func (s *Set) Updates(events []event.Event) []store.LedgerUpdate {
 func (s *Set) stepOf(ji int, e *event.Event) (string, bool) {
 	var m match
 	for _, list := range [][]rule{s.byType[e.EventType], s.byDest[e.Destination]} {
-		for _, r := range list {
-			if r.journey == ji {
-				m.offer(r, e)
+		for k := range list {
+			if list[k].journey == ji {
+				m.offer(&list[k], e)
 			}
 		}
 	}
-	return m.rule.step.StepName(), m.priority > 0
+	if m.priority == 0 {
+		return "", false
+	}
+	return m.rule.step.StepName(), true
 }
 
 // index returns the position of the journey named name.
