@@ -157,62 +157,103 @@ func sameSpan(a, b *event.Span) bool {
 // stored before). A chunk whose every row went in (RowsAffected) is the
 // common case; otherwise a row was inserted now when its rowid is above
 // the largest one before the chunk.
+//
+// Rows are packed (packEvent, dict numbers) on a second goroutine, a chunk
+// ahead of the inserts, so that the Go half of the work overlaps SQLite's.
+// The transaction serialises the two goroutines' statements (a new dict
+// string is looked up and inserted through it while a chunk is inserted).
 func (w *rowsWriter) insertEvents(events []*event.Event, spanOf []*event.Span, implied []uint64) ([]bool, error) {
 	inserted := make([]bool, len(events))
-	args := make([]any, 0, eventColCount*eventsPerInsert)
-	flush := func(from, to int) error {
-		rows := to - from
-		if rows == 0 {
-			return nil
-		}
-		var before int64
-		if err := w.tx.QueryRowContext(w.ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&before); err != nil {
-			return fmt.Errorf("insert into events: %w", err)
-		}
-		var res sql.Result
-		var err error
-		if rows == eventsPerInsert {
-			res, err = w.tx.StmtContext(w.ctx, w.s.inserts["events"]).ExecContext(w.ctx, args...)
-		} else {
-			res, err = w.tx.ExecContext(w.ctx, insertSQL("events", eventCols, eventColCount, rows), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("insert into events: %w", err)
-		}
-		args = args[:0]
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("insert into events: %w", err)
-		} else if n == int64(rows) {
+	type chunk struct {
+		from, to int
+		args     []any
+	}
+	ready := make(chan chunk, 1)
+	spare := make(chan []any, 2) // argument slices back from the inserts
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ready)
+		d := &w.dict
+		for from := 0; from < len(events); from += eventsPerInsert {
+			to := min(from+eventsPerInsert, len(events))
+			var args []any
+			select {
+			case args = <-spare:
+			default:
+				args = make([]any, 0, eventColCount*eventsPerInsert)
+			}
 			for i := from; i < to; i++ {
-				inserted[i] = true
+				e := events[i]
+				body := w.packEvent(e, spanOf[i], implied[i])
+				args = append(args, encID(e.TraceID), encID(e.SpanID), int64(e.StartNS), d.id(e.Service), d.id(e.Destination),
+					d.id(e.EventType), d.id(string(e.Op)), d.id(e.System), d.id(e.ConsumerGroup), string(e.Outcome),
+					e.CorrelationID, encID(e.EventID), encID(e.CausationID), messageKeyColumn(e), body)
 			}
-			return nil
+			select {
+			case ready <- chunk{from, to, args}:
+			case <-stop:
+				return
+			}
 		}
-		for i := from; i < to; i++ {
-			var id int64
-			if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM events WHERE trace_id = ? AND span_id = ?`,
-				encID(events[i].TraceID), encID(events[i].SpanID)).Scan(&id); err != nil {
-				return fmt.Errorf("insert into events: %w", err)
-			}
-			inserted[i] = id > before
+	}()
+	finish := func(err error) ([]bool, error) {
+		close(stop)
+		<-done
+		if err != nil {
+			return nil, err
+		}
+		return inserted, nil
+	}
+	for c := range ready {
+		if err := w.insertChunk(events[c.from:c.to], c.args, inserted[c.from:c.to]); err != nil {
+			return finish(err)
+		}
+		clear(c.args)
+		select {
+		case spare <- c.args[:0]:
+		default:
+		}
+	}
+	return finish(nil)
+}
+
+// insertChunk inserts the rows of events, whose values are args, in one
+// statement, and marks in inserted those not stored before.
+func (w *rowsWriter) insertChunk(events []*event.Event, args []any, inserted []bool) error {
+	rows := len(events)
+	var before int64
+	if err := w.tx.QueryRowContext(w.ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&before); err != nil {
+		return fmt.Errorf("insert into events: %w", err)
+	}
+	var res sql.Result
+	var err error
+	if rows == eventsPerInsert {
+		res, err = w.tx.StmtContext(w.ctx, w.s.inserts["events"]).ExecContext(w.ctx, args...)
+	} else {
+		res, err = w.tx.ExecContext(w.ctx, insertSQL("events", eventCols, eventColCount, rows), args...)
+	}
+	if err != nil {
+		return fmt.Errorf("insert into events: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("insert into events: %w", err)
+	} else if n == int64(rows) {
+		for i := range inserted {
+			inserted[i] = true
 		}
 		return nil
 	}
-	from := 0
 	for i, e := range events {
-		d := &w.dict
-		body := w.packEvent(e, spanOf[i], implied[i])
-		args = append(args, encID(e.TraceID), encID(e.SpanID), int64(e.StartNS), d.id(e.Service), d.id(e.Destination),
-			d.id(e.EventType), d.id(string(e.Op)), d.id(e.System), d.id(e.ConsumerGroup), string(e.Outcome),
-			e.CorrelationID, encID(e.EventID), encID(e.CausationID), messageKeyColumn(e), body)
-		if i+1-from == eventsPerInsert {
-			if err := flush(from, i+1); err != nil {
-				return nil, err
-			}
-			from = i + 1
+		var id int64
+		if err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM events WHERE trace_id = ? AND span_id = ?`,
+			encID(e.TraceID), encID(e.SpanID)).Scan(&id); err != nil {
+			return fmt.Errorf("insert into events: %w", err)
 		}
+		inserted[i] = id > before
 	}
-	return inserted, flush(from, len(events))
+	return nil
 }
 
 func (w *rowsWriter) insertSpans(spans []*event.Span) error {
