@@ -51,18 +51,24 @@ func (s *Store) insertEvents(ctx context.Context, events []event.Event, folded m
 		linkTraces, linkSpans, services, handlers, systems, clusters, destinations, partitions, offsets, groups, ops,
 		outcomes, errs, attempts, durations, payloads, replays, keys, values, messageKeys,
 		spanFlags, names, kinds, statusCodes, statusMessages, extraKeys, extraValues}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO events ("+eventCols+")")
+	return s.insertColumns(ctx, "events", eventCols, columns...)
+}
+
+// insertColumns sends one block of table's cols (in order), each column
+// a slice of its values, all of the same length.
+func (s *Store) insertColumns(ctx context.Context, table, cols string, columns ...any) error {
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+cols+")")
 	if err != nil {
-		return fmt.Errorf("clickhouse store: insert events: %w", err)
+		return fmt.Errorf("clickhouse store: insert %s: %w", table, err)
 	}
 	defer batch.Abort()
 	for i, c := range columns {
 		if err := batch.Column(i).Append(c); err != nil {
-			return fmt.Errorf("clickhouse store: insert events column %d: %w", i, err)
+			return fmt.Errorf("clickhouse store: insert %s column %d: %w", table, i, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("clickhouse store: insert events: %w", err)
+		return fmt.Errorf("clickhouse store: insert %s: %w", table, err)
 	}
 	return nil
 }

@@ -24,36 +24,53 @@ import (
 var _ store.Ledger = (*Store)(nil)
 
 // UpdateLedger implements store.Ledger: the places not stored yet, then
-// one insert of every update.
+// one insert of every update, built column by column (insertColumns).
 func (s *Store) UpdateLedger(ctx context.Context, updates []store.LedgerUpdate) error {
 	if len(updates) == 0 {
 		return nil
 	}
-	pls := make([]string, len(updates))
-	var places []placeKey
-	seen := map[placeKey]bool{}
+	n := len(updates)
+	var (
+		dates                     = make([]time.Time, n)
+		journeys, cids, pls, eids = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ats, firsts, ords         = make([]uint64, n), make([]uint64, n), make([]uint64, n)
+		starts                    = make([]uint8, n)
+		places                    []placeKey
+		packed                    = map[place]string{}
+		seen                      = map[placeKey]bool{}
+	)
 	for i := range updates {
 		u := &updates[i]
-		pls[i] = packPlace(u.State, u.Step, u.Service, u.Destination, u.Op, u.Reason)
-		if k := placeKeyOf(u.AtNS, u.Journey, pls[i]); !seen[k] {
+		p := place{u.State, u.Step, u.Service, u.Destination, u.Op, u.Reason}
+		pl, ok := packed[p]
+		if !ok {
+			pl = packPlace(u.State, u.Step, u.Service, u.Destination, u.Op, u.Reason)
+			packed[p] = pl
+		}
+		if k := placeKeyOf(u.AtNS, u.Journey, pl); !seen[k] {
 			seen[k] = true
 			places = append(places, k)
+		}
+		dates[i], journeys[i], cids[i], pls[i], eids[i] = day(u.AtNS), u.Journey, u.CorrelationID, pl, u.EventID
+		ats[i], firsts[i], ords[i] = u.AtNS, u.First(), store.LedgerRank(*u)
+		if u.Start {
+			starts[i] = 1
 		}
 	}
 	// Names first: a stuck list never meets a place hash it cannot name.
 	if err := s.writePlaces(ctx, places); err != nil {
 		return err
 	}
-	return s.insert(ctx, "journey_ledger_in", "date, journey, correlation_id, at_ns, first_at, start, ord, pl, eid",
-		len(updates), func(i int) []any {
-			u := &updates[i]
-			var start uint8
-			if u.Start {
-				start = 1
-			}
-			return []any{time.Unix(0, int64(u.AtNS)).UTC(), u.Journey, u.CorrelationID, u.AtNS, u.First(), start, store.LedgerRank(*u),
-				pls[i], u.EventID}
-		})
+	return s.insertColumns(ctx, "journey_ledger_in", "date, journey, correlation_id, at_ns, first_at, start, ord, pl, eid",
+		dates, journeys, cids, ats, firsts, starts, ords, pls, eids)
+}
+
+// place is the fields of a ledger update that packPlace joins.
+type place struct {
+	state                      store.JourneyState
+	step, service, destination string
+	op                         event.Op
+	reason                     string
 }
 
 // placeSep joins the fields of a ledger entry's place: the state, step,
