@@ -155,6 +155,40 @@ type params struct {
 	err *Error
 }
 
+// problem is the first bad parameter as an error, or nil.
+func (p *params) problem() error {
+	if p.err == nil {
+		return nil
+	}
+	return p.err
+}
+
+// readWindow answers a GET over a time window. read gets the request's
+// query context, its parameters and the window (since and until, def
+// before until when the request names none, already read and clamped);
+// it reads its own parameters from p and returns p.problem() before it
+// queries. Every error, the client's or the store's, is answered by fail;
+// read's result is the 200 answer.
+func (a *API) readWindow(w http.ResponseWriter, r *http.Request, def time.Duration,
+	read func(ctx context.Context, p *params, win Window) (any, error)) {
+	ctx, cancel := a.queryContext(r)
+	defer cancel()
+	p := &params{q: r.URL.Query()}
+	win, err := a.window(ctx, p, def)
+	if err == nil {
+		err = p.problem()
+	}
+	var out any
+	if err == nil {
+		out, err = read(ctx, p, win)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (p *params) str(name string) string {
 	v := p.q[name]
 	if len(v) == 0 {
@@ -353,24 +387,13 @@ func (a *API) trace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) flows(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := a.queryContext(r)
-	defer cancel()
-	p := &params{q: r.URL.Query()}
-	win, err := a.window(ctx, p, time.Hour)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if p.err != nil {
-		writeError(w, p.err)
-		return
-	}
-	fm, err := a.r.Flows(ctx, store.FlowQuery{Since: win.Since, Until: win.Until})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"since": win.Since, "until": win.Until, "window": win, "nodes": fm.Nodes, "edges": fm.Edges})
+	a.readWindow(w, r, time.Hour, func(ctx context.Context, p *params, win Window) (any, error) {
+		fm, err := a.r.Flows(ctx, store.FlowQuery{Since: win.Since, Until: win.Until})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"since": win.Since, "until": win.Until, "window": win, "nodes": fm.Nodes, "edges": fm.Edges}, nil
+	})
 }
 
 // groupLag is the latest state of one consumer group.
@@ -401,24 +424,22 @@ func (a *API) lagSamples(ctx context.Context, q store.LagQuery, limit int) ([]st
 // lag answers the latest sample of every group's partitions within the
 // window (default: the last 5 minutes).
 func (a *API) lag(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := a.queryContext(r)
-	defer cancel()
-	p := &params{q: r.URL.Query()}
-	win, err := a.window(ctx, p, 5*time.Minute)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if p.err != nil {
-		writeError(w, p.err)
-		return
-	}
-	samples, truncated, err := a.lagSamples(ctx, store.LagQuery{Group: p.str("group"), Topic: p.str("topic"), Since: win.Since, Until: win.Until},
-		a.cfg.MaxLagSamples)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	a.readWindow(w, r, 5*time.Minute, func(ctx context.Context, p *params, win Window) (any, error) {
+		q := store.LagQuery{Group: p.str("group"), Topic: p.str("topic"), Since: win.Since, Until: win.Until}
+		if err := p.problem(); err != nil {
+			return nil, err
+		}
+		samples, truncated, err := a.lagSamples(ctx, q, a.cfg.MaxLagSamples)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"groups": latestLag(samples), "window": win, "truncated": truncated}, nil
+	})
+}
+
+// latestLag is every group's newest sample of each of its partitions,
+// groups by name and partitions by topic and number.
+func latestLag(samples []store.LagSample) []*groupLag {
 	latest := map[string]store.LagSample{} // group/topic/partition → newest sample
 	for _, s := range samples {
 		latest[s.System+"\x00"+s.Group+"\x00"+s.Topic+"\x00"+strconv.Itoa(int(s.Partition))] = s
@@ -446,84 +467,68 @@ func (a *API) lag(w http.ResponseWriter, r *http.Request) {
 		out = append(out, g)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
-	writeJSON(w, http.StatusOK, map[string]any{"groups": out, "window": win, "truncated": truncated})
+	return out
 }
 
 func (a *API) lagSeries(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := a.queryContext(r)
-	defer cancel()
-	p := &params{q: r.URL.Query()}
-	win, err := a.window(ctx, p, time.Hour)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	group := p.str("group")
-	if p.err == nil && group == "" {
-		p.err = badRequest("group is required")
-	}
-	limit := p.int("limit")
-	if p.err != nil {
-		writeError(w, p.err)
-		return
-	}
-	if limit == 0 || limit > a.cfg.MaxLagSamples {
-		limit = a.cfg.MaxLagSamples
-	}
-	samples, truncated, err := a.lagSamples(ctx, store.LagQuery{Group: group, Topic: p.str("topic"), Since: win.Since, Until: win.Until}, limit)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"group": group, "samples": samples, "window": win, "truncated": truncated})
+	a.readWindow(w, r, time.Hour, func(ctx context.Context, p *params, win Window) (any, error) {
+		group := p.str("group")
+		if p.err == nil && group == "" {
+			p.err = badRequest("group is required")
+		}
+		limit := p.int("limit")
+		if err := p.problem(); err != nil {
+			return nil, err
+		}
+		if limit == 0 || limit > a.cfg.MaxLagSamples {
+			limit = a.cfg.MaxLagSamples
+		}
+		samples, truncated, err := a.lagSamples(ctx, store.LagQuery{Group: group, Topic: p.str("topic"), Since: win.Since, Until: win.Until}, limit)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"group": group, "samples": samples, "window": win, "truncated": truncated}, nil
+	})
 }
 
 func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := a.queryContext(r)
-	defer cancel()
-	p := &params{q: r.URL.Query()}
-	win, err := a.window(ctx, p, a.cfg.MaxWindow)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	q := store.DLQQuery{Source: p.str("source"), Original: p.str("original"), Reason: p.str("reason"),
-		CorrelationID: p.str("correlation_id"), EventID: p.str("event_id"), Since: win.Since, Until: win.Until, Limit: min(p.int("limit"), a.cfg.MaxEvents), Cursor: p.str("cursor")}
-	if p.err != nil {
-		writeError(w, p.err)
-		return
-	}
-	page, err := a.r.DLQ(ctx, q)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if hidden := a.payloadHidden(r); hidden != "" {
-		for i := range page.Entries {
-			page.Entries[i].Payload = nil
+	a.readWindow(w, r, a.cfg.MaxWindow, func(ctx context.Context, p *params, win Window) (any, error) {
+		q := store.DLQQuery{Source: p.str("source"), Original: p.str("original"), Reason: p.str("reason"),
+			CorrelationID: p.str("correlation_id"), EventID: p.str("event_id"), Since: win.Since, Until: win.Until, Limit: min(p.int("limit"), a.cfg.MaxEvents), Cursor: p.str("cursor")}
+		if err := p.problem(); err != nil {
+			return nil, err
 		}
-	}
-	type group struct {
-		Reason   string `json:"reason"`
-		Original string `json:"original"`
-		Count    int    `json:"count"`
-	}
-	counts := map[[2]string]int{}
-	for _, e := range page.Entries {
-		counts[[2]string{e.Reason, e.Original}]++
-	}
-	groups := []group{}
-	for k, n := range counts {
-		groups = append(groups, group{Reason: k[0], Original: k[1], Count: n})
-	}
-	sort.Slice(groups, func(i, j int) bool {
-		if groups[i].Count != groups[j].Count {
-			return groups[i].Count > groups[j].Count
+		page, err := a.r.DLQ(ctx, q)
+		if err != nil {
+			return nil, err
 		}
-		return groups[i].Reason < groups[j].Reason
+		if hidden := a.payloadHidden(r); hidden != "" {
+			for i := range page.Entries {
+				page.Entries[i].Payload = nil
+			}
+		}
+		type group struct {
+			Reason   string `json:"reason"`
+			Original string `json:"original"`
+			Count    int    `json:"count"`
+		}
+		counts := map[[2]string]int{}
+		for _, e := range page.Entries {
+			counts[[2]string{e.Reason, e.Original}]++
+		}
+		groups := []group{}
+		for k, n := range counts {
+			groups = append(groups, group{Reason: k[0], Original: k[1], Count: n})
+		}
+		sort.Slice(groups, func(i, j int) bool {
+			if groups[i].Count != groups[j].Count {
+				return groups[i].Count > groups[j].Count
+			}
+			return groups[i].Reason < groups[j].Reason
+		})
+		return map[string]any{"entries": page.Entries, "groups": groups, "next_cursor": page.Next,
+			"truncated": page.Next != "", "window": win}, nil
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"entries": page.Entries, "groups": groups, "next_cursor": page.Next,
-		"truncated": page.Next != "", "window": win})
 }
 
 func (a *API) dlqEntry(w http.ResponseWriter, r *http.Request) {

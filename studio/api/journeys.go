@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,65 +18,35 @@ import (
 // viewers, definitions for admins (each change audited).
 func (a *API) RegisterJourneys(mux *http.ServeMux, s *journey.Service) {
 	a.handleFunc(mux, "GET /api/v1/journeys", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := a.queryContext(r)
-		defer cancel()
-		p := &params{q: r.URL.Query()}
-		win, err := a.window(ctx, p, time.Hour)
-		buckets := p.int("buckets")
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if p.err != nil {
-			writeError(w, p.err)
-			return
-		}
-		sums, err := s.Summaries(ctx, journey.Window{Since: win.Since, Until: win.Until}, buckets)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"window": win, "journeys": sums})
+		a.readWindow(w, r, time.Hour, func(ctx context.Context, p *params, win Window) (any, error) {
+			buckets := p.int("buckets")
+			if err := p.problem(); err != nil {
+				return nil, err
+			}
+			sums, err := s.Summaries(ctx, journey.Window{Since: win.Since, Until: win.Until}, buckets)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"window": win, "journeys": sums}, nil
+		})
 	})
 	a.handleFunc(mux, "GET /api/v1/journeys/suggestions", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := a.queryContext(r)
-		defer cancel()
-		p := &params{q: r.URL.Query()}
-		win, err := a.window(ctx, p, time.Hour)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if p.err != nil {
-			writeError(w, p.err)
-			return
-		}
-		sug, err := s.Suggest(ctx, journey.Window{Since: win.Since, Until: win.Until})
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"window": win, "suggestions": sug})
+		a.readWindow(w, r, time.Hour, func(ctx context.Context, _ *params, win Window) (any, error) {
+			sug, err := s.Suggest(ctx, journey.Window{Since: win.Since, Until: win.Until})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"window": win, "suggestions": sug}, nil
+		})
 	})
 	a.handleFunc(mux, "GET /api/v1/journeys/{name}", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := a.queryContext(r)
-		defer cancel()
-		p := &params{q: r.URL.Query()}
-		win, err := a.window(ctx, p, time.Hour)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if p.err != nil {
-			writeError(w, p.err)
-			return
-		}
-		d, err := s.Detail(ctx, r.PathValue("name"), journey.Window{Since: win.Since, Until: win.Until})
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"window": win, "journey": d})
+		a.readWindow(w, r, time.Hour, func(ctx context.Context, _ *params, win Window) (any, error) {
+			d, err := s.Detail(ctx, r.PathValue("name"), journey.Window{Since: win.Since, Until: win.Until})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"window": win, "journey": d}, nil
+		})
 	})
 	a.handleFunc(mux, "GET /api/v1/journeys/{name}/stuck", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := a.queryContext(r)
@@ -88,37 +59,28 @@ func (a *API) RegisterJourneys(mux *http.ServeMux, s *journey.Service) {
 		writeJSON(w, http.StatusOK, st)
 	})
 	a.handleFunc(mux, "GET /api/v1/journeys/{name}/entities", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := a.queryContext(r)
-		defer cancel()
-		p := &params{q: r.URL.Query()}
-		win, err := a.window(ctx, p, time.Hour)
-		q := journey.EntityQuery{Step: p.str("step"), Limit: p.int("limit"), Window: journey.Window{Since: win.Since, Until: win.Until}}
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if p.err != nil {
-			writeError(w, p.err)
-			return
-		}
-		for _, st := range strings.Split(p.str("state"), ",") {
-			switch s := store.JourneyState(st); s {
-			case "":
-			case store.JourneyStuck:
-				q.Stuck = true
-			case store.JourneyInFlight, store.JourneyCompleted, store.JourneyFailed, store.JourneyCompensated, store.JourneyDeadLettered:
-				q.States = append(q.States, s)
-			default:
-				writeError(w, badRequest("state=%q: want stuck, in_flight, completed, failed, compensated or dead_lettered", st))
-				return
+		a.readWindow(w, r, time.Hour, func(ctx context.Context, p *params, win Window) (any, error) {
+			q := journey.EntityQuery{Step: p.str("step"), Limit: p.int("limit"), Window: journey.Window{Since: win.Since, Until: win.Until}}
+			if err := p.problem(); err != nil {
+				return nil, err
 			}
-		}
-		es, err := s.Entities(ctx, r.PathValue("name"), q)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"window": win, "entities": es})
+			for _, st := range strings.Split(p.str("state"), ",") {
+				switch s := store.JourneyState(st); s {
+				case "":
+				case store.JourneyStuck:
+					q.Stuck = true
+				case store.JourneyInFlight, store.JourneyCompleted, store.JourneyFailed, store.JourneyCompensated, store.JourneyDeadLettered:
+					q.States = append(q.States, s)
+				default:
+					return nil, badRequest("state=%q: want stuck, in_flight, completed, failed, compensated or dead_lettered", st)
+				}
+			}
+			es, err := s.Entities(ctx, r.PathValue("name"), q)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"window": win, "entities": es}, nil
+		})
 	})
 	a.handle(mux, "POST /api/v1/journeys", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.putJourney(w, r, s.Registry(), "", http.StatusCreated)
