@@ -52,7 +52,9 @@ func (b *Batch) Len() int {
 // A batch written again without Retry (a client that re-sent the same
 // spans) is still returned once by every Reader method, but aggregates
 // computed at insert time (Flows on ClickHouse) may count it twice.
-// Write does not keep b or any slice in it after it returns.
+// Write does not keep b or any slice in it after it returns, and does
+// not modify them: others may read b while Write runs (the journey
+// ledger's writer classifies a batch's events while it is written).
 // Write is safe for concurrent use.
 type Writer interface {
 	Write(ctx context.Context, b *Batch) error

@@ -41,16 +41,17 @@ func (w *Writer) OnUpdate(fn func([]store.LedgerUpdate)) { w.onUpdate = fn }
 
 // Write implements store.Writer: the batch's ledger updates are written
 // with the batch in one write when the store is a store.LedgerWriter (the
-// embedded store: one transaction), else beside it (concurrently: on
-// ClickHouse the two inserts overlap); Write returns nil only when both
-// are stored.
+// embedded store: one transaction), else beside it: the batch's write
+// starts first, and the classifier and the ledger insert run while it
+// does (on ClickHouse the inserts overlap; store.Writer does not modify
+// the batch). Write returns nil only when both are stored.
 func (w *Writer) Write(ctx context.Context, b *store.Batch) error {
 	w.reg.refresh(ctx, ReloadEvery)
-	ups := w.reg.Set().Updates(b.Events)
-	if len(ups) == 0 {
-		return w.w.Write(ctx, b)
-	}
 	if lw, ok := w.w.(store.LedgerWriter); ok {
+		ups := w.reg.Set().Updates(b.Events)
+		if len(ups) == 0 {
+			return w.w.Write(ctx, b)
+		}
 		// One write of both (the embedded store: one transaction).
 		if err := lw.WriteLedger(ctx, b, ups); err != nil {
 			return err
@@ -60,16 +61,21 @@ func (w *Writer) Write(ctx context.Context, b *store.Batch) error {
 		}
 		return nil
 	}
-	ledgerErr := make(chan error, 1)
-	go func() { ledgerErr <- w.ledger.UpdateLedger(ctx, ups) }()
-	err := w.w.Write(ctx, b)
-	if lerr := <-ledgerErr; err == nil && lerr != nil {
+	stored := make(chan error, 1)
+	go func() { stored <- w.w.Write(ctx, b) }()
+	ups := w.reg.Set().Updates(b.Events)
+	var lerr error
+	if len(ups) > 0 {
+		lerr = w.ledger.UpdateLedger(ctx, ups)
+	}
+	err := <-stored
+	if err == nil && lerr != nil {
 		err = fmt.Errorf("journey ledger: %w", lerr)
 	}
 	if err != nil {
 		return err
 	}
-	if w.onUpdate != nil {
+	if w.onUpdate != nil && len(ups) > 0 {
 		w.onUpdate(ups)
 	}
 	return nil
