@@ -100,9 +100,10 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Two round trips at once: the seed's traces load while the edges of
-	// the seed events and traces are asked for. Event ids that only the
-	// traces bring are asked for in the next round.
+	// Two round trips at once: the seed's traces load (those the walk may
+	// lack events of: incomplete) while the edges of the seed events and
+	// traces are asked for. Event ids that only the traces bring are asked
+	// for in the next round.
 	todo := w.claim(seedTraces)
 	traces0, ids0 := w.frontier()
 	var es0 []event.Edge
@@ -115,7 +116,9 @@ func Walk(ctx context.Context, r Reader, q GraphQuery) (*Graph, error) {
 		}
 	}()
 	if len(todo) > 0 {
-		_, err = w.load(ctx, EventQuery{TraceIDs: todo})
+		if todo, err = w.incomplete(ctx, todo); err == nil && len(todo) > 0 {
+			_, err = w.load(ctx, EventQuery{TraceIDs: todo})
+		}
 	}
 	<-asked
 	if err != nil {
@@ -241,6 +244,31 @@ func (w *walker) loadTraces(ctx context.Context, traces []string) error {
 	}
 	_, err := w.load(ctx, EventQuery{TraceIDs: todo})
 	return err
+}
+
+// incomplete returns the traces among traces whose events the walk may
+// not hold all of: every one, unless the Reader is a TraceCounter, whose
+// counts say which of them have stored events the walk lacks.
+func (w *walker) incomplete(ctx context.Context, traces []string) ([]string, error) {
+	tc, ok := w.r.(TraceCounter)
+	if !ok {
+		return traces, nil
+	}
+	stored, err := tc.TraceEventCounts(ctx, traces)
+	if err != nil {
+		return nil, fmt.Errorf("graph: trace counts: %w", err)
+	}
+	held := make(map[string]uint64, len(traces))
+	for _, n := range w.nodes {
+		held[n.TraceID]++
+	}
+	var out []string
+	for _, t := range traces {
+		if stored[t] > held[t] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // claim marks traces as loaded and pending their edges, and returns those
