@@ -83,10 +83,10 @@ func (a *API) RegisterJourneys(mux *http.ServeMux, s *journey.Service) {
 		})
 	})
 	a.handle(mux, "POST /api/v1/journeys", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.putJourney(w, r, s.Registry(), "", http.StatusCreated)
+		a.putJourney(w, r, s, "", http.StatusCreated)
 	}))
 	a.handle(mux, "PUT /api/v1/journeys/{name}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.putJourney(w, r, s.Registry(), r.PathValue("name"), http.StatusOK)
+		a.putJourney(w, r, s, r.PathValue("name"), http.StatusOK)
 	}))
 	a.handle(mux, "DELETE /api/v1/journeys/{name}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
@@ -110,7 +110,8 @@ func (a *API) RegisterJourneys(mux *http.ServeMux, s *journey.Service) {
 	}))
 }
 
-func (a *API) putJourney(w http.ResponseWriter, r *http.Request, reg *journey.Registry, name string, status int) {
+func (a *API) putJourney(w http.ResponseWriter, r *http.Request, s *journey.Service, name string, status int) {
+	reg := s.Registry()
 	var j journey.Journey
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
@@ -146,5 +147,8 @@ func (a *API) putJourney(w http.ResponseWriter, r *http.Request, reg *journey.Re
 		action = "journey.updated"
 	}
 	a.record(r, action, j.Name, map[string]any{"journey": j})
+	// Entities that started before the journey was defined: filled in
+	// from the stored events (journey.BackfillWindow).
+	s.StartBackfill(j.Name, a.log)
 	writeJSON(w, status, j.WithDefaults())
 }

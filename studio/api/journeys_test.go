@@ -65,7 +65,9 @@ func TestJourneyEndpoints(t *testing.T) {
 	a.SetGuard(guard)
 	a.SetAudit(audit.New(st, "test-studio"))
 	a.Register(mux)
-	a.RegisterJourneys(mux, journey.NewService(reg, w.Ledger(), st))
+	svc := journey.NewService(reg, w.Ledger(), st)
+	defer svc.Close() // the backfills a PUT starts
+	a.RegisterJourneys(mux, svc)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	as := func(token, method, path, body string) (int, string) {
@@ -151,5 +153,21 @@ func TestJourneyEndpoints(t *testing.T) {
 	}
 	if code, _ := admin("DELETE", "/api/v1/journeys/refund", ""); code != 404 {
 		t.Fatalf("delete again: %d", code)
+	}
+
+	// A journey defined now is backfilled from the stored events: both
+	// orders, placed ten minutes ago, are stuck in it.
+	placed := `{"name":"placed","start":{"event_type":"order.placed"},"success":[{"event_type":"order.shipped"}],"slo":{"stuck_after":"1m"}}`
+	if code, body := admin("POST", "/api/v1/journeys", placed); code != 201 {
+		t.Fatalf("define: %d %s", code, body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, body := viewer("GET", "/api/v1/journeys/placed/stuck", "")
+		if strings.Contains(body, `"total":2`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not backfilled: %s", body)
+		}
 	}
 }

@@ -117,8 +117,15 @@ func (s *shop) deadLettered(corr string, at time.Duration) {
 // of other correlations and without one are mixed in.
 func workload(t *testing.T, st store.Store) (*Writer, *Registry, *shop) {
 	t.Helper()
+	return workloadOf(t, st, []Journey{orderJourney()})
+}
+
+// workloadOf is workload written through a writer keeping journeys (none:
+// the events are stored, the ledger stays empty).
+func workloadOf(t *testing.T, st store.Store, journeys []Journey) (*Writer, *Registry, *shop) {
+	t.Helper()
 	ctx := context.Background()
-	w, reg, err := Open(ctx, st, []Journey{orderJourney()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, reg, err := Open(ctx, st, journeys, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,9 @@ type Service struct {
 	ledger store.Ledger
 	r      store.Reader
 	now    func() time.Time
+	// backfills fills the ledger of journeys defined through the API
+	// (backfill.go).
+	backfills backfills
 }
 
 // NewService returns the service over reg's journeys.

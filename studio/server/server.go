@@ -135,6 +135,7 @@ type Server struct {
 	tailDone    chan struct{}
 	https       bool // served over TLS
 	retention   *retention.Runner
+	journeys    *journey.Service
 }
 
 // cors answers cross-origin requests from the allowed origins: their
@@ -225,6 +226,8 @@ func Start(ctx context.Context, s Setup) (_ *Server, err error) {
 		}
 	})
 	journeySvc := journey.NewService(journeys, ledgerWriter.Ledger(), st)
+	srv.journeys = journeySvc
+	undo = append(undo, journeySvc.Close)
 	srv.col, err = collector.New(s.Collector, ledgerWriter, log)
 	if err != nil {
 		return nil, err
@@ -385,6 +388,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.retention.Stop()
 	err := s.srv.Shutdown(ctx)
 	s.replays.Close()
+	s.journeys.Close() // backfills, before the store closes
 	s.stopTail()
 	<-s.tailDone
 	err = errors.Join(err, s.replayAgent.Close(ctx), s.hub.Close(ctx), s.col.Shutdown(ctx))
