@@ -46,20 +46,25 @@ func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) (_ []event.Edge, e
 		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
 	}
 	var parts []string
-	notFromTraces := ""
+	var args []any
+	notFromTraces, notFromArgs := "", []any(nil)
 	if len(q.TraceIDs) > 0 {
-		traces := sets[0].expr
+		traces := sets[0]
+		// Not the rows the first part returns: edges_by_from_trace has
+		// every edge with a causing trace (its view skips the others).
+		notFromTraces = " AND (from_trace_id = '' OR from_trace_id NOT IN " + traces.expr + ")"
+		notFromArgs = traces.args
 		parts = append(parts,
-			"SELECT "+edgeReadCols+" FROM edges_by_from_trace PREWHERE from_trace_id IN "+traces,
-			// Not the rows the first part returns: edges_by_from_trace has
-			// every edge with a causing trace (its view skips the others).
-			"SELECT "+edgeReadCols+" FROM edges PREWHERE to_trace_id IN "+traces+" AND (from_trace_id = '' OR from_trace_id NOT IN "+traces+")")
-		notFromTraces = " AND (from_trace_id = '' OR from_trace_id NOT IN " + traces + ")"
+			"SELECT "+edgeReadCols+" FROM edges_by_from_trace PREWHERE from_trace_id IN "+traces.expr,
+			"SELECT "+edgeReadCols+" FROM edges PREWHERE to_trace_id IN "+traces.expr+notFromTraces)
+		args = append(append(append(args, traces.args...), traces.args...), notFromArgs...)
 	}
 	if len(q.FromEventIDs) > 0 {
-		parts = append(parts, "SELECT "+edgeReadCols+" FROM edges_by_from_event PREWHERE from_event_id IN "+sets[len(sets)-1].expr+notFromTraces)
+		events := sets[len(sets)-1]
+		parts = append(parts, "SELECT "+edgeReadCols+" FROM edges_by_from_event PREWHERE from_event_id IN "+events.expr+notFromTraces)
+		args = append(append(args, events.args...), notFromArgs...)
 	}
-	rows, err := s.conn.Query(ctx, strings.Join(parts, " UNION ALL "))
+	rows, err := s.conn.Query(ctx, strings.Join(parts, " UNION ALL "), args...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse store: edges: %w", err)
 	}

@@ -12,8 +12,9 @@ import (
 // one server the ids go with the query as an external table (name), sent
 // in Native form: ClickHouse 18.16 parses a list of literals slowly (about
 // 10 ms for 1,000 ids, more than the lookup takes), and an IN on a table
-// still narrows the read by the primary key. A cluster's shards do not
-// see the query's external tables, so there the set is a list of literals.
+// still narrows the read by the primary key. A single id is a literal
+// (an external table costs more than parsing one), and so is every list
+// on a cluster, whose shards do not see the query's external tables.
 type idSet struct {
 	expr string // a table name or "(?,…)"
 	args []any  // the list's values (literal form only)
@@ -25,7 +26,7 @@ func (s *Store) idSets(ctx context.Context, names []string, lists ...[]string) (
 	sets := make([]idSet, len(lists))
 	var tables []*ext.Table
 	for i, ids := range lists {
-		if s.cluster != "" {
+		if s.cluster != "" || len(ids) == 1 {
 			in, args := inList("", ids)
 			sets[i] = idSet{expr: in[len(" IN "):], args: args}
 			continue

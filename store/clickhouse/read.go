@@ -28,8 +28,12 @@ var eventSelect = `SELECT start_ns, trace_id, ` + idTextSQL("span_id") + `, even
 // read a Distributed table within a distributed query, which takes
 // GLOBAL IN, whose set 18.16 does not use for the key; a cluster asks for
 // the range first (clusterRange).
-func idFilter(table, col string, set idSet) string {
-	return "start_ns IN (SELECT start_ns FROM " + table + " WHERE " + col + " IN " + set.expr + ") AND " + col + " IN " + set.expr
+// The id test itself goes in PREWHERE, where 18.16 does not move a
+// condition on a set by itself: the other columns are then read only
+// where it holds. It returns the PREWHERE and the WHERE condition, each
+// with its args.
+func idFilter(table, col string, set idSet) (prewhere, where string, prewhereArgs, whereArgs []any) {
+	return col + " IN " + set.expr, "start_ns IN (SELECT start_ns FROM " + table + " WHERE " + col + " IN " + set.expr + ")", set.args, set.args
 }
 
 // clusterRange asks for the first and last start time of the events
@@ -56,8 +60,8 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 	if err != nil {
 		return store.EventPage{}, err
 	}
-	var where []string
-	var args []any
+	var prewhere, where []string
+	var prewhereArgs, args []any
 	// Id filters: through each one's index table (idFilter).
 	filters := []struct {
 		table, col string
@@ -97,7 +101,9 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 			return store.EventPage{}, fmt.Errorf("clickhouse store: events: %w", err)
 		}
 		ctx = c
-		where = append(where, idFilter(f.table, f.col, sets[0]))
+		pw, w, pa, a := idFilter(f.table, f.col, sets[0])
+		prewhere, where = append(prewhere, pw), append(where, w)
+		prewhereArgs, args = append(prewhereArgs, pa...), append(args, a...)
 	}
 	for _, f := range []struct{ col, v string }{
 		{"service", q.Service}, {"destination", q.Destination}, {"event_type", q.EventType}, {"outcome", string(q.Outcome)},
@@ -122,6 +128,10 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) (_ store.EventPa
 		args = append(args, cur.StartNS, cur.StartNS, cur.SpanID)
 	}
 	query := eventSelect
+	if len(prewhere) > 0 {
+		query += " PREWHERE " + strings.Join(prewhere, " AND ")
+		args = append(prewhereArgs, args...)
+	}
 	// Without an id filter the read is a scan in start-time order, which
 	// ClickHouse 18.16 does not stop early: it reads every matching row
 	// before the LIMIT. Such a read wants the newest rows, so it looks in
