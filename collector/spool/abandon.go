@@ -150,9 +150,8 @@ func (s *Spool) cleanAbandonedLocked() error {
 		if err := syncDir(s.dir); err != nil {
 			return err
 		}
-		if s.rseg == seg {
-			s.closeReader()
-		}
+		// The reader never opened it: Next opens only segments holding
+		// the record it reads.
 		s.segs = slices.Delete(s.segs, i, i+1)
 	default:
 		f, err := os.OpenFile(seg.path, os.O_WRONLY, 0)

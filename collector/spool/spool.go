@@ -542,14 +542,13 @@ func (s *Spool) Commit(seq uint64) error {
 }
 
 // dropCommitted deletes wholly committed segments except the one being
-// written. Called with mu held.
+// written. Called with mu held. The reader may still hold a deleted
+// segment open (its state is the reader's own, and Commit may run on
+// another goroutine): its next Next, in a later segment, closes it.
 func (s *Spool) dropCommitted() {
 	s.dropMarksLocked()
 	for len(s.segs) > 1 && s.segs[0].first+s.segs[0].count <= s.committed {
 		seg := s.segs[0]
-		if s.rseg == seg {
-			s.closeReader()
-		}
 		os.Remove(seg.path)
 		s.bytes -= seg.size
 		s.segs = s.segs[1:]
