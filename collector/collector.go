@@ -569,16 +569,28 @@ const (
 	recordMetrics byte = 'M'
 )
 
-// ConsumeTraces spools a request; it implements otlp.Consumer.
-func (c *Collector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+// ConsumeTraces spools a request; it implements otlp.TracesConsumer.
+func (c *Collector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	return c.ConsumeTracesRaw(ctx, td, nil)
+}
+
+var _ otlp.RawTracesConsumer = (*Collector)(nil)
+
+// ConsumeTracesRaw spools a request; it implements otlp.RawTracesConsumer.
+// The request's own protobuf, raw, is spooled as it came when redaction
+// changed nothing in it; otherwise (or without raw) td is encoded.
+func (c *Collector) ConsumeTracesRaw(_ context.Context, td ptrace.Traces, raw []byte) error {
 	n := uint64(td.SpanCount())
 	if n == 0 {
 		return nil
 	}
-	c.dlq.Redact.RedactTraces(td) // before anything is written, the spool included
-	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		return fmt.Errorf("encoding for the spool: %w", err)
+	b := raw
+	// Before anything is written, the spool included.
+	if c.dlq.Redact.RedactTraces(td) > 0 || raw == nil {
+		var err error
+		if b, err = ptraceotlp.NewExportRequestFromTraces(td).MarshalProto(); err != nil {
+			return fmt.Errorf("encoding for the spool: %w", err)
+		}
 	}
 	if err := c.append(recordTraces, b, n); err != nil {
 		return err

@@ -51,7 +51,8 @@ var errPanic = errors.New("panic")
 // requeued) is never refused for a limit, while a value deep enough to
 // overflow the decoder's stack is quarantined instead of crashing. Records
 // this process spooled itself skip the check: its receivers pre-scanned
-// them, and pdata encoded them, recursing as deep as decoding will.
+// them (and, when redaction changed them, pdata encoded them, recursing
+// as deep as decoding will).
 var writerLimits = otlp.RequestLimits{MaxAttrDepth: otlp.MaxAttrDepthCeiling, MaxSpansPerRequest: math.MaxInt}
 
 // derive decodes a spooled or enqueued record and derives its rows into

@@ -112,38 +112,43 @@ func (r *Redactor) attr(key string) bool {
 }
 
 // RedactTraces replaces, in place, the values of every attribute Attr
-// denies: on resources, scopes, spans, span events and links. The
-// collector runs it on each request before spooling it, so a secret is
-// not written even to the spool.
-func (r *Redactor) RedactTraces(td ptrace.Traces) {
+// denies: on resources, scopes, spans, span events and links. It returns
+// how many values it replaced. The collector runs it on each request
+// before spooling it, so a secret is not written even to the spool.
+func (r *Redactor) RedactTraces(td ptrace.Traces) int {
+	n := 0
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		r.redactMap(rs.Resource().Attributes())
+		n += r.redactMap(rs.Resource().Attributes())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
-			r.redactMap(ss.Scope().Attributes())
+			n += r.redactMap(ss.Scope().Attributes())
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				sp := spans.At(k)
-				r.redactMap(sp.Attributes())
+				n += r.redactMap(sp.Attributes())
 				for e := 0; e < sp.Events().Len(); e++ {
-					r.redactMap(sp.Events().At(e).Attributes())
+					n += r.redactMap(sp.Events().At(e).Attributes())
 				}
 				for l := 0; l < sp.Links().Len(); l++ {
-					r.redactMap(sp.Links().At(l).Attributes())
+					n += r.redactMap(sp.Links().At(l).Attributes())
 				}
 			}
 		}
 	}
+	return n
 }
 
-func (r *Redactor) redactMap(m pcommon.Map) {
+func (r *Redactor) redactMap(m pcommon.Map) int {
+	n := 0
 	m.Range(func(k string, v pcommon.Value) bool {
 		if r.Attr(k) && !(v.Type() == pcommon.ValueTypeStr && v.Str() == store.Redacted) {
 			v.SetStr(store.Redacted)
+			n++
 		}
 		return true
 	})
+	return n
 }

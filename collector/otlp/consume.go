@@ -10,7 +10,9 @@ import (
 // consumeTraces validates a decoded trace request and hands it to c,
 // counting its spans under p: received, then accepted or rejected with
 // the reason. Both receivers use it, so they validate and count alike.
-func consumeTraces(ctx context.Context, c TracesConsumer, cnt *Counters, p Protocol, td ptrace.Traces, l RequestLimits) *reqError {
+// raw, when not nil, is the protobuf td was decoded from, for a
+// RawTracesConsumer.
+func consumeTraces(ctx context.Context, c TracesConsumer, cnt *Counters, p Protocol, td ptrace.Traces, raw []byte, l RequestLimits) *reqError {
 	n := uint64(td.SpanCount())
 	pc := &cnt.p[p]
 	pc.spans.Add(n)
@@ -18,7 +20,13 @@ func consumeTraces(ctx context.Context, c TracesConsumer, cnt *Counters, p Proto
 		if err := validateTraces(td, l); err != nil {
 			return validationError(err)
 		}
-		if err := c.ConsumeTraces(ctx, td); err != nil {
+		var err error
+		if rc, ok := c.(RawTracesConsumer); ok && raw != nil {
+			err = rc.ConsumeTracesRaw(ctx, td, raw)
+		} else {
+			err = c.ConsumeTraces(ctx, td)
+		}
+		if err != nil {
 			return consumeError(err)
 		}
 		return nil

@@ -156,7 +156,7 @@ func (g *grpcReceiver) traces(ctx context.Context, b []byte) ([]byte, *reqError)
 	if err := req.UnmarshalProto(b); err != nil {
 		return nil, reject(ReasonMalformed, "cannot decode OTLP ExportTraceServiceRequest: %v", err)
 	}
-	if e := consumeTraces(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Traces(), g.o.Request); e != nil {
+	if e := consumeTraces(ctx, g.c, g.o.Counters, ProtocolGRPC, req.Traces(), nil, g.o.Request); e != nil {
 		return nil, e
 	}
 	return marshalResponse(ptraceotlp.NewExportResponse())

@@ -120,7 +120,11 @@ func (h *HTTP) traces(w http.ResponseWriter, r *http.Request) {
 		if e := decode(ct, b, req.UnmarshalProto, req.UnmarshalJSON); e != nil {
 			return e
 		}
-		if e := consumeTraces(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Traces(), h.o.Request); e != nil {
+		var raw []byte
+		if ct == ctProtobuf {
+			raw = b
+		}
+		if e := consumeTraces(r.Context(), h.c, h.o.Counters, ProtocolHTTP, req.Traces(), raw, h.o.Request); e != nil {
 			return e
 		}
 		return h.respond(w, ct, ptraceotlp.NewExportResponse())

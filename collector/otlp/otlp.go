@@ -54,6 +54,15 @@ type TracesConsumer interface {
 	ConsumeTraces(ctx context.Context, td ptrace.Traces) error
 }
 
+// RawTracesConsumer is a TracesConsumer that also takes a protobuf
+// request's own bytes, from which td was decoded, so that it need not
+// encode td again when it keeps it unchanged. raw, like td, is only valid
+// until the call returns.
+type RawTracesConsumer interface {
+	TracesConsumer
+	ConsumeTracesRaw(ctx context.Context, td ptrace.Traces, raw []byte) error
+}
+
 // MetricsConsumer receives decoded, validated metrics requests, with the
 // same contract as TracesConsumer.
 type MetricsConsumer interface {
