@@ -50,6 +50,10 @@ var retentionTargets = []retentionTarget{
 	{table: "spans", del: batchDelete("spans", "trace_id, span_id", "start_ns")},
 	{table: "edges", del: batchDelete("edges", "to_trace_id, to_span_id, from_trace_id, from_span_id, from_event_id, kind", "start_ns")},
 	{table: "journey_ledger", del: batchDelete("journey_ledger", "journey, correlation_id", "first_ns")},
+	// The journey places no ledger row holds any more (their reasons are
+	// error texts: unbounded otherwise); one scan of journey_ledger.
+	{table: "journey_places", del: `DELETE FROM journey_places WHERE id IN (SELECT id FROM journey_places
+		WHERE ? IS NOT NULL AND id NOT IN (SELECT place FROM journey_ledger) LIMIT ?)`},
 	{table: "dlq", broker: true, del: batchDelete("dlq", "id", "time_ns")},
 	{table: "lag", broker: true, del: batchDelete("lag", "group_name, topic, partition, time_ns, system", "time_ns")},
 	{table: "alert_events", broker: true, del: batchDelete("alert_events", "rowid", "time_ns")},
