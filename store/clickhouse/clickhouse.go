@@ -8,9 +8,11 @@
 // partitioned by day so retention drops whole days (retention.go); a
 // messaging span is kept in its event's row, not as a span row too
 // (spans.go), with span ids in binary (ids.go); index tables fed by
-// materialized views find a trace's, a correlation's, an event id's or a
-// message key's time range within the events query itself; edges are
-// kept sorted three ways for the graph walk; flows_1m is a per-minute
+// materialized views give the start times of a trace's, a correlation's,
+// an event id's or a message key's events within the events query itself
+// (read.go: only the granules holding them are read); edges are kept
+// sorted three ways for the graph walk, read in one query (edgeread.go);
+// flows_1m is a per-minute
 // AggregatingMergeTree fed by a materialized view, so flow maps never
 // scan raw events (and are minute-granular).
 //
