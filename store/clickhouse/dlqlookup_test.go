@@ -29,15 +29,7 @@ func TestDLQLookupReadsIndex(t *testing.T) {
 			'boom', concat('order-', toString(intDiv(number, 2))), concat('evt-', toString(number)) FROM numbers(%[2]d)`, ns, n)); err != nil {
 		t.Fatal(err)
 	}
-	// read returns what f read, in rows, by the server's progress packets.
-	read := func(f func(ctx context.Context) error) uint64 {
-		t.Helper()
-		var rows atomic.Uint64
-		if err := f(ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { rows.Add(p.Rows) }))); err != nil {
-			t.Fatal(err)
-		}
-		return rows.Load()
-	}
+	read := func(f func(ctx context.Context) error) uint64 { t.Helper(); return rowsRead(t, ctx, f) }
 	scan := read(func(ctx context.Context) error {
 		var c uint64
 		return s.conn.QueryRow(ctx, "SELECT count() FROM dlq WHERE correlation_id = 'order-123456'").Scan(&c)
@@ -68,4 +60,15 @@ func TestDLQLookupReadsIndex(t *testing.T) {
 		}
 		t.Logf("DLQ(%+v): %d rows read (a filter on dlq: %d)", c.q, rows, scan)
 	}
+}
+
+// rowsRead returns the rows f's queries read, by the server's progress
+// packets (f runs its queries with the context it is given).
+func rowsRead(t *testing.T, ctx context.Context, f func(ctx context.Context) error) uint64 {
+	t.Helper()
+	var rows atomic.Uint64
+	if err := f(ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { rows.Add(p.Rows) }))); err != nil {
+		t.Fatal(err)
+	}
+	return rows.Load()
 }

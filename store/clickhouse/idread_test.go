@@ -5,11 +5,8 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/causeway-dev/causeway/store"
 	"github.com/causeway-dev/causeway/store/clickhouse/chtest"
@@ -34,14 +31,7 @@ func TestEventsByIDReadGranules(t *testing.T) {
 		FROM numbers(%[3]d)`, start, step, n)); err != nil {
 		t.Fatal(err)
 	}
-	read := func(f func(ctx context.Context) error) uint64 {
-		t.Helper()
-		var rows atomic.Uint64
-		if err := f(ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { rows.Add(p.Rows) }))); err != nil {
-			t.Fatal(err)
-		}
-		return rows.Load()
-	}
+	read := func(f func(ctx context.Context) error) uint64 { t.Helper(); return rowsRead(t, ctx, f) }
 	first, last := "evt-0", fmt.Sprintf("evt-%d", n-1)
 	between := read(func(ctx context.Context) error {
 		var c uint64
