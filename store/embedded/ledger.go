@@ -64,7 +64,7 @@ var _ store.LedgerWriter = (*Store)(nil)
 
 // WriteLedger implements store.LedgerWriter: the batch and its ledger
 // updates in one transaction (one commit, one fsync of the WAL).
-func (s *Store) WriteLedger(ctx context.Context, b *store.Batch, updates []store.LedgerUpdate) error {
+func (s *Store) WriteLedger(ctx context.Context, b *store.Batch, updates func() []store.LedgerUpdate) error {
 	return s.write(ctx, b, updates)
 }
 

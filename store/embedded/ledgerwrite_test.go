@@ -48,7 +48,7 @@ func TestWriteLedger(t *testing.T) {
 
 	b, ups := batch("order-1")
 	for range 2 { // the second time a retry
-		if err := s.WriteLedger(ctx, b, ups); err != nil {
+		if err := s.WriteLedger(ctx, b, func() []store.LedgerUpdate { return ups }); err != nil {
 			t.Fatal(err)
 		}
 		if ev, en := stored("order-1"); ev != 1 || en != 1 {
@@ -59,7 +59,7 @@ func TestWriteLedger(t *testing.T) {
 	b, ups = batch("order-2")
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.WriteLedger(cancelled, b, ups); !errors.Is(err, context.Canceled) {
+	if err := s.WriteLedger(cancelled, b, func() []store.LedgerUpdate { return ups }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("WriteLedger with a cancelled context: %v, want context.Canceled", err)
 	}
 	if ev, en := stored("order-2"); ev != 0 || en != 0 {

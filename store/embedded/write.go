@@ -110,11 +110,18 @@ func (in *inserter) flush(ctx context.Context, tx *sql.Tx) error {
 // on its key, so b.Retry needs no special handling.
 func (s *Store) Write(ctx context.Context, b *store.Batch) error { return s.write(ctx, b, nil) }
 
-// write is Write, merging a batch's journey ledger updates in the same
-// transaction (WriteLedger, ledger.go).
-func (s *Store) write(ctx context.Context, b *store.Batch, ledger []store.LedgerUpdate) error {
-	if b.Len() == 0 && len(ledger) == 0 {
-		return nil
+// write is Write, merging a batch's journey ledger updates, when ledger
+// is not nil, in the same transaction (WriteLedger, ledger.go): ledger is
+// called once b's rows are written.
+func (s *Store) write(ctx context.Context, b *store.Batch, ledger func() []store.LedgerUpdate) error {
+	var ups []store.LedgerUpdate
+	if b.Len() == 0 {
+		if ledger != nil {
+			ups, ledger = ledger(), nil
+		}
+		if len(ups) == 0 {
+			return nil
+		}
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -128,7 +135,10 @@ func (s *Store) write(ctx context.Context, b *store.Batch, ledger []store.Ledger
 	if err := s.writeBroker(ctx, tx, b); err != nil {
 		return fmt.Errorf("embedded store %q: write of %d rows: %w", s.dir, b.Len(), err)
 	}
-	if err := s.upsertLedger(ctx, tx, ledger); err != nil {
+	if ledger != nil {
+		ups = ledger()
+	}
+	if err := s.upsertLedger(ctx, tx, ups); err != nil {
 		return fmt.Errorf("embedded store %q: update ledger: %w", s.dir, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -41,22 +41,29 @@ func (w *Writer) OnUpdate(fn func([]store.LedgerUpdate)) { w.onUpdate = fn }
 
 // Write implements store.Writer: the batch's ledger updates are written
 // with the batch in one write when the store is a store.LedgerWriter (the
-// embedded store: one transaction), else beside it: the batch's write
+// embedded store: one transaction, the classifier running while the rows
+// are written), else beside it: the batch's write
 // starts first, and the classifier and the ledger insert run while it
 // does (on ClickHouse the inserts overlap; store.Writer does not modify
 // the batch). Write returns nil only when both are stored.
 func (w *Writer) Write(ctx context.Context, b *store.Batch) error {
 	w.reg.refresh(ctx, ReloadEvery)
 	if lw, ok := w.w.(store.LedgerWriter); ok {
-		ups := w.reg.Set().Updates(b.Events)
-		if len(ups) == 0 {
-			return w.w.Write(ctx, b)
+		// One write of both (the embedded store: one transaction); the
+		// batch is classified while its rows are written.
+		classified := make(chan []store.LedgerUpdate, 1)
+		set := w.reg.Set()
+		go func() { classified <- set.Updates(b.Events) }()
+		var ups []store.LedgerUpdate
+		taken := false
+		err := lw.WriteLedger(ctx, b, func() []store.LedgerUpdate { ups, taken = <-classified, true; return ups })
+		if !taken {
+			<-classified // the classifier reads b: done with it before Write returns
 		}
-		// One write of both (the embedded store: one transaction).
-		if err := lw.WriteLedger(ctx, b, ups); err != nil {
+		if err != nil {
 			return err
 		}
-		if w.onUpdate != nil {
+		if w.onUpdate != nil && len(ups) > 0 {
 			w.onUpdate(ups)
 		}
 		return nil
