@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -117,23 +116,6 @@ func tenMillion(b *testing.B) (*Store, int) {
 		b.Fatal(bench10M.err)
 	}
 	return bench10M.store, bench10M.n
-}
-
-// timed runs fn b.N times and reports the p50 and p99 latency in ms.
-func timed(b *testing.B, fn func() error) {
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t := time.Now()
-		if err := fn(); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(t))
-	}
-	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
-	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)])/1e6, "p99-ms")
 }
 
 // BenchmarkQueries10M measures the studio's queries over 10M stored

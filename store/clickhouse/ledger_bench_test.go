@@ -73,10 +73,10 @@ func millionInFlight(b testing.TB) (*Store, int) {
 	return benchLedger.store, benchLedger.n
 }
 
-// timedCPU runs fn b.N times and reports the p50 and p99 wall time and,
+// timed runs fn b.N times and reports the p50 and p99 wall time and,
 // when the server is this process's child, the p50 of the server's CPU
 // time per run, all in ms.
-func timedCPU(b *testing.B, fn func() error) {
+func timed(b *testing.B, fn func() error) {
 	wall := make([]time.Duration, 0, b.N)
 	cpu := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -112,7 +112,7 @@ func BenchmarkLedger1M(b *testing.B) {
 	ctx := context.Background()
 	now := time.Now()
 	b.Run("stuck-groups", func(b *testing.B) {
-		timedCPU(b, func() error {
+		timed(b, func() error {
 			gs, err := s.StuckGroups(ctx, store.StuckQuery{Journey: "bench", Now: now, StuckAfter: 5 * time.Minute})
 			var total uint64
 			for _, g := range gs {
@@ -126,7 +126,7 @@ func BenchmarkLedger1M(b *testing.B) {
 		})
 	})
 	b.Run("stats", func(b *testing.B) {
-		timedCPU(b, func() error {
+		timed(b, func() error {
 			st, err := s.JourneyStats(ctx, store.JourneyStatsQuery{Journey: "bench", Since: now.Add(-3 * time.Hour), Until: now,
 				Now: now, Within: 30 * time.Second, StuckAfter: 5 * time.Minute})
 			if err == nil && (st.Started != uint64(n) || st.Stuck != uint64(n)) {
@@ -136,7 +136,7 @@ func BenchmarkLedger1M(b *testing.B) {
 		})
 	})
 	b.Run("stuck-entities-of-a-step", func(b *testing.B) {
-		timedCPU(b, func() error {
+		timed(b, func() error {
 			es, err := s.LedgerEntries(ctx, store.LedgerQuery{Journey: "bench", StuckAt: now, StuckAfter: 5 * time.Minute, Step: "step-3", Limit: 100})
 			if err == nil && len(es) != 100 {
 				err = fmt.Errorf("%d entries", len(es))

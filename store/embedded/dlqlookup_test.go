@@ -28,21 +28,7 @@ func TestDLQQueryPlans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		var lines []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, detail)
-		}
-		rows.Close()
-		if p := strings.Join(lines, "; "); !strings.Contains(p, c.want) || strings.Contains(p, "SCAN dlq") {
+		if p := queryPlan(t, s, query, args); !strings.Contains(p, c.want) || strings.Contains(p, "SCAN dlq") {
 			t.Errorf("DLQ(%+v): plan %q, want %q", c.q, p, c.want)
 		}
 	}

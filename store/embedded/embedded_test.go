@@ -217,28 +217,36 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+// queryPlan is SQLite's plan of query on a reader connection, its steps
+// joined by "; ".
+func queryPlan(t *testing.T, s *Store, query string, args []any) string {
+	t.Helper()
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "; ")
+}
+
 // TestQueryPlans: every lookup the studio and the graph walk make is an
 // index search, not a scan of the table, whatever the table holds.
 func TestQueryPlans(t *testing.T) {
 	s := open(t, t.TempDir())
 	plan := func(query string, args []any) string {
 		t.Helper()
-		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, detail)
-		}
-		t.Logf("%s\n\t→ %s", query, strings.Join(lines, "; "))
-		return strings.Join(lines, "; ")
+		p := queryPlan(t, s, query, args)
+		t.Logf("%s\n\t→ %s", query, p)
+		return p
 	}
 	cursor := store.CursorAfter(storetest.Event(1, 1))
 	ctx := context.Background()

@@ -43,7 +43,7 @@ func (s *Service) Backfill(ctx context.Context, name string, w Window, maxEvents
 	if maxEvents <= 0 {
 		return res, nil
 	}
-	q := store.EventQuery{Since: w.Since, Until: w.Until, Limit: store.MaxLimit}
+	q := store.EventQuery{Since: w.Since, Until: w.Until}
 	for {
 		q.Limit = min(store.MaxLimit, maxEvents-res.Events)
 		page, err := s.r.Events(ctx, q)
@@ -71,58 +71,64 @@ func (s *Service) Backfill(ctx context.Context, name string, w Window, maxEvents
 // backfills runs the backfills of journeys defined through the API in the
 // background, one at a time per journey, until Close.
 type backfills struct {
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	// running holds the journeys being backfilled; true when the journey
+	// was defined again meanwhile, so its backfill runs once more.
 	running map[string]bool
 }
 
+func newBackfills() backfills {
+	ctx, cancel := context.WithCancel(context.Background())
+	return backfills{ctx: ctx, cancel: cancel, running: map[string]bool{}}
+}
+
 // StartBackfill fills name's ledger from the last BackfillWindow of
-// stored events in the background and logs the outcome; a backfill of the
-// same journey already running is not started twice. Close stops it.
+// stored events in the background and logs the outcome. When a backfill
+// of the journey is already running, it runs once more after it (the
+// definition may have changed). Close stops them.
 func (s *Service) StartBackfill(name string, log *slog.Logger) {
 	b := &s.backfills
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.ctx == nil {
-		b.ctx, b.cancel = context.WithCancel(context.Background())
-		b.running = map[string]bool{}
-	}
-	if b.running[name] || b.ctx.Err() != nil {
+	if b.ctx.Err() != nil {
 		return
 	}
-	b.running[name] = true
+	if _, ok := b.running[name]; ok {
+		b.running[name] = true
+		return
+	}
+	b.running[name] = false
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		defer func() {
+		for again := true; again; {
+			now := s.now()
+			start := time.Now()
+			res, err := s.Backfill(b.ctx, name, Window{Since: now.Add(-BackfillWindow), Until: now}, BackfillMaxEvents)
+			if err != nil {
+				log.Warn("journey backfill stopped", "journey", name, "events", res.Events, "error", err)
+			} else {
+				log.Info("journey backfilled from stored events", "journey", name, "events", res.Events,
+					"updates", res.Updates, "truncated", res.Truncated, "took", time.Since(start).Round(time.Millisecond))
+			}
 			b.mu.Lock()
-			delete(b.running, name)
+			again = b.running[name] && b.ctx.Err() == nil
+			if again {
+				b.running[name] = false
+			} else {
+				delete(b.running, name)
+			}
 			b.mu.Unlock()
-		}()
-		now := s.now()
-		start := time.Now()
-		res, err := s.Backfill(b.ctx, name, Window{Since: now.Add(-BackfillWindow), Until: now}, BackfillMaxEvents)
-		if err != nil {
-			log.Warn("journey backfill stopped", "journey", name, "events", res.Events, "error", err)
-			return
 		}
-		log.Info("journey backfilled from stored events", "journey", name, "events", res.Events,
-			"updates", res.Updates, "truncated", res.Truncated, "took", time.Since(start).Round(time.Millisecond))
 	}()
 }
 
-// Close stops the backfills running and waits for them.
+// Close stops the backfills running and waits for them; none starts
+// after it.
 func (s *Service) Close() {
-	b := &s.backfills
-	b.mu.Lock()
-	if b.cancel != nil {
-		b.cancel()
-	} else {
-		b.ctx, b.cancel = context.WithCancel(context.Background())
-		b.cancel() // none starts after Close
-	}
-	b.mu.Unlock()
-	b.wg.Wait()
+	s.backfills.cancel()
+	s.backfills.wg.Wait()
 }

@@ -25,7 +25,7 @@ type Service struct {
 
 // NewService returns the service over reg's journeys.
 func NewService(reg *Registry, l store.Ledger, r store.Reader) *Service {
-	return &Service{reg: reg, ledger: l, r: r, now: time.Now}
+	return &Service{reg: reg, ledger: l, r: r, now: time.Now, backfills: newBackfills()}
 }
 
 // Registry returns the journeys in effect and their definitions.

@@ -399,11 +399,11 @@ export interface StuckReport {
   steps: StuckStep[] | null
 }
 
-export interface LedgerEntry {
+// LedgerPlace is where a journey's entity is: what a ledger entry and a
+// live ledger update share.
+export interface LedgerPlace {
   journey: string
   correlation_id: string
-  started_ns: number
-  last_ns: number
   step: string
   service: string
   destination: string
@@ -415,19 +415,14 @@ export interface LedgerEntry {
   step_index?: number
 }
 
-export interface LedgerUpdate {
-  journey: string
-  correlation_id: string
+export interface LedgerEntry extends LedgerPlace {
+  started_ns: number
+  last_ns: number
+}
+
+export interface LedgerUpdate extends LedgerPlace {
   at_ns: number
   start: boolean
-  step: string
-  service: string
-  destination: string
-  op: Op
-  state: JourneyState
-  event_id: string
-  reason?: string
-  step_index?: number
 }
 
 // JourneysFrame is a frame of the journeys live channel: the ledger
